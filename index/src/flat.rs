@@ -1,0 +1,311 @@
+//! Exact (flat) search: every live row is compared with the query.
+//!
+//! Single queries scan rows with the simsimd kernels; batches of queries turn each block of rows
+//! into a matrix product (`matmul`). Large arenas are split into contiguous chunk ranges
+//! scanned by scoped threads, each with its own top-k, merged at the end. [`naive_search`] is
+//! the f64 oracle both paths are tested against.
+
+use crate::arena::{CHUNK_ROWS, Chunk, VectorArena};
+use crate::distance;
+use crate::element::Element;
+use crate::matmul;
+use crate::metric::Metric;
+use crate::topk::{Neighbor, TopK};
+use std::sync::OnceLock;
+
+/// Tuning knobs for a flat scan. The defaults suit interactive use.
+#[derive(Clone, Debug)]
+pub struct SearchOptions {
+    /// Worker threads for one search; 0 means one per available core.
+    pub threads: usize,
+    /// Arenas with fewer stored components (rows x dim) than this are scanned on the calling
+    /// thread: below ~1M components thread start-up costs more than it saves. Default 1 << 20.
+    pub parallel_threshold: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            threads: 0,
+            parallel_threshold: 1 << 20,
+        }
+    }
+}
+
+/// Batches with fewer queries than this are answered one query at a time (a matrix product
+/// with a handful of rows is no faster than the per-pair kernels).
+pub const MATMUL_MIN_QUERIES: usize = 8;
+/// Queries per matrix-product block (bounds scratch memory at 256 x 1024 f32 = 1 MiB).
+const QUERY_BLOCK: usize = 256;
+
+fn available_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+impl SearchOptions {
+    fn workers<E>(&self, arena: &VectorArena<E>) -> usize
+    where
+        E: Element,
+    {
+        let work = arena.len().saturating_mul(arena.dim());
+        if work < self.parallel_threshold {
+            return 1;
+        }
+        let t = if self.threads == 0 {
+            available_threads()
+        } else {
+            self.threads
+        };
+        t.clamp(1, arena.chunks().len().max(1))
+    }
+}
+
+/// Splits the chunks into `workers` contiguous ranges and runs `scan` on each, in parallel
+/// when `workers > 1`.
+fn run_split<E, R, F>(arena: &VectorArena<E>, workers: usize, scan: F) -> Vec<R>
+where
+    E: Element,
+    R: Send,
+    F: Fn(usize, &[std::sync::Arc<Chunk<E>>]) -> R + Sync,
+{
+    let chunks = arena.chunks();
+    if workers <= 1 {
+        return vec![scan(0, chunks)];
+    }
+    let per = chunks.len().div_ceil(workers);
+    crossbeam::scope(|s| {
+        let handles: Vec<_> = chunks
+            .chunks(per)
+            .enumerate()
+            .map(|(i, part)| {
+                let scan = &scan;
+                s.spawn(move |_| scan(i * per, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The query in the arena's element type, normalised for cosine.
+fn prepare_query<E: Element>(metric: Metric, query: &[f32]) -> Vec<E> {
+    match metric {
+        Metric::Cosine => {
+            let n = query.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+            let inv = if n > 0.0 { (1.0 / n) as f32 } else { 0.0 };
+            query.iter().map(|&x| E::from_f32(x * inv)).collect()
+        }
+        Metric::Dot | Metric::L2 => query.iter().map(|&x| E::from_f32(x)).collect(),
+    }
+}
+
+#[inline]
+fn scan_chunk<E: Element>(
+    metric: Metric,
+    dim: usize,
+    base_row: u64,
+    chunk: &Chunk<E>,
+    q: &[E],
+    top: &mut TopK,
+) {
+    let rows = chunk.data.chunks_exact(dim);
+    let slots = rows.zip(chunk.live.iter().zip(&chunk.norms)).enumerate();
+    let mut offer = |slot: usize, d: f32| {
+        if d <= top.threshold() {
+            top.push(Neighbor {
+                distance: d,
+                row: base_row + slot as u64,
+            });
+        }
+    };
+    match metric {
+        Metric::Cosine => {
+            for (slot, (x, (&live, &norm))) in slots {
+                if live {
+                    let d = if norm > 0.0 {
+                        1.0 - distance::dot(q, x) / norm
+                    } else {
+                        1.0
+                    };
+                    offer(slot, d);
+                }
+            }
+        }
+        Metric::Dot => {
+            for (slot, (x, (&live, _))) in slots {
+                if live {
+                    offer(slot, -distance::dot(q, x));
+                }
+            }
+        }
+        Metric::L2 => {
+            for (slot, (x, (&live, _))) in slots {
+                if live {
+                    offer(slot, distance::l2sq(q, x));
+                }
+            }
+        }
+    }
+}
+
+/// The `k` rows closest to `query` (closest first; ties by smaller row id).
+///
+/// # Panics
+/// If `query.len() != arena.dim()`; the engine validates queries first.
+pub fn search<E: Element>(
+    arena: &VectorArena<E>,
+    query: &[f32],
+    k: usize,
+    opts: &SearchOptions,
+) -> Vec<Neighbor> {
+    assert_eq!(query.len(), arena.dim(), "query dimension mismatch");
+    let q = prepare_query::<E>(arena.metric(), query);
+    let (metric, dim) = (arena.metric(), arena.dim());
+    let workers = opts.workers(arena);
+    let parts = run_split(arena, workers, |first, chunks| {
+        let mut top = TopK::new(k);
+        for (i, chunk) in chunks.iter().enumerate() {
+            let base = ((first + i) * CHUNK_ROWS) as u64;
+            scan_chunk(metric, dim, base, chunk, &q, &mut top);
+        }
+        top
+    });
+    merge(k, parts)
+}
+
+fn merge(k: usize, parts: Vec<TopK>) -> Vec<Neighbor> {
+    let mut all = TopK::new(k);
+    for p in parts {
+        all.merge(p);
+    }
+    all.into_sorted_vec()
+}
+
+/// The `k` closest rows for each of many queries, `queries` being row-major (n x dim).
+///
+/// # Panics
+/// If `queries.len()` is not a multiple of `arena.dim()`.
+pub fn search_batch<E: Element>(
+    arena: &VectorArena<E>,
+    queries: &[f32],
+    k: usize,
+    opts: &SearchOptions,
+) -> Vec<Vec<Neighbor>> {
+    let dim = arena.dim();
+    assert_eq!(queries.len() % dim, 0, "queries must be n x dim");
+    let nq = queries.len() / dim;
+    if nq < MATMUL_MIN_QUERIES {
+        return queries.chunks_exact(dim).map(|q| search(arena, q, k, opts)).collect();
+    }
+    let metric = arena.metric();
+    // Queries stay in f32 for the matrix product; cosine ones are normalised first.
+    let mut prepared = queries.to_vec();
+    let mut q_sq = Vec::with_capacity(nq);
+    for q in prepared.chunks_exact_mut(dim) {
+        let sq = q.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+        if metric == Metric::Cosine && sq > 0.0 {
+            let inv = (1.0 / sq.sqrt()) as f32;
+            q.iter_mut().for_each(|x| *x *= inv);
+        }
+        q_sq.push(sq as f32);
+    }
+    let workers = opts.workers(arena);
+    let parts = run_split(arena, workers, |first, chunks| {
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+        let mut widened = Vec::new();
+        let mut dots = vec![0.0f32; QUERY_BLOCK.min(nq) * CHUNK_ROWS];
+        for (i, chunk) in chunks.iter().enumerate() {
+            let slots = chunk.slots();
+            if slots == 0 || !chunk.live.iter().any(|&l| l) {
+                continue;
+            }
+            let base = ((first + i) * CHUNK_ROWS) as u64;
+            let x: &[f32] = match as_f32(&chunk.data) {
+                Some(x) => x,
+                None => {
+                    crate::element::widen_into(&chunk.data, &mut widened);
+                    &widened
+                }
+            };
+            for q0 in (0..nq).step_by(QUERY_BLOCK) {
+                let qn = QUERY_BLOCK.min(nq - q0);
+                let out = &mut dots[..qn * slots];
+                matmul::dot_products(&prepared[q0 * dim..(q0 + qn) * dim], qn, x, slots, dim, out);
+                for (qi, row_dots) in out.chunks_exact(slots).enumerate() {
+                    let top = &mut tops[q0 + qi];
+                    let qsq = q_sq[q0 + qi];
+                    for (slot, &dot) in row_dots.iter().enumerate() {
+                        if !chunk.live[slot] {
+                            continue;
+                        }
+                        let norm = chunk.norms[slot];
+                        let d = match metric {
+                            Metric::Cosine if norm > 0.0 => 1.0 - dot / norm,
+                            Metric::Cosine => 1.0,
+                            Metric::Dot => -dot,
+                            Metric::L2 => (qsq + norm * norm - 2.0 * dot).max(0.0),
+                        };
+                        if d <= top.threshold() {
+                            top.push(Neighbor {
+                                distance: d,
+                                row: base + slot as u64,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        tops
+    });
+    let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+    for part in parts {
+        for (m, t) in merged.iter_mut().zip(part) {
+            m.merge(t);
+        }
+    }
+    merged.into_iter().map(TopK::into_sorted_vec).collect()
+}
+
+/// Views `&[E]` as `&[f32]` when `E` is `f32` (no copy needed for the matrix product).
+#[allow(clippy::ptr_arg)] // `Vec<E>` (sized, 'static) is what can be downcast; a slice cannot.
+fn as_f32<E: Element>(data: &Vec<E>) -> Option<&[f32]> {
+    (data as &dyn std::any::Any)
+        .downcast_ref::<Vec<f32>>()
+        .map(|v| v.as_slice())
+}
+
+/// Every live row with its exact distance (f64, from the stored values and the f32 query),
+/// sorted closest first, ties by row id. The oracle for [`search`] and [`search_batch`].
+pub fn naive_search<E: Element>(arena: &VectorArena<E>, query: &[f32]) -> Vec<(u64, f64)> {
+    let q: Vec<f64> = query.iter().map(|&x| f64::from(x)).collect();
+    let mut all: Vec<(u64, f64)> = arena
+        .rows()
+        .filter_map(|row| {
+            let x: Vec<f64> = arena.get(row)?.iter().map(|v| f64::from(v.to_f32())).collect();
+            let dot: f64 = q.iter().zip(&x).map(|(a, b)| a * b).sum();
+            let d = match arena.metric() {
+                Metric::Dot => -dot,
+                Metric::L2 => q.iter().zip(&x).map(|(a, b)| (a - b) * (a - b)).sum(),
+                Metric::Cosine => {
+                    let nq = q.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    let nx = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    if nq == 0.0 || nx == 0.0 { 1.0 } else { 1.0 - dot / (nq * nx) }
+                }
+            };
+            Some((row, d))
+        })
+        .collect();
+    all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    all
+}
+
+#[cfg(test)]
+#[path = "flat_tests.rs"]
+mod tests;
