@@ -1,1 +1,55 @@
+//! # Quiver
+//!
+//! An embedded vector database: one file, no server, ACID writes, exact and (soon)
+//! approximate nearest-neighbour search. Think SQLite, for embeddings.
+//!
+//! ```
+//! use quiver::{Database, CollectionConfig, Metric, Record};
+//! use serde_json::json;
+//!
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("docs.qvr");
+//! let db = Database::create(&path)?;
+//! let docs = db.create_collection("docs", CollectionConfig::new(3, Metric::Cosine))?;
+//! docs.upsert(&[
+//!     Record::new("a", vec![1.0, 0.0, 0.0]).with_payload(json!({"title": "east"})),
+//!     Record::new("b", vec![0.0, 1.0, 0.0]).with_payload(json!({"title": "north"})),
+//! ])?; // durable when this returns
+//!
+//! let hits = docs.search(&[0.9, 0.1, 0.0], 1)?;
+//! assert_eq!(hits[0].id, "a");
+//! assert_eq!(hits[0].payload, Some(json!({"title": "east"})));
+//! # Ok::<(), quiver::Error>(())
+//! ```
+//!
+//! ## Model
+//! - A [`Database`] is one file. Handles are cheap to clone and `Send + Sync`: many threads
+//!   read while one writes; another process gets [`Error::Locked`].
+//! - A [`Collection`] has a fixed dimension, [`Metric`] and [`ElementType`]; records have a
+//!   string id (at most [`limits::MAX_ID_BYTES`]), a vector and an optional JSON-object payload.
+//! - Every write call is one transaction, durable when it returns (see [`Durability`]); a
+//!   failed call changes nothing. Searches see one commit's state, never half a batch.
+//!
+//! ## Memory
+//! Opening reads only the catalog. The first search of a collection loads its vectors into a
+//! contiguous in-memory arena (their stored size plus 5 bytes a row), kept in step with
+//! every later write.
 
+mod codes;
+mod collection;
+mod config;
+mod database;
+mod error;
+pub mod limits;
+mod schema;
+mod search;
+mod state;
+mod validate;
+mod vectors;
+
+pub use collection::{Collection, CollectionInfo};
+pub use config::{CollectionConfig, DatabaseOptions, Durability};
+pub use database::Database;
+pub use error::{Error, Result, VectorProblem};
+pub use quiver_index::{ElementType, Metric};
+pub use search::{Hit, Record, SearchRequest};

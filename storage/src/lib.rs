@@ -1,1 +1,43 @@
+//! Quiver's file format on [redb]: one file holds every collection.
+//!
+//! This crate knows tables, keys and byte encodings — nothing about search. The engine opens a
+//! [`Store`], reads through a [`ReadSnapshot`] (one commit's state) and writes through a
+//! [`WriteBatch`] (one redb write transaction, committed durably or not at all).
+//! `docs/file-format.md` describes every byte.
+//!
+//! ```
+//! use quiver_storage::{Store, StoreOptions, NewCollection};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::create(dir.path().join("db.qvr"), &StoreOptions::default()).unwrap();
+//! let mut batch = store.begin_write().unwrap();
+//! let mut coll = batch
+//!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0 })
+//!     .unwrap();
+//! let v = quiver_storage::codec::encode_f32(&[1.0, 2.0]);
+//! batch.put_many(&mut coll, &[quiver_storage::PutRecord { id: "a", vector: &v, payload: None }]).unwrap();
+//! batch.save_collection(&coll).unwrap();
+//! batch.commit().unwrap();
+//!
+//! let snap = store.begin_read().unwrap();
+//! let coll = snap.collection("docs").unwrap().unwrap();
+//! assert_eq!(coll.count, 1);
+//! let row = snap.row_of(&coll, "a").unwrap().unwrap();
+//! assert_eq!(snap.vector(&coll, row).unwrap().unwrap(), quiver_storage::codec::encode_f32(&[1.0, 2.0]));
+//! ```
+#![forbid(unsafe_code)]
 
+pub mod catalog;
+pub mod codec;
+mod error;
+pub mod format;
+mod read;
+mod store;
+mod tables;
+mod write;
+
+pub use catalog::{CollectionRecord, NewCollection};
+pub use error::{StorageError, StorageResult};
+pub use read::ReadSnapshot;
+pub use store::{Durability, Store, StoreOptions};
+pub use write::{PutOutcome, PutRecord, WriteBatch};

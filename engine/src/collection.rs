@@ -1,0 +1,291 @@
+//! [`Collection`]: records, their vectors and payloads, and search over them.
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::search::{Hit, Record, SearchRequest};
+use crate::state::{Change, CollectionState, Snapshot};
+use crate::{validate, vectors};
+use quiver_index::flat::{self, SearchOptions};
+use quiver_index::{AnyArena, ElementType, Metric, Neighbor};
+use quiver_storage::PutRecord;
+use std::collections::HashSet;
+
+/// A handle to one collection of a [`Database`]. Cheap to clone; `Send + Sync`.
+///
+/// The handle names the collection; each call looks it up in the latest committed state, so
+/// a handle to a dropped collection returns [`Error::CollectionNotFound`].
+#[derive(Clone, Debug)]
+pub struct Collection {
+    db: Database,
+    name: String,
+}
+
+/// A collection's description, as `Database::collections` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionInfo {
+    pub name: String,
+    pub dim: usize,
+    pub metric: Metric,
+    pub element_type: ElementType,
+    pub count: u64,
+    /// Milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Format version of the collection's catalog record.
+    pub format_version: u8,
+}
+
+impl CollectionInfo {
+    pub(crate) fn of(state: &CollectionState) -> Result<CollectionInfo> {
+        Ok(CollectionInfo {
+            name: state.record.name.clone(),
+            dim: state.schema.dim,
+            metric: state.schema.metric,
+            element_type: state.schema.element,
+            count: state.record.count,
+            created_at_ms: state.record.created_at_ms,
+            format_version: state.record.version,
+        })
+    }
+}
+
+impl Collection {
+    pub(crate) fn new(db: Database, name: &str) -> Self {
+        Collection {
+            db,
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn info(&self) -> Result<CollectionInfo> {
+        let snap = self.db.snapshot();
+        CollectionInfo::of(snap.collection(&self.name)?)
+    }
+
+    /// Number of records.
+    pub fn count(&self) -> Result<u64> {
+        Ok(self.db.snapshot().collection(&self.name)?.record.count)
+    }
+
+    /// Inserts records, replacing any with the same id (vector and payload both; a record
+    /// without payload removes the old payload). The batch is one transaction: when this
+    /// returns `Ok`, all of it is durable; when it returns `Err`, none of it was written.
+    /// Within a batch, a later record with the same id wins.
+    pub fn upsert(&self, records: &[Record]) -> Result<()> {
+        let snap = self.db.snapshot();
+        let schema = snap.collection(&self.name)?.schema;
+        let mut encoded = Vec::with_capacity(records.len());
+        for (position, r) in records.iter().enumerate() {
+            validate::id(position, &r.id)?;
+            validate::vector(Some(position), &r.vector, &schema)?;
+            let payload = r
+                .payload
+                .as_ref()
+                .map(|p| validate::payload(position, p))
+                .transpose()?;
+            encoded.push((vectors::encode(schema.element, &r.vector), payload));
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.db.write(|batch, snap| {
+            let state = snap.collection(&self.name)?;
+            if state.schema != schema {
+                // Dropped and re-created with another shape since validation.
+                return Err(Error::CollectionNotFound {
+                    name: self.name.clone(),
+                });
+            }
+            let mut record = state.record.clone();
+            let puts: Vec<PutRecord<'_>> = records
+                .iter()
+                .zip(&encoded)
+                .map(|(r, (v, p))| PutRecord {
+                    id: &r.id,
+                    vector: v,
+                    payload: p.as_deref(),
+                })
+                .collect();
+            let outcomes = batch.put_many(&mut record, &puts)?;
+            batch.save_collection(&record)?;
+            let puts = outcomes
+                .iter()
+                .zip(&encoded)
+                .map(|(o, (bytes, _))| Ok((o.row, vectors::decode(&schema, bytes)?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((
+                (),
+                vec![Change::Modified {
+                    record,
+                    puts,
+                    deletes: Vec::new(),
+                }],
+            ))
+        })
+    }
+
+    /// Deletes records by id in one transaction; unknown ids are ignored. Returns how many
+    /// records were deleted.
+    pub fn delete(&self, ids: &[&str]) -> Result<usize> {
+        self.db.write(|batch, snap| {
+            let mut record = snap.collection(&self.name)?.record.clone();
+            let rows = batch.delete_many(&mut record, ids)?;
+            let deletes: Vec<u64> = rows.into_iter().flatten().collect();
+            let n = deletes.len();
+            if n > 0 {
+                batch.save_collection(&record)?;
+            }
+            Ok((
+                n,
+                vec![Change::Modified {
+                    record,
+                    puts: Vec::new(),
+                    deletes,
+                }],
+            ))
+        })
+    }
+
+    /// The record with this id, if any (its vector as stored, widened to f32).
+    pub fn get(&self, id: &str) -> Result<Option<Record>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let Some(row) = snap.read.row_of(&state.record, id)? else {
+            return Ok(None);
+        };
+        let bytes = snap
+            .read
+            .vector(&state.record, row)?
+            .ok_or_else(|| Error::corrupted(format!("record '{id}' has no vector")))?;
+        Ok(Some(Record {
+            id: id.to_owned(),
+            vector: vectors::decode(&state.schema, &bytes)?,
+            payload: payload(&snap, state, row)?,
+        }))
+    }
+
+    /// The `k` records closest to `vector`, closest first, with payloads.
+    pub fn search(&self, vector: &[f32], k: usize) -> Result<Vec<Hit>> {
+        self.search_with(&SearchRequest::new(vector, k))
+    }
+
+    pub fn search_with(&self, req: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        validate::k(req.k)?;
+        validate::vector(None, req.vector, &state.schema)?;
+        let arena = state.arena(&snap.read)?;
+        let opts = SearchOptions::default();
+        let neighbors = quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts));
+        hits(&snap, state, &arena, neighbors, req)
+    }
+
+    /// Many searches in one pass over the vectors (much faster than one at a time for large
+    /// batches). Results are in query order.
+    pub fn search_batch<Q: AsRef<[f32]>>(&self, queries: &[Q], k: usize) -> Result<Vec<Vec<Hit>>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        validate::k(k)?;
+        let mut flat_queries = Vec::with_capacity(queries.len() * state.schema.dim);
+        for q in queries {
+            validate::vector(None, q.as_ref(), &state.schema)?;
+            flat_queries.extend_from_slice(q.as_ref());
+        }
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let arena = state.arena(&snap.read)?;
+        let opts = SearchOptions::default();
+        let results =
+            quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts));
+        let req = SearchRequest::new(&[], k);
+        results
+            .into_iter()
+            .map(|n| hits(&snap, state, &arena, n, &req))
+            .collect()
+    }
+
+    /// Ids of all records, in insertion order.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let mut out = Vec::with_capacity(state.record.count as usize);
+        snap.read.for_each_key(&state.record, |_, id| {
+            out.push(id.to_owned());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Checks that the id map, vectors and in-memory arena agree; returns the record count.
+    pub fn check(&self) -> Result<u64> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let lens = snap.read.table_lengths(&state.record)?;
+        if lens.iter().any(|&l| l != state.record.count) {
+            return Err(Error::corrupted(format!(
+                "collection '{}': catalog counts {}, id map {}, key map {}, vectors {}",
+                self.name, state.record.count, lens[0], lens[1], lens[2]
+            )));
+        }
+        let arena = state.arena(&snap.read)?;
+        let mut seen = HashSet::new();
+        snap.read.for_each_key(&state.record, |row, _| {
+            seen.insert(row);
+            Ok(())
+        })?;
+        let arena_rows: HashSet<u64> = quiver_index::with_arena!(&*arena, a => a.rows().collect());
+        if arena_rows != seen {
+            return Err(Error::corrupted(format!(
+                "collection '{}': in-memory rows differ from stored rows",
+                self.name
+            )));
+        }
+        Ok(state.record.count)
+    }
+}
+
+fn payload(snap: &Snapshot, state: &CollectionState, row: u64) -> Result<Option<serde_json::Value>> {
+    snap.read
+        .payload(&state.record, row)?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Error::corrupted(format!("payload of row {row} is not JSON: {e}")))
+        })
+        .transpose()
+}
+
+fn hits(
+    snap: &Snapshot,
+    state: &CollectionState,
+    arena: &AnyArena,
+    neighbors: Vec<Neighbor>,
+    req: &SearchRequest<'_>,
+) -> Result<Vec<Hit>> {
+    neighbors
+        .into_iter()
+        .map(|n| {
+            let id = snap
+                .read
+                .id_of(&state.record, n.row)?
+                .ok_or_else(|| Error::corrupted(format!("row {} has no id", n.row)))?;
+            Ok(Hit {
+                id,
+                score: state.schema.metric.score(n.distance),
+                payload: if req.include_payload {
+                    payload(snap, state, n.row)?
+                } else {
+                    None
+                },
+                vector: if req.include_vector {
+                    arena.get_f32(n.row)
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,74 @@
+//! Options for opening databases and creating collections.
+
+use crate::database::Database;
+use crate::error::Result;
+use quiver_index::{ElementType, Metric};
+use quiver_storage::{Store, StoreOptions};
+use std::path::Path;
+
+pub use quiver_storage::Durability;
+
+/// How to open a database.
+///
+/// ## Defaults
+/// - `cache_size`: 256 MiB of page cache (payloads and ids; vectors are scanned from memory).
+/// - `durability`: [`Durability::Immediate`] — every write is on disk when the call returns.
+/// - `verify_on_open`: `false` — set it to check every page checksum while opening
+///   (reads the whole file).
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseOptions {
+    store: StoreOptions,
+}
+
+impl DatabaseOptions {
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.store.cache_size = bytes;
+        self
+    }
+
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.store.durability = durability;
+        self
+    }
+
+    pub fn verify_on_open(mut self, verify: bool) -> Self {
+        self.store.verify_on_open = verify;
+        self
+    }
+
+    /// Opens an existing file.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Database> {
+        Database::from_store(Store::open(path, &self.store)?)
+    }
+
+    /// Opens the file, creating an empty database if it does not exist.
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<Database> {
+        Database::from_store(Store::create(path, &self.store)?)
+    }
+}
+
+/// The fixed shape of a new collection.
+///
+/// ## Defaults
+/// - `element_type`: [`ElementType::F32`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionConfig {
+    pub dim: usize,
+    pub metric: Metric,
+    pub element_type: ElementType,
+}
+
+impl CollectionConfig {
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        CollectionConfig {
+            dim,
+            metric,
+            element_type: ElementType::F32,
+        }
+    }
+
+    pub fn element_type(mut self, element_type: ElementType) -> Self {
+        self.element_type = element_type;
+        self
+    }
+}

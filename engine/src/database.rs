@@ -1,0 +1,155 @@
+//! [`Database`]: one open file, its collections, and the single writer.
+
+use crate::codes;
+use crate::collection::{Collection, CollectionInfo};
+use crate::config::{CollectionConfig, DatabaseOptions};
+use crate::error::{Error, Result};
+use crate::state::{Change, Snapshot};
+use crate::validate;
+use parking_lot::{Mutex, RwLock};
+use quiver_storage::{NewCollection, Store, WriteBatch};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// An open Quiver database file. Cheap to clone (a shared handle); `Send + Sync`.
+///
+/// Any number of threads may read (search, get, count) while one writes; writes from several
+/// threads are serialised. Another *process* cannot open the same file while this handle is
+/// open: it gets [`Error::Locked`].
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    store: Store,
+    /// Held for the whole of a write: begin, commit, publish.
+    writer: Mutex<()>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Database {
+    /// Opens an existing database file with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        DatabaseOptions::default().open(path)
+    }
+
+    /// Opens the database file at `path`, creating it if it does not exist.
+    pub fn create(path: impl AsRef<Path>) -> Result<Database> {
+        DatabaseOptions::default().create(path)
+    }
+
+    /// Options for opening (cache size, durability, verification).
+    pub fn builder() -> DatabaseOptions {
+        DatabaseOptions::default()
+    }
+
+    pub(crate) fn from_store(store: Store) -> Result<Database> {
+        let snapshot = Snapshot::load(store.begin_read()?)?;
+        Ok(Database {
+            inner: Arc::new(Inner {
+                store,
+                writer: Mutex::new(()),
+                current: RwLock::new(Arc::new(snapshot)),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.inner.store.path()
+    }
+
+    /// Size of the database file in bytes.
+    pub fn file_size(&self) -> Result<u64> {
+        std::fs::metadata(self.path())
+            .map(|m| m.len())
+            .map_err(|source| Error::Io { source })
+    }
+
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.current.read().clone()
+    }
+
+    /// Creates a collection and returns a handle to it.
+    pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Collection> {
+        validate::collection_name(name)?;
+        validate::dimension(config.dim)?;
+        let created_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let new = NewCollection {
+            dim: config.dim as u32,
+            metric: codes::metric_code(config.metric),
+            element_type: codes::element_code(config.element_type),
+            created_at_ms,
+        };
+        self.write(|batch, _| {
+            if batch.collection(name)?.is_some() {
+                return Err(Error::CollectionExists {
+                    name: name.to_owned(),
+                });
+            }
+            let record = batch.create_collection(name, &new)?;
+            Ok(((), vec![Change::Created(record)]))
+        })?;
+        self.collection(name)
+    }
+
+    /// A handle to an existing collection.
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        self.snapshot().collection(name)?;
+        Ok(Collection::new(self.clone(), name))
+    }
+
+    /// Every collection, in name order.
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        let snap = self.snapshot();
+        snap.collections
+            .values()
+            .map(|c| CollectionInfo::of(c))
+            .collect()
+    }
+
+    /// Deletes a collection and all its records.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        self.write(|batch, snap| {
+            let record = snap.collection(name)?.record.clone();
+            batch.drop_collection(&record)?;
+            Ok(((), vec![Change::Dropped(name.to_owned())]))
+        })
+    }
+
+    /// Runs `f` in one write transaction, commits it, and publishes the new state. If `f` or
+    /// the commit fails, nothing changes.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut WriteBatch, &Snapshot) -> Result<(T, Vec<Change>)>,
+    ) -> Result<T> {
+        let _writer = self.inner.writer.lock();
+        let current = self.snapshot();
+        let mut batch = self.inner.store.begin_write()?;
+        let (out, changes) = f(&mut batch, &current)?;
+        batch.commit()?;
+        // Still holding the writer lock: this read transaction sees exactly our commit.
+        let read = self.inner.store.begin_read().map_err(|e| Error::Internal {
+            detail: format!("the write was committed, but the read view could not be refreshed: {e}"),
+        })?;
+        let next = current.next(read, changes)?;
+        *self.inner.current.write() = Arc::new(next);
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("path", &self.path()).finish()
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Database>();
+    is::<Collection>();
+}

@@ -1,0 +1,115 @@
+use quiver_storage::StorageError;
+use std::path::PathBuf;
+
+/// Everything that can go wrong, each with the facts needed to act on it.
+///
+/// A failed call changes nothing: validation happens before the write transaction, and a
+/// transaction that fails is rolled back whole.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("database file not found: {path}")]
+    NotFound { path: PathBuf },
+    #[error("database {path} is locked: another process has it open for writing")]
+    Locked { path: PathBuf },
+    #[error("{path} is not a Quiver database ({detail})")]
+    NotAQuiverDatabase { path: PathBuf, detail: String },
+    #[error("database format version {found} is newer than this build supports ({supported}); upgrade Quiver")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("database format version {found} is older than this build reads ({supported}); it must be upgraded")]
+    UpgradeRequired { found: u32, supported: u32 },
+    #[error("database is corrupted: {detail}")]
+    Corrupted { detail: String },
+    #[error("I/O error: {source}")]
+    Io {
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("collection '{name}' does not exist")]
+    CollectionNotFound { name: String },
+    #[error("collection '{name}' already exists")]
+    CollectionExists { name: String },
+    #[error("invalid collection name '{name}': {reason}")]
+    InvalidCollectionName { name: String, reason: String },
+
+    #[error("{} has {found} dimensions, the collection has {expected}", at(*position))]
+    DimensionMismatch {
+        expected: usize,
+        found: usize,
+        /// Index of the offending record in the batch; `None` for a query vector.
+        position: Option<usize>,
+    },
+    #[error("{} has an invalid vector: {problem}", at(*position))]
+    InvalidVector {
+        position: Option<usize>,
+        problem: VectorProblem,
+    },
+    #[error("record {position} has an invalid id: {reason}")]
+    InvalidId { position: usize, reason: String },
+    #[error("record {position} has an invalid payload: {reason}")]
+    InvalidPayload { position: usize, reason: String },
+    #[error("record {position} has a payload of {size} bytes; the limit is {max}")]
+    PayloadTooLarge { position: usize, size: usize, max: usize },
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
+}
+
+/// Why a vector was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VectorProblem {
+    #[error("component {index} is {value} (NaN and infinities are not allowed)")]
+    NotFinite { index: usize, value: f32 },
+    #[error("component {index} ({value}) is out of range for {element_type}")]
+    OutOfRange {
+        index: usize,
+        value: f32,
+        element_type: &'static str,
+    },
+    #[error("it is a zero vector, which has no direction under cosine")]
+    ZeroNorm,
+}
+
+fn at(position: Option<usize>) -> String {
+    match position {
+        Some(p) => format!("record {p}"),
+        None => "the query".to_owned(),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { path } => Error::NotFound { path },
+            StorageError::Locked { path } => Error::Locked { path },
+            StorageError::NotAQuiverDatabase { path, detail } => {
+                Error::NotAQuiverDatabase { path, detail }
+            }
+            StorageError::UnsupportedVersion { found, supported } => {
+                Error::UnsupportedVersion { found, supported }
+            }
+            StorageError::UpgradeRequired { found, supported } => {
+                Error::UpgradeRequired { found, supported }
+            }
+            StorageError::Corrupted { detail } => Error::Corrupted { detail },
+            StorageError::Io { source } => Error::Io { source },
+            other => Error::Internal {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn corrupted(detail: impl Into<String>) -> Self {
+        Error::Corrupted {
+            detail: detail.into(),
+        }
+    }
+}

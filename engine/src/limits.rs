@@ -1,0 +1,12 @@
+//! Documented limits on what a record may hold. Each is checked before any write.
+
+/// Longest external id, in UTF-8 bytes.
+pub const MAX_ID_BYTES: usize = 512;
+/// Largest payload, as compact JSON text.
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+/// Largest vector dimension.
+pub const MAX_DIM: usize = 65_536;
+/// Longest collection name, in bytes.
+pub const MAX_COLLECTION_NAME: usize = 64;
+/// Largest `k` a search accepts.
+pub const MAX_K: usize = 100_000;

@@ -1,0 +1,74 @@
+//! Search requests and their results.
+
+use serde_json::Value;
+
+/// One search. Build with [`SearchRequest::new`] and the setters.
+///
+/// ## Defaults
+/// - `include_payload`: `true`
+/// - `include_vector`: `false`
+#[derive(Clone, Debug)]
+pub struct SearchRequest<'a> {
+    pub vector: &'a [f32],
+    pub k: usize,
+    pub include_payload: bool,
+    pub include_vector: bool,
+}
+
+impl<'a> SearchRequest<'a> {
+    pub fn new(vector: &'a [f32], k: usize) -> Self {
+        SearchRequest {
+            vector,
+            k,
+            include_payload: true,
+            include_vector: false,
+        }
+    }
+
+    pub fn include_payload(mut self, yes: bool) -> Self {
+        self.include_payload = yes;
+        self
+    }
+
+    pub fn include_vector(mut self, yes: bool) -> Self {
+        self.include_vector = yes;
+        self
+    }
+}
+
+/// One result, closest first in a result list.
+///
+/// `score` is the cosine similarity (cosine), the inner product (dot) or the squared
+/// Euclidean distance (l2) between the query and the stored vector as stored (rounded to the
+/// collection's element type). Ties are broken by insertion order (older first).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+    pub payload: Option<Value>,
+    pub vector: Option<Vec<f32>>,
+}
+
+/// A stored record (as returned by `get`) or one to store (as given to `upsert`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub vector: Vec<f32>,
+    /// A JSON object, or `None`.
+    pub payload: Option<Value>,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>, vector: Vec<f32>) -> Self {
+        Record {
+            id: id.into(),
+            vector,
+            payload: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}

@@ -1,0 +1,131 @@
+//! Catalog records: one per collection, keyed by collection name in `quiver.catalog`.
+//!
+//! Value layout (40 bytes, little-endian):
+//!
+//! | offset | size | field                                              |
+//! |--------|------|----------------------------------------------------|
+//! | 0      | 1    | record version (1)                                 |
+//! | 1      | 1    | metric code (1 cosine, 2 dot, 3 l2)                |
+//! | 2      | 1    | element type code (1 f32, 2 f16, 3 bf16)           |
+//! | 3      | 1    | reserved, 0                                        |
+//! | 4      | 4    | dimension (u32)                                    |
+//! | 8      | 8    | collection id (u64): names its tables              |
+//! | 16     | 8    | created at, milliseconds since the Unix epoch (i64)|
+//! | 24     | 8    | next row id (u64)                                  |
+//! | 32     | 8    | live record count (u64)                            |
+//!
+//! The metric and element codes are stored as numbers; their meaning is the engine's (this
+//! crate knows no algorithm) and is fixed by `docs/file-format.md`.
+
+use crate::codec::{read_i64, read_u8, read_u32, read_u64};
+use crate::error::{StorageError, StorageResult};
+
+pub const RECORD_VERSION: u8 = 1;
+const VERSION_OFFSET: usize = 0;
+const METRIC_OFFSET: usize = 1;
+const ELEMENT_OFFSET: usize = 2;
+const DIM_OFFSET: usize = 4;
+const ID_OFFSET: usize = 8;
+const CREATED_OFFSET: usize = 16;
+const NEXT_ROW_OFFSET: usize = 24;
+const COUNT_OFFSET: usize = 32;
+pub const RECORD_LEN: usize = 40;
+
+/// What the engine says when creating a collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCollection {
+    pub dim: u32,
+    pub metric: u8,
+    pub element_type: u8,
+    pub created_at_ms: i64,
+}
+
+/// A collection as stored in the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionRecord {
+    pub name: String,
+    pub id: u64,
+    pub dim: u32,
+    pub metric: u8,
+    pub element_type: u8,
+    pub created_at_ms: i64,
+    /// The row id the next new record gets; row ids are never reused.
+    pub next_row: u64,
+    pub count: u64,
+    /// The catalog record's own format version.
+    pub version: u8,
+}
+
+impl CollectionRecord {
+    pub fn encode(&self) -> [u8; RECORD_LEN] {
+        let mut out = [0u8; RECORD_LEN];
+        out[VERSION_OFFSET] = RECORD_VERSION;
+        out[METRIC_OFFSET] = self.metric;
+        out[ELEMENT_OFFSET] = self.element_type;
+        out[DIM_OFFSET..ID_OFFSET].copy_from_slice(&self.dim.to_le_bytes());
+        out[ID_OFFSET..CREATED_OFFSET].copy_from_slice(&self.id.to_le_bytes());
+        out[CREATED_OFFSET..NEXT_ROW_OFFSET].copy_from_slice(&self.created_at_ms.to_le_bytes());
+        out[NEXT_ROW_OFFSET..COUNT_OFFSET].copy_from_slice(&self.next_row.to_le_bytes());
+        out[COUNT_OFFSET..RECORD_LEN].copy_from_slice(&self.count.to_le_bytes());
+        out
+    }
+
+    pub fn decode(name: &str, bytes: &[u8]) -> StorageResult<Self> {
+        let version = read_u8(bytes, VERSION_OFFSET)?;
+        if version > RECORD_VERSION {
+            return Err(StorageError::UnsupportedVersion {
+                found: u32::from(version),
+                supported: u32::from(RECORD_VERSION),
+            });
+        }
+        if version == 0 || bytes.len() != RECORD_LEN {
+            return Err(StorageError::corrupted(format!(
+                "catalog record of '{name}': version {version}, {} bytes",
+                bytes.len()
+            )));
+        }
+        Ok(CollectionRecord {
+            name: name.to_owned(),
+            version,
+            metric: read_u8(bytes, METRIC_OFFSET)?,
+            element_type: read_u8(bytes, ELEMENT_OFFSET)?,
+            dim: read_u32(bytes, DIM_OFFSET)?,
+            id: read_u64(bytes, ID_OFFSET)?,
+            created_at_ms: read_i64(bytes, CREATED_OFFSET)?,
+            next_row: read_u64(bytes, NEXT_ROW_OFFSET)?,
+            count: read_u64(bytes, COUNT_OFFSET)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_bad_records() {
+        let r = CollectionRecord {
+            name: "x".into(),
+            id: 7,
+            dim: 384,
+            metric: 1,
+            element_type: 3,
+            created_at_ms: 1_700_000_000_000,
+            next_row: 42,
+            count: 40,
+            version: RECORD_VERSION,
+        };
+        assert_eq!(CollectionRecord::decode("x", &r.encode()).unwrap(), r);
+        assert!(matches!(
+            CollectionRecord::decode("x", &r.encode()[..39]),
+            Err(StorageError::Corrupted { .. })
+        ));
+        let mut newer = r.encode();
+        newer[0] = 2;
+        assert!(matches!(
+            CollectionRecord::decode("x", &newer),
+            Err(StorageError::UnsupportedVersion { .. })
+        ));
+        assert!(CollectionRecord::decode("x", &[]).is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! Reading one commit's state.
+
+use crate::catalog::CollectionRecord;
+use crate::codec;
+use crate::error::{StorageError, StorageResult};
+use crate::tables::{CATALOG, CollectionTables};
+use redb::{ReadableTable, ReadableTableMetadata};
+
+/// A read transaction: everything read through it comes from the same commit.
+pub struct ReadSnapshot {
+    txn: redb::ReadTransaction,
+}
+
+fn missing(table: &str) -> StorageError {
+    StorageError::corrupted(format!("table {table} is missing"))
+}
+
+impl ReadSnapshot {
+    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+        ReadSnapshot { txn }
+    }
+
+    /// Every collection, in name order.
+    pub fn collections(&self) -> StorageResult<Vec<CollectionRecord>> {
+        let table = self.txn.open_table(CATALOG)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            out.push(CollectionRecord::decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
+        let table = self.txn.open_table(CATALOG)?;
+        let found = table.get(name)?;
+        found
+            .map(|v| CollectionRecord::decode(name, v.value()))
+            .transpose()
+    }
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: redb::TableDefinition<K, V>,
+    ) -> StorageResult<redb::ReadOnlyTable<K, V>> {
+        match self.txn.open_table(def) {
+            Ok(t) => Ok(t),
+            Err(redb::TableError::TableDoesNotExist(name)) => Err(missing(&name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn row_of(&self, coll: &CollectionRecord, id: &str) -> StorageResult<Option<u64>> {
+        let t = CollectionTables::of(coll.id);
+        Ok(self.open(t.ids())?.get(id)?.map(|v| v.value()))
+    }
+
+    pub fn id_of(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<String>> {
+        let t = CollectionTables::of(coll.id);
+        Ok(self.open(t.keys())?.get(row)?.map(|v| v.value().to_owned()))
+    }
+
+    /// The stored vector bytes of `row`.
+    pub fn vector(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        let t = CollectionTables::of(coll.id);
+        Ok(self.open(t.vectors())?.get(row)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The payload JSON text of `row` (decompressed), if it has one.
+    pub fn payload(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        let t = CollectionTables::of(coll.id);
+        let table = self.open(t.payloads())?;
+        let found = table.get(row)?;
+        found.map(|v| codec::decode_payload(v.value())).transpose()
+    }
+
+    /// Calls `f(row, vector_bytes)` for every stored vector, in row order.
+    pub fn for_each_vector(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        for entry in self.open(t.vectors())?.iter()? {
+            let (k, v) = entry?;
+            f(k.value(), v.value())?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f(row, id)` for every record, in row order.
+    pub fn for_each_key(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, &str) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        for entry in self.open(t.keys())?.iter()? {
+            let (k, v) = entry?;
+            f(k.value(), v.value())?;
+        }
+        Ok(())
+    }
+
+    /// Row counts of the id map, key map and vector table: equal in a consistent database.
+    pub fn table_lengths(&self, coll: &CollectionRecord) -> StorageResult<[u64; 3]> {
+        let t = CollectionTables::of(coll.id);
+        Ok([
+            self.open(t.ids())?.len()?,
+            self.open(t.keys())?.len()?,
+            self.open(t.vectors())?.len()?,
+        ])
+    }
+}

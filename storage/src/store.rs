@@ -1,0 +1,225 @@
+//! Opening and creating database files.
+
+use crate::error::{StorageError, StorageResult};
+use crate::format::{self, HeaderCheck};
+use crate::read::ReadSnapshot;
+use crate::tables::{CATALOG, META};
+use crate::write::WriteBatch;
+use redb::ReadableDatabase;
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+/// When a commit reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `commit` returns after the data is on disk (fsync): a crash or power loss right after
+    /// cannot lose it. The default.
+    #[default]
+    Immediate,
+    /// `commit` returns before the data is synced. A crash may lose the latest commits (never
+    /// part of one, and never older durable ones); the next `Immediate` commit or a clean close
+    /// makes them durable. For bulk loads.
+    Relaxed,
+}
+
+/// How to open a database file.
+///
+/// ## Defaults
+/// - `cache_size`: 256 MiB — redb's page cache, used by payload and id look-ups; vectors are
+///   scanned from the engine's own in-memory arena, so a larger cache buys little.
+/// - `durability`: [`Durability::Immediate`].
+/// - `verify_on_open`: `false` — when `true`, every page checksum is verified while opening
+///   (reads the whole file: slow for large files, but a damaged file is refused up front).
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub cache_size: usize,
+    pub durability: Durability,
+    pub verify_on_open: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_size: 256 << 20,
+            durability: Durability::Immediate,
+            verify_on_open: false,
+        }
+    }
+}
+
+/// An open database file.
+pub struct Store {
+    db: redb::Database,
+    path: PathBuf,
+    durability: Durability,
+}
+
+const REDB_MAGIC: [u8; 4] = *b"redb";
+
+impl Store {
+    /// Opens an existing database; fails with `NotFound` if there is no file at `path`.
+    pub fn open(path: impl AsRef<Path>, opts: &StoreOptions) -> StorageResult<Store> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StorageError::NotFound { path });
+        }
+        Self::reject_foreign_file(&path)?;
+        let db = guarded(&path, || builder(opts).open(&path))?;
+        let store = Store {
+            db,
+            path,
+            durability: opts.durability,
+        };
+        store.check_header(false)?;
+        Ok(store)
+    }
+
+    /// Opens the database at `path`, creating an empty one if the file does not exist (or is
+    /// empty).
+    pub fn create(path: impl AsRef<Path>, opts: &StoreOptions) -> StorageResult<Store> {
+        let path = path.as_ref().to_path_buf();
+        if path.exists() {
+            Self::reject_foreign_file(&path)?;
+        }
+        let db = guarded(&path, || builder(opts).create(&path))?;
+        let store = Store {
+            db,
+            path,
+            durability: opts.durability,
+        };
+        store.check_header(true)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A consistent view of the latest commit.
+    pub fn begin_read(&self) -> StorageResult<ReadSnapshot> {
+        Ok(ReadSnapshot::new(self.db.begin_read()?))
+    }
+
+    /// Starts the one write transaction (waits while another is open in this process).
+    pub fn begin_write(&self) -> StorageResult<WriteBatch> {
+        let mut txn = self.db.begin_write()?;
+        let durability = match self.durability {
+            Durability::Immediate => redb::Durability::Immediate,
+            Durability::Relaxed => redb::Durability::None,
+        };
+        txn.set_durability(durability)
+            .map_err(|e| StorageError::Internal {
+                detail: e.to_string(),
+            })?;
+        Ok(WriteBatch::new(txn))
+    }
+
+    /// A file that exists, is not empty and does not start with redb's magic was not written
+    /// by us: say so rather than "corrupted".
+    fn reject_foreign_file(path: &Path) -> StorageResult<()> {
+        let mut head = [0u8; 4];
+        let mut file = std::fs::File::open(path)?;
+        let mut read = 0;
+        while read < head.len() {
+            match file.read(&mut head[read..])? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        if read == 0 || head == REDB_MAGIC {
+            Ok(())
+        } else {
+            Err(StorageError::NotAQuiverDatabase {
+                path: path.to_path_buf(),
+                detail: "unknown file signature".into(),
+            })
+        }
+    }
+
+    /// Checks magic and version; a brand-new file gets its header (when `init`).
+    fn check_header(&self, init: bool) -> StorageResult<()> {
+        let txn = self.db.begin_read()?;
+        let header = match txn.open_table(META) {
+            Ok(meta) => meta.get(format::HEADER_KEY)?.map(|v| v.value().to_vec()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        match header {
+            Some(bytes) => match format::check_header(&bytes)? {
+                HeaderCheck::Ok => Ok(()),
+                HeaderCheck::BadMagic => Err(self.foreign("meta table without Quiver's magic")),
+            },
+            None => {
+                let empty = txn.list_tables()?.next().is_none();
+                drop(txn);
+                if init && empty {
+                    self.write_header()
+                } else {
+                    Err(self.foreign("a redb file without Quiver's header"))
+                }
+            }
+        }
+    }
+
+    fn write_header(&self) -> StorageResult<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| StorageError::Internal {
+                detail: e.to_string(),
+            })?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(format::HEADER_KEY, &format::encode_header()[..])?;
+            meta.insert(format::NEXT_COLLECTION_ID_KEY, &1u64.to_le_bytes()[..])?;
+            txn.open_table(CATALOG)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn foreign(&self, detail: &str) -> StorageError {
+        StorageError::NotAQuiverDatabase {
+            path: self.path.clone(),
+            detail: detail.into(),
+        }
+    }
+}
+
+fn builder(opts: &StoreOptions) -> redb::Builder {
+    let mut b = redb::Database::builder();
+    b.set_cache_size(opts.cache_size);
+    b.set_check_integrity_on_open(opts.verify_on_open);
+    b
+}
+
+/// Runs a redb open, mapping its errors and turning a panic on a damaged file into
+/// `Corrupted` (redb documents that opening an altered file without verification may panic).
+fn guarded(
+    path: &Path,
+    open: impl FnOnce() -> Result<redb::Database, redb::DatabaseError>,
+) -> StorageResult<redb::Database> {
+    match catch_unwind(AssertUnwindSafe(open)) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(map_open_error(path, e)),
+        Err(_) => Err(StorageError::corrupted(
+            "the storage engine failed while reading the file header",
+        )),
+    }
+}
+
+fn map_open_error(path: &Path, e: redb::DatabaseError) -> StorageError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StorageError::Locked {
+            path: path.to_path_buf(),
+        },
+        redb::DatabaseError::UpgradeRequired(v) => StorageError::UpgradeRequired {
+            found: u32::from(v),
+            supported: format::FORMAT_VERSION,
+        },
+        redb::DatabaseError::Storage(s) => s.into(),
+        other => StorageError::Internal {
+            detail: other.to_string(),
+        },
+    }
+}

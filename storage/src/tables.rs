@@ -1,0 +1,50 @@
+//! Table definitions. Names and key/value types are part of the file format: redb stores the
+//! type names with each table and refuses a mismatch.
+
+use redb::TableDefinition;
+
+/// Database-wide settings: the header (magic + version) and counters.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("quiver.meta");
+/// Collection name -> catalog record.
+pub const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("quiver.catalog");
+
+/// The four tables of one collection, named after its id (not its name, so a dropped and
+/// re-created collection never sees old data).
+pub struct CollectionTables {
+    pub ids: String,
+    pub keys: String,
+    pub vectors: String,
+    pub payloads: String,
+}
+
+impl CollectionTables {
+    pub fn of(collection_id: u64) -> Self {
+        let p = format!("c{collection_id:016x}");
+        CollectionTables {
+            ids: format!("{p}.ids"),
+            keys: format!("{p}.keys"),
+            vectors: format!("{p}.vectors"),
+            payloads: format!("{p}.payloads"),
+        }
+    }
+
+    /// External id (UTF-8) -> row id.
+    pub fn ids(&self) -> TableDefinition<'_, &'static str, u64> {
+        TableDefinition::new(&self.ids)
+    }
+
+    /// Row id -> external id.
+    pub fn keys(&self) -> TableDefinition<'_, u64, &'static str> {
+        TableDefinition::new(&self.keys)
+    }
+
+    /// Row id -> vector bytes.
+    pub fn vectors(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.vectors)
+    }
+
+    /// Row id -> encoded payload (only rows that have one).
+    pub fn payloads(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.payloads)
+    }
+}

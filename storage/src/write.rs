@@ -1,0 +1,176 @@
+//! Writing: one [`WriteBatch`] is one redb write transaction.
+
+use crate::catalog::{CollectionRecord, NewCollection, RECORD_VERSION};
+use crate::codec;
+use crate::error::{StorageError, StorageResult};
+use crate::format::NEXT_COLLECTION_ID_KEY;
+use crate::tables::{CATALOG, CollectionTables, META};
+use redb::ReadableTable;
+
+/// A pending transaction. Dropping it without [`WriteBatch::commit`] discards every change.
+pub struct WriteBatch {
+    txn: redb::WriteTransaction,
+}
+
+/// One record to store.
+#[derive(Clone, Copy, Debug)]
+pub struct PutRecord<'a> {
+    pub id: &'a str,
+    /// Encoded vector (see `codec`).
+    pub vector: &'a [u8],
+    /// Payload JSON text; `None` removes any payload the record had.
+    pub payload: Option<&'a [u8]>,
+}
+
+/// Where a put landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub row: u64,
+    /// The id existed and its record was replaced (same row id).
+    pub replaced: bool,
+}
+
+impl WriteBatch {
+    pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
+        WriteBatch { txn }
+    }
+
+    pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
+        let table = self.txn.open_table(CATALOG)?;
+        let found = table.get(name)?;
+        found
+            .map(|v| CollectionRecord::decode(name, v.value()))
+            .transpose()
+    }
+
+    /// Adds a collection (the caller has checked that the name is free and valid).
+    pub fn create_collection(
+        &mut self,
+        name: &str,
+        new: &NewCollection,
+    ) -> StorageResult<CollectionRecord> {
+        let id = {
+            let mut meta = self.txn.open_table(META)?;
+            let next = match meta.get(NEXT_COLLECTION_ID_KEY)? {
+                Some(v) => codec::read_u64(v.value(), 0)?,
+                None => return Err(StorageError::corrupted("collection id counter is missing")),
+            };
+            meta.insert(NEXT_COLLECTION_ID_KEY, &(next + 1).to_le_bytes()[..])?;
+            next
+        };
+        let record = CollectionRecord {
+            name: name.to_owned(),
+            id,
+            dim: new.dim,
+            metric: new.metric,
+            element_type: new.element_type,
+            created_at_ms: new.created_at_ms,
+            next_row: 0,
+            count: 0,
+            version: RECORD_VERSION,
+        };
+        let t = CollectionTables::of(id);
+        self.txn.open_table(t.ids())?;
+        self.txn.open_table(t.keys())?;
+        self.txn.open_table(t.vectors())?;
+        self.txn.open_table(t.payloads())?;
+        self.save_collection(&record)?;
+        Ok(record)
+    }
+
+    /// Removes a collection and all its tables.
+    pub fn drop_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        self.txn.delete_table(t.ids())?;
+        self.txn.delete_table(t.keys())?;
+        self.txn.delete_table(t.vectors())?;
+        self.txn.delete_table(t.payloads())?;
+        self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
+        Ok(())
+    }
+
+    /// Writes the catalog record (row counter and count) back.
+    pub fn save_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
+        self.txn
+            .open_table(CATALOG)?
+            .insert(coll.name.as_str(), &coll.encode()[..])?;
+        Ok(())
+    }
+
+    /// Inserts or replaces records, in order (a later record with the same id wins). Updates
+    /// `coll`'s counters in memory; call [`WriteBatch::save_collection`] before committing.
+    pub fn put_many(
+        &mut self,
+        coll: &mut CollectionRecord,
+        records: &[PutRecord<'_>],
+    ) -> StorageResult<Vec<PutOutcome>> {
+        let t = CollectionTables::of(coll.id);
+        let mut ids = self.txn.open_table(t.ids())?;
+        let mut keys = self.txn.open_table(t.keys())?;
+        let mut vectors = self.txn.open_table(t.vectors())?;
+        let mut payloads = self.txn.open_table(t.payloads())?;
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let existing = ids.get(r.id)?.map(|v| v.value());
+            let outcome = match existing {
+                Some(row) => PutOutcome {
+                    row,
+                    replaced: true,
+                },
+                None => {
+                    let row = coll.next_row;
+                    coll.next_row += 1;
+                    coll.count += 1;
+                    ids.insert(r.id, row)?;
+                    keys.insert(row, r.id)?;
+                    PutOutcome {
+                        row,
+                        replaced: false,
+                    }
+                }
+            };
+            vectors.insert(outcome.row, r.vector)?;
+            match r.payload {
+                Some(json) => {
+                    payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
+                }
+                None => {
+                    payloads.remove(outcome.row)?;
+                }
+            }
+            out.push(outcome);
+        }
+        Ok(out)
+    }
+
+    /// Deletes records by id; returns the row each removed id had (`None` for unknown ids).
+    pub fn delete_many(
+        &mut self,
+        coll: &mut CollectionRecord,
+        ids_to_delete: &[&str],
+    ) -> StorageResult<Vec<Option<u64>>> {
+        let t = CollectionTables::of(coll.id);
+        let mut ids = self.txn.open_table(t.ids())?;
+        let mut keys = self.txn.open_table(t.keys())?;
+        let mut vectors = self.txn.open_table(t.vectors())?;
+        let mut payloads = self.txn.open_table(t.payloads())?;
+        let mut out = Vec::with_capacity(ids_to_delete.len());
+        for id in ids_to_delete {
+            let row = ids.remove(*id)?.map(|v| v.value());
+            if let Some(row) = row {
+                keys.remove(row)?;
+                vectors.remove(row)?;
+                payloads.remove(row)?;
+                coll.count = coll.count.saturating_sub(1);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Makes every change durable (per the store's durability) or none of them.
+    pub fn commit(self) -> StorageResult<()> {
+        self.txn.commit()?;
+        Ok(())
+    }
+}
