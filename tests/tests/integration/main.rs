@@ -1,1 +1,8 @@
+//! Quiver's integration tests, compiled into one binary.
 
+mod basics;
+mod concurrency;
+mod crash;
+mod files;
+mod search_oracle;
+mod validation;

@@ -1,0 +1,44 @@
+//! Child program for the crash test: writes batches forever into a database and prints
+//! `ack N` after batch N's upsert returned. The parent kills it with SIGKILL at a random
+//! moment and checks that every acknowledged batch is whole.
+//!
+//! Usage: crash_writer DB_PATH FIRST_BATCH
+
+use quiver::{CollectionConfig, Database, Metric, Record};
+use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
+use serde_json::json;
+use std::io::Write;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: crash_writer DB_PATH FIRST_BATCH")?;
+    let first: u64 = args.next().ok_or("missing FIRST_BATCH")?.parse()?;
+    let db = Database::create(&path)?;
+    let coll = match db.collection("crash") {
+        Ok(c) => c,
+        Err(quiver::Error::CollectionNotFound { .. }) => {
+            db.create_collection("crash", CollectionConfig::new(CRASH_DIM, Metric::L2))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = std::io::stdout().lock();
+    for b in first.. {
+        let records: Vec<Record> = (0..CRASH_BATCH)
+            .map(|i| {
+                Record::new(format!("b{b}-{i}"), crash_vector(b, i, CRASH_DIM))
+                    .with_payload(json!({"batch": b, "i": i, "pad": "x".repeat(200)}))
+            })
+            .collect();
+        coll.upsert(&records)?;
+        // Every third batch also deletes half of the batch before it.
+        if b % 3 == 2 && b > first {
+            let ids: Vec<String> = (0..CRASH_BATCH / 2).map(|i| format!("b{}-{i}", b - 1)).collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            coll.delete(&refs)?;
+            writeln!(out, "del {}", b - 1)?;
+        }
+        writeln!(out, "ack {b}")?;
+        out.flush()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Readers never see half a batch while a writer commits.
+
+use quiver::{CollectionConfig, Database, Metric, Record};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[test]
+fn readers_see_whole_batches_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("c.qvr")).unwrap();
+    let c = db.create_collection("c", CollectionConfig::new(4, Metric::L2)).unwrap();
+    const GROUP: usize = 10;
+    let batch = |version: u64| -> Vec<Record> {
+        (0..GROUP)
+            .map(|i| {
+                Record::new(format!("r{i}"), vec![i as f32, version as f32, 0.0, 1.0])
+                    .with_payload(json!({"version": version}))
+            })
+            .collect()
+    };
+    c.upsert(&batch(0)).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let c = c.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let hits = c.search(&[0.0, 0.0, 0.0, 0.0], GROUP).unwrap();
+                    assert_eq!(hits.len(), GROUP);
+                    let versions: Vec<_> = hits.iter().map(|h| h.payload.as_ref().unwrap()["version"].clone()).collect();
+                    assert!(versions.iter().all(|v| *v == versions[0]), "mixed versions {versions:?}");
+                    // Vector and payload come from the same commit.
+                    let v = versions[0].as_u64().unwrap() as f32;
+                    let stored = c.get("r3").unwrap().unwrap();
+                    assert!(stored.vector[1] >= v, "get went back in time");
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    let mut version = 1;
+    while start.elapsed() < Duration::from_millis(1500) {
+        c.upsert(&batch(version)).unwrap();
+        if version % 5 == 0 {
+            c.delete(&["gone"]).unwrap();
+        }
+        version += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(checks > 10, "readers made only {checks} checks");
+    assert!(version > 5);
+}

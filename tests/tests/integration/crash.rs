@@ -1,0 +1,131 @@
+//! Kill -9 a writer at random moments; every acknowledged batch must be whole afterwards and no
+//! other batch partly visible. (A first version of the reliability suite's crash loop.)
+//!
+//! `QUIVER_CRASH_ROUNDS` sets the number of kills (default 12).
+
+use quiver::Database;
+use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[derive(Default)]
+struct Model {
+    /// Batches whose upsert returned.
+    acked: BTreeSet<u64>,
+    /// Batches whose half-delete returned.
+    deleted: BTreeSet<u64>,
+    /// Batches that may or may not have committed (in flight at the kill).
+    uncertain: BTreeSet<u64>,
+    /// Batches whose half-delete was in flight at the kill.
+    uncertain_delete: BTreeSet<u64>,
+}
+
+fn present(c: &quiver::Collection, b: u64, range: std::ops::Range<u64>) -> usize {
+    range
+        .filter(|i| {
+            let id = format!("b{b}-{i}");
+            match c.get(&id).expect("get after crash") {
+                Some(r) => {
+                    assert_eq!(r.vector, crash_vector(b, *i, CRASH_DIM), "{id}: wrong vector");
+                    let p = r.payload.expect("payload");
+                    assert_eq!(p["batch"], b, "{id}: wrong payload");
+                    true
+                }
+                None => false,
+            }
+        })
+        .count()
+}
+
+fn verify(path: &std::path::Path, m: &Model) {
+    let db = Database::open(path).expect("reopen after kill");
+    let Ok(c) = db.collection("crash") else {
+        assert!(m.acked.is_empty(), "collection lost after acknowledged batches");
+        return;
+    };
+    c.check().expect("consistency check");
+    let half = CRASH_BATCH / 2;
+    for &b in m.acked.iter().chain(&m.uncertain) {
+        let first = present(&c, b, 0..half);
+        let second = present(&c, b, half..CRASH_BATCH);
+        let second_expected = if m.acked.contains(&b) { vec![half as usize] } else { vec![0, half as usize] };
+        assert!(second_expected.contains(&second), "batch {b}: {second} of its second half present");
+        let first_ok: Vec<usize> = if m.deleted.contains(&b) {
+            vec![0]
+        } else if m.uncertain_delete.contains(&b) || m.uncertain.contains(&b) {
+            vec![0, half as usize]
+        } else {
+            vec![half as usize]
+        };
+        assert!(first_ok.contains(&first), "batch {b}: {first} of its first half present");
+        if second > 0 {
+            let hits = c.search(&crash_vector(b, CRASH_BATCH - 1, CRASH_DIM), 1).expect("search");
+            assert_eq!(hits[0].id, format!("b{b}-{}", CRASH_BATCH - 1));
+            assert!(hits[0].score < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn acknowledged_batches_survive_sigkill() {
+    let rounds: usize = std::env::var("QUIVER_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.qvr");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut model = Model::default();
+    let mut next_first = 0u64;
+    let mut total_acks = 0usize;
+    for _ in 0..rounds {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
+            .arg(&path)
+            .arg(next_first.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn crash writer");
+        let stdout = child.stdout.take().expect("child stdout");
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        reader.join().expect("reader thread");
+        let mut last = None;
+        for line in rx.try_iter() {
+            let (what, n) = line.split_once(' ').expect("child line");
+            let n: u64 = n.parse().expect("batch number");
+            match what {
+                "ack" => {
+                    model.acked.insert(n);
+                    model.uncertain.remove(&n);
+                    model.uncertain_delete.remove(&n.saturating_sub(1));
+                    last = Some(n);
+                    total_acks += 1;
+                }
+                "del" => {
+                    model.deleted.insert(n);
+                }
+                _ => panic!("unexpected child line {line}"),
+            }
+        }
+        let in_flight = last.map_or(next_first, |l| l + 1);
+        model.uncertain.insert(in_flight);
+        if in_flight % 3 == 2 && in_flight > next_first {
+            model.uncertain_delete.insert(in_flight - 1);
+        }
+        verify(&path, &model);
+        next_first = in_flight + 1;
+    }
+    eprintln!("crash test: {rounds} kills, {total_acks} acknowledged batches verified");
+    assert!(total_acks > 0, "the writer never acknowledged a batch");
+}

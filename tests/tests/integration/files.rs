@@ -1,0 +1,115 @@
+//! Opening files that are missing, foreign, newer, damaged or locked.
+
+use quiver::{CollectionConfig, Database, Error, Metric, Record};
+use redb::ReadableTable;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn make_db(path: &std::path::Path) {
+    let db = Database::create(path).unwrap();
+    let c = db.create_collection("c", CollectionConfig::new(4, Metric::L2)).unwrap();
+    let recs: Vec<Record> = (0..500).map(|i| Record::new(i.to_string(), vec![i as f32; 4])).collect();
+    c.upsert(&recs).unwrap();
+}
+
+#[test]
+fn missing_file_is_not_found_and_create_makes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.qvr");
+    assert!(matches!(Database::open(&path), Err(Error::NotFound { .. })));
+    Database::create(&path).unwrap();
+    assert!(Database::open(&path).is_ok());
+}
+
+#[test]
+fn foreign_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello, this is not a database").unwrap();
+    assert!(matches!(Database::open(&text), Err(Error::NotAQuiverDatabase { .. })));
+    assert!(matches!(Database::create(&text), Err(Error::NotAQuiverDatabase { .. })));
+    // A redb file some other program wrote.
+    let other = dir.path().join("other.redb");
+    {
+        let db = redb::Database::create(&other).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<u64, u64>::new("stuff")).unwrap().insert(1, 2).unwrap();
+        txn.commit().unwrap();
+    }
+    assert!(matches!(Database::open(&other), Err(Error::NotAQuiverDatabase { .. })));
+}
+
+#[test]
+fn newer_format_version_is_unsupported_not_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.qvr");
+    make_db(&path);
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def = redb::TableDefinition::<&str, &[u8]>::new("quiver.meta");
+            let mut meta = txn.open_table(def).unwrap();
+            let mut header = meta.get("header").unwrap().unwrap().value().to_vec();
+            header[8..12].copy_from_slice(&99u32.to_le_bytes());
+            meta.insert("header", header.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    match Database::open(&path) {
+        Err(Error::UnsupportedVersion { found: 99, supported: 1 }) => {}
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+#[test]
+fn damaged_files_give_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.qvr");
+    make_db(&path);
+    let original = std::fs::read(&path).unwrap();
+    // Truncated to a few sizes, and with pages overwritten in the middle.
+    for cut in [10, 100, 4096, original.len() / 2] {
+        std::fs::write(&path, &original[..cut.min(original.len())]).unwrap();
+        let r = Database::open(&path).and_then(|db| db.collection("c")?.check());
+        assert!(r.is_err(), "truncated to {cut} bytes yet opened and checked fine");
+    }
+    let mut damaged = original.clone();
+    for b in damaged.iter_mut().skip(4096).take(original.len() - 8192) {
+        *b = 0xAB;
+    }
+    std::fs::write(&path, &damaged).unwrap();
+    let r = Database::builder().verify_on_open(true).open(&path);
+    assert!(
+        matches!(r, Err(Error::Corrupted { .. })),
+        "damaged file opened with verification: {r:?}"
+    );
+}
+
+#[test]
+fn second_writer_gets_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.qvr");
+    // In this process.
+    let db = Database::create(&path).unwrap();
+    assert!(matches!(Database::open(&path), Err(Error::Locked { .. })));
+    drop(db);
+    // From another process: the crash writer holds the file while it writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
+        .arg(&path)
+        .arg("0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    // Kept open until the child is killed: a closed pipe would make the child exit early.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ack"), "child said {line:?}");
+    let r = Database::open(&path);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(reader);
+    assert!(matches!(r, Err(Error::Locked { .. })), "got {r:?}");
+    assert!(Database::open(&path).is_ok());
+}
