@@ -1,1 +1,109 @@
-fn main(){}
+//! `quiver`: a command-line shell for Quiver databases, for people and scripts.
+//!
+//! Errors print one line (`quiver: error: ...`) and exit with status 1; usage errors exit 2.
+
+mod commands;
+mod readers;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "quiver", version, about = "Quiver: an embedded single-file vector database")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a collection (and the database file if needed).
+    Create {
+        db: PathBuf,
+        collection: String,
+        /// Vector dimension.
+        #[arg(long)]
+        dim: usize,
+        /// cosine, dot or l2.
+        #[arg(long, default_value = "cosine")]
+        metric: String,
+        /// Stored element type: f32, f16 or bf16.
+        #[arg(long, default_value = "f32")]
+        dtype: String,
+    },
+    /// Import vectors from JSONL ({"id","vector","payload"} per line), .npy (2-D float32/64,
+    /// C or Fortran order) or .fvecs.
+    Import {
+        db: PathBuf,
+        collection: String,
+        file: PathBuf,
+        /// File format; guessed from the extension when omitted.
+        #[arg(long)]
+        format: Option<String>,
+        /// For .npy/.fvecs: a text file with one id per line (default: the row number).
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        /// Records per transaction (each committed durably).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Search for the nearest records.
+    Search {
+        db: PathBuf,
+        collection: String,
+        /// A query vector as a JSON array.
+        #[arg(long, group = "query")]
+        vector: Option<String>,
+        /// Queries from a file (JSONL arrays or objects with "vector", .npy, .fvecs).
+        #[arg(long, group = "query")]
+        queries: Option<PathBuf>,
+        /// Use the stored vector of this record as the query.
+        #[arg(long, group = "query")]
+        like: Option<String>,
+        /// Number of results per query.
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        /// One JSON line per query: {"query":i,"hits":[{"id","score","payload"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print records by id.
+    Get {
+        db: PathBuf,
+        collection: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Print the vectors too.
+        #[arg(long)]
+        vectors: bool,
+    },
+    /// Delete records by id.
+    Delete {
+        db: PathBuf,
+        collection: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Show the collections, their counts and the file size.
+    Info {
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a collection and all its records.
+    Drop { db: PathBuf, collection: String },
+    /// Check that every collection's stored tables and in-memory index agree.
+    Check { db: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quiver: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

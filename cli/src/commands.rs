@@ -1,0 +1,306 @@
+//! What each subcommand does.
+
+use crate::Command;
+use crate::readers::{self, DynResult, Format, JsonRecord};
+use indicatif::{ProgressBar, ProgressStyle};
+use quiver::{Collection, CollectionConfig, Database, ElementType, Error, Hit, Metric, Record};
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+pub fn run(command: Command) -> DynResult<()> {
+    match command {
+        Command::Create {
+            db,
+            collection,
+            dim,
+            metric,
+            dtype,
+        } => {
+            let metric: Metric = metric.parse()?;
+            let dtype: ElementType = dtype.parse()?;
+            let db = Database::create(&db)?;
+            db.create_collection(&collection, CollectionConfig::new(dim, metric).element_type(dtype))?;
+            eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype})");
+            Ok(())
+        }
+        Command::Import {
+            db,
+            collection,
+            file,
+            format,
+            ids,
+            batch,
+        } => import(&db, &collection, &file, format.as_deref(), ids.as_deref(), batch),
+        Command::Search {
+            db,
+            collection,
+            vector,
+            queries,
+            like,
+            k,
+            json,
+        } => {
+            let db = Database::open(&db)?;
+            let c = db.collection(&collection)?;
+            let queries = match (vector, queries, like) {
+                (Some(v), _, _) => vec![serde_json::from_str::<Vec<f32>>(&v)
+                    .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))?],
+                (_, Some(path), _) => readers::read_queries(&path)?,
+                (_, _, Some(id)) => vec![
+                    c.get(&id)?
+                        .ok_or_else(|| format!("no record '{id}' in '{collection}'"))?
+                        .vector,
+                ],
+                _ => return Err("give a query: --vector JSON, --queries FILE or --like ID".into()),
+            };
+            search(&c, &queries, k, json)
+        }
+        Command::Get {
+            db,
+            collection,
+            ids,
+            vectors,
+        } => {
+            let db = Database::open(&db)?;
+            let c = db.collection(&collection)?;
+            let mut missing = 0;
+            for id in &ids {
+                match c.get(id)? {
+                    Some(r) => {
+                        let mut line = json!({"id": r.id, "payload": r.payload});
+                        if vectors {
+                            line["vector"] = json!(r.vector);
+                        }
+                        println!("{line}");
+                    }
+                    None => {
+                        eprintln!("quiver: no record '{id}'");
+                        missing += 1;
+                    }
+                }
+            }
+            if missing > 0 {
+                return Err(format!("{missing} of {} ids not found", ids.len()).into());
+            }
+            Ok(())
+        }
+        Command::Delete {
+            db,
+            collection,
+            ids,
+        } => {
+            let db = Database::open(&db)?;
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let n = db.collection(&collection)?.delete(&refs)?;
+            eprintln!("deleted {n} of {} records", ids.len());
+            Ok(())
+        }
+        Command::Info { db, json } => info(&db, json),
+        Command::Drop { db, collection } => {
+            Database::open(&db)?.drop_collection(&collection)?;
+            eprintln!("dropped collection '{collection}'");
+            Ok(())
+        }
+        Command::Check { db } => {
+            let db = Database::open(&db)?;
+            for info in db.collections()? {
+                let n = db.collection(&info.name)?.check()?;
+                println!("{}: ok ({n} records)", info.name);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn progress(total: u64, unit: &str) -> ProgressBar {
+    // indicatif draws only when stderr is a terminal, so scripts see no bar.
+    let bar = ProgressBar::new(total);
+    let template = format!(
+        "{{elapsed_precise}} [{{wide_bar}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, ETA {{eta}})"
+    );
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The batch position an error points at, if any.
+fn position(e: &Error) -> Option<usize> {
+    match e {
+        Error::DimensionMismatch { position, .. } | Error::InvalidVector { position, .. } => *position,
+        Error::InvalidId { position, .. }
+        | Error::InvalidPayload { position, .. }
+        | Error::PayloadTooLarge { position, .. } => Some(*position),
+        _ => None,
+    }
+}
+
+fn import(
+    db: &Path,
+    collection: &str,
+    file: &Path,
+    format: Option<&str>,
+    ids_file: Option<&Path>,
+    batch_size: usize,
+) -> DynResult<()> {
+    if batch_size == 0 {
+        return Err("--batch must be at least 1".into());
+    }
+    let format = readers::format_of(file, format)?;
+    let db = Database::open(db)?;
+    let c = db.collection(collection)?;
+    let start = Instant::now();
+    // `origin[i]` names where record i of the pending batch came from, for error messages.
+    let flush = |batch: &mut Vec<Record>, origin: &mut Vec<String>| -> DynResult<()> {
+        if let Err(e) = c.upsert(batch) {
+            let at = position(&e).and_then(|p| origin.get(p)).cloned();
+            return Err(match at {
+                Some(at) => format!("{at}: {e}").into(),
+                None => e.into(),
+            });
+        }
+        batch.clear();
+        origin.clear();
+        Ok(())
+    };
+    let mut batch = Vec::with_capacity(batch_size);
+    let mut origin = Vec::with_capacity(batch_size);
+    let mut total = 0u64;
+    match format {
+        Format::Jsonl => {
+            let bar = progress(std::fs::metadata(file)?.len(), "bytes");
+            for (n, line) in readers::lines(file)? {
+                let line = line?;
+                bar.inc(line.len() as u64 + 1);
+                let where_ = format!("{}:{n}", file.display());
+                let r: JsonRecord =
+                    serde_json::from_str(&line).map_err(|e| format!("{where_}: {e}"))?;
+                let id = readers::id_text(&r.id)
+                    .ok_or_else(|| format!("{where_}: \"id\" must be a string or an integer"))?;
+                batch.push(Record {
+                    id,
+                    vector: r.vector,
+                    payload: r.payload,
+                });
+                origin.push(where_);
+                if batch.len() == batch_size {
+                    flush(&mut batch, &mut origin)?;
+                }
+                total += 1;
+            }
+            flush(&mut batch, &mut origin)?;
+            bar.finish_and_clear();
+        }
+        Format::Npy | Format::Fvecs => {
+            let m = if format == Format::Npy {
+                readers::read_npy(file)?
+            } else {
+                readers::read_fvecs(file)?
+            };
+            let ids: Option<Vec<String>> = match ids_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                        .lines()
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+                None => None,
+            };
+            if let Some(ids) = &ids
+                && ids.len() < m.rows
+            {
+                return Err(format!("{} ids for {} vectors", ids.len(), m.rows).into());
+            }
+            let bar = progress(m.rows as u64, "vectors");
+            for i in 0..m.rows {
+                let id = ids.as_ref().map_or_else(|| i.to_string(), |ids| ids[i].clone());
+                batch.push(Record::new(id, m.row(i).to_vec()));
+                origin.push(format!("{} row {i}", file.display()));
+                if batch.len() == batch_size {
+                    flush(&mut batch, &mut origin)?;
+                    bar.inc(batch_size as u64);
+                }
+            }
+            flush(&mut batch, &mut origin)?;
+            bar.finish_and_clear();
+            total = m.rows as u64;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "imported {total} records into '{collection}' in {secs:.2} s ({:.0} records/s)",
+        total as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+fn hit_json(h: &Hit) -> serde_json::Value {
+    json!({"id": h.id, "score": h.score, "payload": h.payload})
+}
+
+fn search(c: &Collection, queries: &[Vec<f32>], k: usize, as_json: bool) -> DynResult<()> {
+    let start = Instant::now();
+    let results = if queries.len() == 1 {
+        vec![c.search(&queries[0], k)?]
+    } else {
+        c.search_batch(queries, k)?
+    };
+    let elapsed = start.elapsed();
+    for (i, hits) in results.iter().enumerate() {
+        if as_json {
+            let hits: Vec<_> = hits.iter().map(hit_json).collect();
+            println!("{}", json!({"query": i, "hits": hits}));
+        } else {
+            if queries.len() > 1 {
+                println!("query {i}:");
+            }
+            let width = hits.iter().map(|h| h.id.chars().count()).max().unwrap_or(0);
+            for (rank, h) in hits.iter().enumerate() {
+                let payload = h.payload.as_ref().map(|p| p.to_string()).unwrap_or_default();
+                println!("{:>3}. {:<width$}  {:>9.4}  {payload}", rank + 1, h.id, h.score);
+            }
+        }
+    }
+    eprintln!(
+        "{} quer{} in {:.2} ms",
+        queries.len(),
+        if queries.len() == 1 { "y" } else { "ies" },
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn info(path: &Path, as_json: bool) -> DynResult<()> {
+    let db = Database::open(path)?;
+    let size = db.file_size()?;
+    let colls = db.collections()?;
+    if as_json {
+        let list: Vec<_> = colls
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
+                       "dtype": c.element_type.name(), "count": c.count,
+                       "created_at_ms": c.created_at_ms})
+            })
+            .collect();
+        println!("{}", json!({"path": path, "file_size": size, "collections": list}));
+        return Ok(());
+    }
+    println!("{}: {} bytes, {} collection(s)", path.display(), size, colls.len());
+    if !colls.is_empty() {
+        println!("  {:<24} {:>6} {:<7} {:<5} {:>12}", "name", "dim", "metric", "dtype", "records");
+    }
+    for c in colls {
+        println!(
+            "  {:<24} {:>6} {:<7} {:<5} {:>12}",
+            c.name,
+            c.dim,
+            c.metric.name(),
+            c.element_type.name(),
+            c.count
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The `quiver` command end to end: what a script would do.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn quiver(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver")).args(args).output().expect("run quiver")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = quiver(args);
+    assert!(out.status.success(), "quiver {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn create_import_search_get_delete_info_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.qvr");
+    let data = dir.path().join("data.jsonl");
+    let mut lines = String::new();
+    for i in 0..250 {
+        let v = [i as f32, (i % 7) as f32, 1.0];
+        lines.push_str(&format!("{{\"id\":\"d{i}\",\"vector\":{v:?},\"payload\":{{\"n\":{i}}}}}\n"));
+    }
+    std::fs::write(&data, lines).unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "3", "--metric", "l2"]);
+    ok(&["import", s(&db), "docs", s(&data), "--batch", "100"]);
+    let out = ok(&["search", s(&db), "docs", "--vector", "[10, 3, 1]", "-k", "2", "--json"]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["query"], 0);
+    assert_eq!(line["hits"][0]["id"], "d10");
+    assert_eq!(line["hits"][0]["payload"]["n"], 10);
+    assert_eq!(line["hits"].as_array().unwrap().len(), 2);
+
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(&queries, "[0,0,1]\n{\"vector\":[249,4,1]}\n").unwrap();
+    let out = ok(&["search", s(&db), "docs", "--queries", s(&queries), "-k", "1", "--json"]);
+    let ids: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hits"][0]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, vec!["d0", "d249"]);
+
+    let out = ok(&["search", s(&db), "docs", "--like", "d5", "-k", "1"]);
+    assert!(out.contains("d5"), "{out}");
+    let out = ok(&["get", s(&db), "docs", "d3", "--vectors"]);
+    assert!(out.contains("\"vector\":[3.0,3.0,1.0]"), "{out}");
+    ok(&["delete", s(&db), "docs", "d3", "d4"]);
+    assert!(!quiver(&["get", s(&db), "docs", "d3"]).status.success());
+    let info: serde_json::Value = serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
+    assert_eq!(info["collections"][0]["count"], 248);
+    assert!(ok(&["check", s(&db)]).contains("docs: ok (248 records)"));
+    ok(&["drop", s(&db), "docs"]);
+    assert!(ok(&["info", s(&db)]).contains("0 collection(s)"));
+}
+
+#[test]
+fn imports_npy_and_fvecs_with_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.qvr");
+    // A 3 x 2 float32 array in Fortran order, as GloVe's .npy is.
+    let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }".to_owned();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    for v in [1.0f32, 2.0, 3.0, 10.0, 20.0, 30.0] {
+        npy.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("m.npy"), npy).unwrap();
+    std::fs::write(dir.path().join("words.txt"), "one\ntwo\nthree\n").unwrap();
+    ok(&["create", s(&db), "m", "--dim", "2", "--metric", "l2", "--dtype", "f16"]);
+    let npy_path = dir.path().join("m.npy");
+    let words = dir.path().join("words.txt");
+    ok(&["import", s(&db), "m", s(&npy_path), "--ids", s(&words)]);
+    assert!(ok(&["get", s(&db), "m", "two", "--vectors"]).contains("[2.0,20.0]"));
+
+    let mut fvecs = Vec::new();
+    for row in [[5.0f32, 6.0], [7.0, 8.0]] {
+        fvecs.extend_from_slice(&2i32.to_le_bytes());
+        row.iter().for_each(|v| fvecs.extend_from_slice(&v.to_le_bytes()));
+    }
+    let fpath = dir.path().join("x.fvecs");
+    std::fs::write(&fpath, fvecs).unwrap();
+    ok(&["create", s(&db), "f", "--dim", "2", "--metric", "dot"]);
+    ok(&["import", s(&db), "f", s(&fpath)]);
+    assert!(ok(&["get", s(&db), "f", "1", "--vectors"]).contains("[7.0,8.0]"));
+}
+
+#[test]
+fn errors_are_one_line_and_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.qvr");
+    let missing = quiver(&["info", s(&db)]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8(missing.stderr).unwrap();
+    assert!(err.starts_with("quiver: error: database file not found"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+
+    ok(&["create", s(&db), "c", "--dim", "2"]);
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"id\":\"a\",\"vector\":[1,2]}\n{\"id\":\"b\",\"vector\":[1,2,3]}\n").unwrap();
+    let out = quiver(&["import", s(&db), "c", s(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.jsonl:2") && err.contains("3 dimensions"), "{err}");
+    // The failed batch left nothing behind.
+    let info: serde_json::Value = serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
+    assert_eq!(info["collections"][0]["count"], 0);
+    assert!(!quiver(&["create", s(&db), "c", "--dim", "2", "--metric", "manhattan"]).status.success());
+    assert!(!quiver(&["search", s(&db), "nope", "--vector", "[1,2]"]).status.success());
+    assert!(!quiver(&["search", s(&db), "c", "--vector", "[1,2]", "-k", "0"]).status.success());
+}
