@@ -20,7 +20,10 @@ pub fn run(command: Command) -> DynResult<()> {
             let metric: Metric = metric.parse()?;
             let dtype: ElementType = dtype.parse()?;
             let db = Database::create(&db)?;
-            db.create_collection(&collection, CollectionConfig::new(dim, metric).element_type(dtype))?;
+            db.create_collection(
+                &collection,
+                CollectionConfig::new(dim, metric).element_type(dtype),
+            )?;
             eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype})");
             Ok(())
         }
@@ -31,7 +34,14 @@ pub fn run(command: Command) -> DynResult<()> {
             format,
             ids,
             batch,
-        } => import(&db, &collection, &file, format.as_deref(), ids.as_deref(), batch),
+        } => import(
+            &db,
+            &collection,
+            &file,
+            format.as_deref(),
+            ids.as_deref(),
+            batch,
+        ),
         Command::Search {
             db,
             collection,
@@ -41,20 +51,41 @@ pub fn run(command: Command) -> DynResult<()> {
             k,
             json,
         } => {
+            let t = Instant::now();
             let db = Database::open(&db)?;
             let c = db.collection(&collection)?;
-            let queries = match (vector, queries, like) {
-                (Some(v), _, _) => vec![serde_json::from_str::<Vec<f32>>(&v)
-                    .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))?],
-                (_, Some(path), _) => readers::read_queries(&path)?,
-                (_, _, Some(id)) => vec![
-                    c.get(&id)?
-                        .ok_or_else(|| format!("no record '{id}' in '{collection}'"))?
-                        .vector,
-                ],
+            let opened = t.elapsed();
+            let t = Instant::now();
+            let n = c.load()?;
+            if !json {
+                eprintln!(
+                    "opened in {:.1} ms; {n} vectors loaded in {:.1} ms",
+                    opened.as_secs_f64() * 1e3,
+                    t.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            let (queries, labels) = match (vector, queries, like.is_empty()) {
+                (Some(v), _, _) => (
+                    vec![
+                        serde_json::from_str::<Vec<f32>>(&v)
+                            .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))?,
+                    ],
+                    Vec::new(),
+                ),
+                (_, Some(path), _) => (readers::read_queries(&path)?, Vec::new()),
+                (_, _, false) => {
+                    let mut qs = Vec::new();
+                    for id in &like {
+                        let r = c
+                            .get(id)?
+                            .ok_or_else(|| format!("no record '{id}' in '{collection}'"))?;
+                        qs.push(r.vector);
+                    }
+                    (qs, like)
+                }
                 _ => return Err("give a query: --vector JSON, --queries FILE or --like ID".into()),
             };
-            search(&c, &queries, k, json)
+            search(&c, &queries, &labels, k, json)
         }
         Command::Get {
             db,
@@ -128,7 +159,9 @@ fn progress(total: u64, unit: &str) -> ProgressBar {
 /// The batch position an error points at, if any.
 fn position(e: &Error) -> Option<usize> {
     match e {
-        Error::DimensionMismatch { position, .. } | Error::InvalidVector { position, .. } => *position,
+        Error::DimensionMismatch { position, .. } | Error::InvalidVector { position, .. } => {
+            *position
+        }
         Error::InvalidId { position, .. }
         | Error::InvalidPayload { position, .. }
         | Error::PayloadTooLarge { position, .. } => Some(*position),
@@ -215,7 +248,9 @@ fn import(
             }
             let bar = progress(m.rows as u64, "vectors");
             for i in 0..m.rows {
-                let id = ids.as_ref().map_or_else(|| i.to_string(), |ids| ids[i].clone());
+                let id = ids
+                    .as_ref()
+                    .map_or_else(|| i.to_string(), |ids| ids[i].clone());
                 batch.push(Record::new(id, m.row(i).to_vec()));
                 origin.push(format!("{} row {i}", file.display()));
                 if batch.len() == batch_size {
@@ -240,10 +275,20 @@ fn hit_json(h: &Hit) -> serde_json::Value {
     json!({"id": h.id, "score": h.score, "payload": h.payload})
 }
 
-fn search(c: &Collection, queries: &[Vec<f32>], k: usize, as_json: bool) -> DynResult<()> {
+fn search(
+    c: &Collection,
+    queries: &[Vec<f32>],
+    labels: &[String],
+    k: usize,
+    as_json: bool,
+) -> DynResult<()> {
     let start = Instant::now();
-    let results = if queries.len() == 1 {
-        vec![c.search(&queries[0], k)?]
+    // A handful of queries (e.g. --like words) are timed one by one; files go as a batch.
+    let results = if queries.len() < 8 {
+        queries
+            .iter()
+            .map(|q| c.search(q, k))
+            .collect::<Result<Vec<_>, _>>()?
     } else {
         c.search_batch(queries, k)?
     };
@@ -253,22 +298,36 @@ fn search(c: &Collection, queries: &[Vec<f32>], k: usize, as_json: bool) -> DynR
             let hits: Vec<_> = hits.iter().map(hit_json).collect();
             println!("{}", json!({"query": i, "hits": hits}));
         } else {
-            if queries.len() > 1 {
-                println!("query {i}:");
+            match labels.get(i) {
+                Some(label) => println!("{label}:"),
+                None if queries.len() > 1 => println!("query {i}:"),
+                None => {}
             }
             let width = hits.iter().map(|h| h.id.chars().count()).max().unwrap_or(0);
             for (rank, h) in hits.iter().enumerate() {
-                let payload = h.payload.as_ref().map(|p| p.to_string()).unwrap_or_default();
-                println!("{:>3}. {:<width$}  {:>9.4}  {payload}", rank + 1, h.id, h.score);
+                let payload = h
+                    .payload
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:>3}. {:<width$}  {:>9.4}  {payload}",
+                    rank + 1,
+                    h.id,
+                    h.score
+                );
             }
         }
     }
-    eprintln!(
-        "{} quer{} in {:.2} ms",
-        queries.len(),
-        if queries.len() == 1 { "y" } else { "ies" },
-        elapsed.as_secs_f64() * 1e3
-    );
+    let ms = elapsed.as_secs_f64() * 1e3;
+    if !as_json {
+        eprintln!(
+            "{} quer{} in {ms:.2} ms ({:.3} ms per query)",
+            queries.len(),
+            if queries.len() == 1 { "y" } else { "ies" },
+            ms / queries.len() as f64
+        );
+    }
     Ok(())
 }
 
@@ -285,12 +344,23 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
                        "created_at_ms": c.created_at_ms})
             })
             .collect();
-        println!("{}", json!({"path": path, "file_size": size, "collections": list}));
+        println!(
+            "{}",
+            json!({"path": path, "file_size": size, "collections": list})
+        );
         return Ok(());
     }
-    println!("{}: {} bytes, {} collection(s)", path.display(), size, colls.len());
+    println!(
+        "{}: {} bytes, {} collection(s)",
+        path.display(),
+        size,
+        colls.len()
+    );
     if !colls.is_empty() {
-        println!("  {:<24} {:>6} {:<7} {:<5} {:>12}", "name", "dim", "metric", "dtype", "records");
+        println!(
+            "  {:<24} {:>6} {:<7} {:<5} {:>12}",
+            "name", "dim", "metric", "dtype", "records"
+        );
     }
     for c in colls {
         println!(

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "quiver", version, about = "Quiver: an embedded single-file vector database")]
+#[command(
+    name = "quiver",
+    version,
+    about = "Quiver: an embedded single-file vector database"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,9 +62,9 @@ enum Command {
         /// Queries from a file (JSONL arrays or objects with "vector", .npy, .fvecs).
         #[arg(long, group = "query")]
         queries: Option<PathBuf>,
-        /// Use the stored vector of this record as the query.
+        /// Use the stored vector of this record as the query (repeatable).
         #[arg(long, group = "query")]
-        like: Option<String>,
+        like: Vec<String>,
         /// Number of results per query.
         #[arg(short, long, default_value_t = 10)]
         k: usize,

@@ -144,7 +144,11 @@ pub fn read_fvecs(path: &Path) -> DynResult<Matrix> {
             .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .ok_or("truncated .fvecs file")?;
         if d <= 0 || dim.is_some_and(|x| x != d as usize) {
-            return Err(format!("{}: inconsistent dimension {d} at vector {rows}", path.display()).into());
+            return Err(format!(
+                "{}: inconsistent dimension {d} at vector {rows}",
+                path.display()
+            )
+            .into());
         }
         dim = Some(d as usize);
         let body = bytes
@@ -240,12 +244,26 @@ mod tests {
     fn npy_c_and_fortran_order() {
         let dir = tempfile::tempdir().unwrap();
         let c = dir.path().join("c.npy");
-        std::fs::write(&c, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &[1., 2., 3., 4., 5., 6.])).unwrap();
+        std::fs::write(
+            &c,
+            npy(
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                &[1., 2., 3., 4., 5., 6.],
+            ),
+        )
+        .unwrap();
         let m = read_npy(&c).unwrap();
         assert_eq!((m.rows, m.dim), (2, 3));
         assert_eq!(m.row(1), &[4., 5., 6.]);
         let f = dir.path().join("f.npy");
-        std::fs::write(&f, npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", &[1., 4., 2., 5., 3., 6.])).unwrap();
+        std::fs::write(
+            &f,
+            npy(
+                "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+                &[1., 4., 2., 5., 3., 6.],
+            ),
+        )
+        .unwrap();
         let m = read_npy(&f).unwrap();
         assert_eq!(m.row(0), &[1., 2., 3.]);
         assert_eq!(m.row(1), &[4., 5., 6.]);
@@ -260,7 +278,8 @@ mod tests {
         let mut b = Vec::new();
         for row in [[1.0f32, 2.0], [3.0, 4.0]] {
             b.extend_from_slice(&2i32.to_le_bytes());
-            row.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+            row.iter()
+                .for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
         }
         std::fs::write(&p, &b).unwrap();
         let m = read_fvecs(&p).unwrap();

@@ -4,12 +4,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn quiver(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quiver")).args(args).output().expect("run quiver")
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .output()
+        .expect("run quiver")
 }
 
 fn ok(args: &[&str]) -> String {
     let out = quiver(args);
-    assert!(out.status.success(), "quiver {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "quiver {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
@@ -25,12 +32,23 @@ fn create_import_search_get_delete_info_drop() {
     let mut lines = String::new();
     for i in 0..250 {
         let v = [i as f32, (i % 7) as f32, 1.0];
-        lines.push_str(&format!("{{\"id\":\"d{i}\",\"vector\":{v:?},\"payload\":{{\"n\":{i}}}}}\n"));
+        lines.push_str(&format!(
+            "{{\"id\":\"d{i}\",\"vector\":{v:?},\"payload\":{{\"n\":{i}}}}}\n"
+        ));
     }
     std::fs::write(&data, lines).unwrap();
     ok(&["create", s(&db), "docs", "--dim", "3", "--metric", "l2"]);
     ok(&["import", s(&db), "docs", s(&data), "--batch", "100"]);
-    let out = ok(&["search", s(&db), "docs", "--vector", "[10, 3, 1]", "-k", "2", "--json"]);
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[10, 3, 1]",
+        "-k",
+        "2",
+        "--json",
+    ]);
     let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(line["query"], 0);
     assert_eq!(line["hits"][0]["id"], "d10");
@@ -39,10 +57,24 @@ fn create_import_search_get_delete_info_drop() {
 
     let queries = dir.path().join("q.jsonl");
     std::fs::write(&queries, "[0,0,1]\n{\"vector\":[249,4,1]}\n").unwrap();
-    let out = ok(&["search", s(&db), "docs", "--queries", s(&queries), "-k", "1", "--json"]);
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--queries",
+        s(&queries),
+        "-k",
+        "1",
+        "--json",
+    ]);
     let ids: Vec<String> = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hits"][0]["id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["hits"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids, vec!["d0", "d249"]);
 
@@ -52,7 +84,8 @@ fn create_import_search_get_delete_info_drop() {
     assert!(out.contains("\"vector\":[3.0,3.0,1.0]"), "{out}");
     ok(&["delete", s(&db), "docs", "d3", "d4"]);
     assert!(!quiver(&["get", s(&db), "docs", "d3"]).status.success());
-    let info: serde_json::Value = serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
     assert_eq!(info["collections"][0]["count"], 248);
     assert!(ok(&["check", s(&db)]).contains("docs: ok (248 records)"));
     ok(&["drop", s(&db), "docs"]);
@@ -77,7 +110,17 @@ fn imports_npy_and_fvecs_with_ids() {
     }
     std::fs::write(dir.path().join("m.npy"), npy).unwrap();
     std::fs::write(dir.path().join("words.txt"), "one\ntwo\nthree\n").unwrap();
-    ok(&["create", s(&db), "m", "--dim", "2", "--metric", "l2", "--dtype", "f16"]);
+    ok(&[
+        "create",
+        s(&db),
+        "m",
+        "--dim",
+        "2",
+        "--metric",
+        "l2",
+        "--dtype",
+        "f16",
+    ]);
     let npy_path = dir.path().join("m.npy");
     let words = dir.path().join("words.txt");
     ok(&["import", s(&db), "m", s(&npy_path), "--ids", s(&words)]);
@@ -86,7 +129,8 @@ fn imports_npy_and_fvecs_with_ids() {
     let mut fvecs = Vec::new();
     for row in [[5.0f32, 6.0], [7.0, 8.0]] {
         fvecs.extend_from_slice(&2i32.to_le_bytes());
-        row.iter().for_each(|v| fvecs.extend_from_slice(&v.to_le_bytes()));
+        row.iter()
+            .for_each(|v| fvecs.extend_from_slice(&v.to_le_bytes()));
     }
     let fpath = dir.path().join("x.fvecs");
     std::fs::write(&fpath, fvecs).unwrap();
@@ -102,20 +146,43 @@ fn errors_are_one_line_and_nonzero() {
     let missing = quiver(&["info", s(&db)]);
     assert_eq!(missing.status.code(), Some(1));
     let err = String::from_utf8(missing.stderr).unwrap();
-    assert!(err.starts_with("quiver: error: database file not found"), "{err}");
+    assert!(
+        err.starts_with("quiver: error: database file not found"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1);
 
     ok(&["create", s(&db), "c", "--dim", "2"]);
     let bad = dir.path().join("bad.jsonl");
-    std::fs::write(&bad, "{\"id\":\"a\",\"vector\":[1,2]}\n{\"id\":\"b\",\"vector\":[1,2,3]}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "{\"id\":\"a\",\"vector\":[1,2]}\n{\"id\":\"b\",\"vector\":[1,2,3]}\n",
+    )
+    .unwrap();
     let out = quiver(&["import", s(&db), "c", s(&bad)]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("bad.jsonl:2") && err.contains("3 dimensions"), "{err}");
+    assert!(
+        err.contains("bad.jsonl:2") && err.contains("3 dimensions"),
+        "{err}"
+    );
     // The failed batch left nothing behind.
-    let info: serde_json::Value = serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(ok(&["info", s(&db), "--json"]).trim()).unwrap();
     assert_eq!(info["collections"][0]["count"], 0);
-    assert!(!quiver(&["create", s(&db), "c", "--dim", "2", "--metric", "manhattan"]).status.success());
-    assert!(!quiver(&["search", s(&db), "nope", "--vector", "[1,2]"]).status.success());
-    assert!(!quiver(&["search", s(&db), "c", "--vector", "[1,2]", "-k", "0"]).status.success());
+    assert!(
+        !quiver(&["create", s(&db), "c", "--dim", "2", "--metric", "manhattan"])
+            .status
+            .success()
+    );
+    assert!(
+        !quiver(&["search", s(&db), "nope", "--vector", "[1,2]"])
+            .status
+            .success()
+    );
+    assert!(
+        !quiver(&["search", s(&db), "c", "--vector", "[1,2]", "-k", "0"])
+            .status
+            .success()
+    );
 }

@@ -34,6 +34,8 @@ pub(crate) fn element_from_code(code: u8) -> Result<ElementType> {
         1 => Ok(ElementType::F32),
         2 => Ok(ElementType::F16),
         3 => Ok(ElementType::Bf16),
-        other => Err(Error::corrupted(format!("unknown element type code {other}"))),
+        other => Err(Error::corrupted(format!(
+            "unknown element type code {other}"
+        ))),
     }
 }

@@ -179,7 +179,8 @@ impl Collection {
         validate::vector(None, req.vector, &state.schema)?;
         let arena = state.arena(&snap.read)?;
         let opts = SearchOptions::default();
-        let neighbors = quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts));
+        let neighbors =
+            quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts));
         hits(&snap, state, &arena, neighbors, req)
     }
 
@@ -206,6 +207,14 @@ impl Collection {
             .into_iter()
             .map(|n| hits(&snap, state, &arena, n, &req))
             .collect()
+    }
+
+    /// Loads the collection's vectors into memory now; otherwise the first search does.
+    /// Returns the number of vectors loaded.
+    pub fn load(&self) -> Result<usize> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        Ok(state.arena(&snap.read)?.len())
     }
 
     /// Ids of all records, in insertion order.
@@ -248,7 +257,11 @@ impl Collection {
     }
 }
 
-fn payload(snap: &Snapshot, state: &CollectionState, row: u64) -> Result<Option<serde_json::Value>> {
+fn payload(
+    snap: &Snapshot,
+    state: &CollectionState,
+    row: u64,
+) -> Result<Option<serde_json::Value>> {
     snap.read
         .payload(&state.record, row)?
         .map(|bytes| {

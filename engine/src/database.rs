@@ -133,7 +133,9 @@ impl Database {
         batch.commit()?;
         // Still holding the writer lock: this read transaction sees exactly our commit.
         let read = self.inner.store.begin_read().map_err(|e| Error::Internal {
-            detail: format!("the write was committed, but the read view could not be refreshed: {e}"),
+            detail: format!(
+                "the write was committed, but the read view could not be refreshed: {e}"
+            ),
         })?;
         let next = current.next(read, changes)?;
         *self.inner.current.write() = Arc::new(next);
@@ -143,7 +145,9 @@ impl Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.path()).finish()
+        f.debug_struct("Database")
+            .field("path", &self.path())
+            .finish()
     }
 }
 

@@ -14,9 +14,13 @@ pub enum Error {
     Locked { path: PathBuf },
     #[error("{path} is not a Quiver database ({detail})")]
     NotAQuiverDatabase { path: PathBuf, detail: String },
-    #[error("database format version {found} is newer than this build supports ({supported}); upgrade Quiver")]
+    #[error(
+        "database format version {found} is newer than this build supports ({supported}); upgrade Quiver"
+    )]
     UnsupportedVersion { found: u32, supported: u32 },
-    #[error("database format version {found} is older than this build reads ({supported}); it must be upgraded")]
+    #[error(
+        "database format version {found} is older than this build reads ({supported}); it must be upgraded"
+    )]
     UpgradeRequired { found: u32, supported: u32 },
     #[error("database is corrupted: {detail}")]
     Corrupted { detail: String },
@@ -50,7 +54,11 @@ pub enum Error {
     #[error("record {position} has an invalid payload: {reason}")]
     InvalidPayload { position: usize, reason: String },
     #[error("record {position} has a payload of {size} bytes; the limit is {max}")]
-    PayloadTooLarge { position: usize, size: usize, max: usize },
+    PayloadTooLarge {
+        position: usize,
+        size: usize,
+        max: usize,
+    },
     #[error("invalid {name}: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
 

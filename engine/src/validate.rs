@@ -25,7 +25,9 @@ pub(crate) fn collection_name(name: &str) -> Result<()> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
-        return bad(&format!("'{c}' is not allowed (letters, digits, _ - . only)"));
+        return bad(&format!(
+            "'{c}' is not allowed (letters, digits, _ - . only)"
+        ));
     }
     Ok(())
 }

@@ -10,12 +10,16 @@ use quiver_storage::{CollectionRecord, ReadSnapshot, codec};
 pub(crate) fn encode(element: ElementType, v: &[f32]) -> Vec<u8> {
     match element {
         ElementType::F32 => codec::encode_f32(v),
-        ElementType::F16 => {
-            codec::encode_u16(&v.iter().map(|&x| <f16 as Element>::from_f32(x).0).collect::<Vec<_>>())
-        }
-        ElementType::Bf16 => {
-            codec::encode_u16(&v.iter().map(|&x| <bf16 as Element>::from_f32(x).0).collect::<Vec<_>>())
-        }
+        ElementType::F16 => codec::encode_u16(
+            &v.iter()
+                .map(|&x| <f16 as Element>::from_f32(x).0)
+                .collect::<Vec<_>>(),
+        ),
+        ElementType::Bf16 => codec::encode_u16(
+            &v.iter()
+                .map(|&x| <bf16 as Element>::from_f32(x).0)
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
@@ -44,18 +48,26 @@ pub(crate) fn load_arena(
     read.for_each_vector(record, |row, bytes| {
         if row >= record.next_row || row > MAX_ROW {
             return Err(quiver_storage::StorageError::Corrupted {
-                detail: format!("row id {row} beyond the collection's counter {}", record.next_row),
+                detail: format!(
+                    "row id {row} beyond the collection's counter {}",
+                    record.next_row
+                ),
             });
         }
         match &mut arena {
             AnyArena::F32(a) => a.set(row, &codec::decode_f32(bytes, schema.dim)?),
             AnyArena::F16(a) => {
-                let v: Vec<f16> = codec::decode_u16(bytes, schema.dim)?.into_iter().map(f16).collect();
+                let v: Vec<f16> = codec::decode_u16(bytes, schema.dim)?
+                    .into_iter()
+                    .map(f16)
+                    .collect();
                 a.set(row, &v)
             }
             AnyArena::Bf16(a) => {
-                let v: Vec<bf16> =
-                    codec::decode_u16(bytes, schema.dim)?.into_iter().map(bf16).collect();
+                let v: Vec<bf16> = codec::decode_u16(bytes, schema.dim)?
+                    .into_iter()
+                    .map(bf16)
+                    .collect();
                 a.set(row, &v)
             }
         }

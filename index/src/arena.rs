@@ -85,7 +85,9 @@ impl<E: Element> VectorArena<E> {
         self.chunks
             .iter()
             .map(|c| {
-                c.data.capacity() * std::mem::size_of::<E>() + c.norms.capacity() * 4 + c.live.capacity()
+                c.data.capacity() * std::mem::size_of::<E>()
+                    + c.norms.capacity() * 4
+                    + c.live.capacity()
             })
             .sum()
     }
@@ -95,7 +97,11 @@ impl<E: Element> VectorArena<E> {
     /// # Panics
     /// If `values.len() != dim` or `row > MAX_ROW`; the engine checks both first.
     pub fn set(&mut self, row: u64, values: &[E]) {
-        assert_eq!(values.len(), self.dim, "vector length must equal the arena dimension");
+        assert_eq!(
+            values.len(),
+            self.dim,
+            "vector length must equal the arena dimension"
+        );
         assert!(row <= MAX_ROW, "row id beyond MAX_ROW");
         let (c, slot) = locate(row);
         while self.chunks.len() <= c {

@@ -106,7 +106,12 @@ mod tests {
         let na = scalar::dot(&a, &a).sqrt();
         let nb = scalar::dot(&b, &b).sqrt();
         let d = scalar::dot(&a, &b);
-        prop_assert!(close(dot(&a, &b), d, na * nb, rel), "dot {} vs {}", dot(&a, &b), d);
+        prop_assert!(
+            close(dot(&a, &b), d, na * nb, rel),
+            "dot {} vs {}",
+            dot(&a, &b),
+            d
+        );
         let l = scalar::l2sq(&a, &b);
         prop_assert!(
             close(l2sq(&a, &b), l, (na + nb).powi(2), rel),

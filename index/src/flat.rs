@@ -98,7 +98,11 @@ where
 fn prepare_query<E: Element>(metric: Metric, query: &[f32]) -> Vec<E> {
     match metric {
         Metric::Cosine => {
-            let n = query.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+            let n = query
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>()
+                .sqrt();
             let inv = if n > 0.0 { (1.0 / n) as f32 } else { 0.0 };
             query.iter().map(|&x| E::from_f32(x * inv)).collect()
         }
@@ -202,7 +206,10 @@ pub fn search_batch<E: Element>(
     assert_eq!(queries.len() % dim, 0, "queries must be n x dim");
     let nq = queries.len() / dim;
     if nq < MATMUL_MIN_QUERIES {
-        return queries.chunks_exact(dim).map(|q| search(arena, q, k, opts)).collect();
+        return queries
+            .chunks_exact(dim)
+            .map(|q| search(arena, q, k, opts))
+            .collect();
     }
     let metric = arena.metric();
     // Queries stay in f32 for the matrix product; cosine ones are normalised first.
@@ -288,7 +295,11 @@ pub fn naive_search<E: Element>(arena: &VectorArena<E>, query: &[f32]) -> Vec<(u
     let mut all: Vec<(u64, f64)> = arena
         .rows()
         .filter_map(|row| {
-            let x: Vec<f64> = arena.get(row)?.iter().map(|v| f64::from(v.to_f32())).collect();
+            let x: Vec<f64> = arena
+                .get(row)?
+                .iter()
+                .map(|v| f64::from(v.to_f32()))
+                .collect();
             let dot: f64 = q.iter().zip(&x).map(|(a, b)| a * b).sum();
             let d = match arena.metric() {
                 Metric::Dot => -dot,
@@ -296,7 +307,11 @@ pub fn naive_search<E: Element>(arena: &VectorArena<E>, query: &[f32]) -> Vec<(u
                 Metric::Cosine => {
                     let nq = q.iter().map(|a| a * a).sum::<f64>().sqrt();
                     let nx = x.iter().map(|a| a * a).sum::<f64>().sqrt();
-                    if nq == 0.0 || nx == 0.0 { 1.0 } else { 1.0 - dot / (nq * nx) }
+                    if nq == 0.0 || nx == 0.0 {
+                        1.0
+                    } else {
+                        1.0 - dot / (nq * nx)
+                    }
                 }
             };
             Some((row, d))

@@ -5,17 +5,32 @@ use proptest::prelude::*;
 /// Checks a fast result against the oracle: same length, the distance at every rank agrees
 /// within `tol`, and every returned row really is at the distance reported. Together these say
 /// the result is a correct top-k, allowing only near-ties (within `tol`) to swap.
-fn assert_matches(fast: &[Neighbor], oracle: &[(u64, f64)], k: usize, tol: f64) -> Result<(), TestCaseError> {
+fn assert_matches(
+    fast: &[Neighbor],
+    oracle: &[(u64, f64)],
+    k: usize,
+    tol: f64,
+) -> Result<(), TestCaseError> {
     prop_assert_eq!(fast.len(), k.min(oracle.len()));
     let exact: std::collections::HashMap<u64, f64> = oracle.iter().copied().collect();
     for (i, n) in fast.iter().enumerate() {
         let scale = 1.0 + oracle[i].1.abs();
-        prop_assert!((f64::from(n.distance) - oracle[i].1).abs() <= tol * scale,
-            "rank {}: distance {} vs oracle {}", i, n.distance, oracle[i].1);
+        prop_assert!(
+            (f64::from(n.distance) - oracle[i].1).abs() <= tol * scale,
+            "rank {}: distance {} vs oracle {}",
+            i,
+            n.distance,
+            oracle[i].1
+        );
         let truth = exact.get(&n.row).copied();
         prop_assert!(truth.is_some(), "row {} is not live", n.row);
-        prop_assert!((truth.unwrap_or(f64::NAN) - f64::from(n.distance)).abs() <= tol * scale,
-            "row {} reported {} but is at {:?}", n.row, n.distance, truth);
+        prop_assert!(
+            (truth.unwrap_or(f64::NAN) - f64::from(n.distance)).abs() <= tol * scale,
+            "row {} reported {} but is at {:?}",
+            n.row,
+            n.distance,
+            truth
+        );
     }
     let mut rows: Vec<u64> = fast.iter().map(|n| n.row).collect();
     rows.sort_unstable();
@@ -39,8 +54,15 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (metric(), 1usize..24, 0usize..300, 1usize..12, 1usize..40, 1usize..4).prop_flat_map(
-        |(metric, dim, n, nq, k, threads)| {
+    (
+        metric(),
+        1usize..24,
+        0usize..300,
+        1usize..12,
+        1usize..40,
+        1usize..4,
+    )
+        .prop_flat_map(|(metric, dim, n, nq, k, threads)| {
             // Components are small integers plus a fraction so exact ties happen sometimes.
             let comp = (-8i32..8, 0u8..4).prop_map(|(a, b)| a as f32 + f32::from(b) * 0.25);
             let rows = proptest::collection::vec(
@@ -56,8 +78,7 @@ fn case() -> impl Strategy<Value = Case> {
                 k,
                 threads,
             })
-        },
-    )
+        })
 }
 
 fn build<E: Element>(c: &Case) -> VectorArena<E> {
@@ -76,7 +97,10 @@ fn build<E: Element>(c: &Case) -> VectorArena<E> {
 fn check_case<E: Element>(c: &Case, tol: f64) -> Result<(), TestCaseError> {
     let arena = build::<E>(c);
     // parallel_threshold 0 forces the multi-threaded split even on tiny arenas.
-    let opts = SearchOptions { threads: c.threads, parallel_threshold: 0 };
+    let opts = SearchOptions {
+        threads: c.threads,
+        parallel_threshold: 0,
+    };
     let batch = search_batch(&arena, &c.queries, c.k, &opts);
     prop_assert_eq!(batch.len(), c.queries.len() / c.dim);
     for (q, fast_batch) in c.queries.chunks_exact(c.dim).zip(&batch) {
@@ -118,8 +142,18 @@ fn many_queries_use_the_matrix_path_across_chunks() {
         let v: Vec<f32> = (0..dim).map(|j| val(i, j)).collect();
         a.set(i as u64, &v);
     }
-    let queries: Vec<f32> = (0..20 * dim).map(|t| val(t / dim + 5000, t % dim) * 0.5).collect();
-    let batch = search_batch(&a, &queries, 5, &SearchOptions { threads: 2, parallel_threshold: 0 });
+    let queries: Vec<f32> = (0..20 * dim)
+        .map(|t| val(t / dim + 5000, t % dim) * 0.5)
+        .collect();
+    let batch = search_batch(
+        &a,
+        &queries,
+        5,
+        &SearchOptions {
+            threads: 2,
+            parallel_threshold: 0,
+        },
+    );
     for (q, got) in queries.chunks_exact(dim).zip(&batch) {
         let oracle = naive_search(&a, q);
         assert_matches(got, &oracle, 5, 1e-4).expect("batched result matches the oracle");

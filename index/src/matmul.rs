@@ -6,7 +6,14 @@
 #![allow(unsafe_code)]
 
 /// `out[i * nx + j] = <q_i, x_j>` for row-major `q` (nq x dim) and `x` (nx x dim).
-pub(crate) fn dot_products(q: &[f32], nq: usize, x: &[f32], nx: usize, dim: usize, out: &mut [f32]) {
+pub(crate) fn dot_products(
+    q: &[f32],
+    nq: usize,
+    x: &[f32],
+    nx: usize,
+    dim: usize,
+    out: &mut [f32],
+) {
     assert_eq!(q.len(), nq * dim);
     assert_eq!(x.len(), nx * dim);
     assert_eq!(out.len(), nq * nx);

@@ -54,7 +54,9 @@ impl FromStr for Metric {
             "cosine" | "cos" => Ok(Metric::Cosine),
             "dot" | "ip" | "inner_product" => Ok(Metric::Dot),
             "l2" | "euclidean" => Ok(Metric::L2),
-            other => Err(format!("unknown metric '{other}' (expected cosine, dot or l2)")),
+            other => Err(format!(
+                "unknown metric '{other}' (expected cosine, dot or l2)"
+            )),
         }
     }
 }
@@ -101,7 +103,9 @@ impl FromStr for ElementType {
             "f32" | "float32" => Ok(ElementType::F32),
             "f16" | "float16" | "half" => Ok(ElementType::F16),
             "bf16" | "bfloat16" => Ok(ElementType::Bf16),
-            other => Err(format!("unknown element type '{other}' (expected f32, f16 or bf16)")),
+            other => Err(format!(
+                "unknown element type '{other}' (expected f32, f16 or bf16)"
+            )),
         }
     }
 }

@@ -118,9 +118,18 @@ mod tests {
     #[test]
     fn ties_prefer_smaller_rows_and_nan_sorts_last() {
         let mut top = TopK::new(2);
-        top.push(Neighbor { distance: f32::NAN, row: 0 });
-        top.push(Neighbor { distance: 1.0, row: 9 });
-        top.push(Neighbor { distance: 1.0, row: 3 });
+        top.push(Neighbor {
+            distance: f32::NAN,
+            row: 0,
+        });
+        top.push(Neighbor {
+            distance: 1.0,
+            row: 9,
+        });
+        top.push(Neighbor {
+            distance: 1.0,
+            row: 3,
+        });
         let rows: Vec<u64> = top.into_sorted_vec().iter().map(|n| n.row).collect();
         assert_eq!(rows, vec![3, 9]);
     }

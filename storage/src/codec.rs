@@ -99,7 +99,9 @@ pub fn decode_payload(bytes: &[u8]) -> StorageResult<Vec<u8>> {
         Some((&PAYLOAD_PLAIN, body)) => Ok(body.to_vec()),
         Some((&PAYLOAD_ZSTD, body)) => zstd::bulk::decompress(body, MAX_DECODED_PAYLOAD)
             .map_err(|e| StorageError::corrupted(format!("payload does not decompress: {e}"))),
-        Some((tag, _)) => Err(StorageError::corrupted(format!("unknown payload encoding {tag}"))),
+        Some((tag, _)) => Err(StorageError::corrupted(format!(
+            "unknown payload encoding {tag}"
+        ))),
         None => Err(StorageError::corrupted("empty payload record")),
     }
 }
@@ -141,7 +143,10 @@ mod tests {
         let enc = encode_payload(json.as_bytes());
         assert_eq!(enc[0], 1);
         assert!(enc.len() < json.len() / 4);
-        assert!(matches!(decode_f32(&[0, 0, 0], 1), Err(StorageError::Corrupted { .. })));
+        assert!(matches!(
+            decode_f32(&[0, 0, 0], 1),
+            Err(StorageError::Corrupted { .. })
+        ));
         assert_eq!(encode_f32(&[1.0]), vec![0, 0, 0x80, 0x3f]);
     }
 }

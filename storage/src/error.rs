@@ -62,7 +62,9 @@ impl From<redb::TableError> for StorageError {
             redb::TableError::TableTypeMismatch { .. }
             | redb::TableError::TableIsMultimap(_)
             | redb::TableError::TableIsNotMultimap(_)
-            | redb::TableError::TypeDefinitionChanged { .. } => StorageError::corrupted(e.to_string()),
+            | redb::TableError::TypeDefinitionChanged { .. } => {
+                StorageError::corrupted(e.to_string())
+            }
             other => StorageError::Internal {
                 detail: other.to_string(),
             },

@@ -75,11 +75,20 @@ mod tests {
         assert_eq!(check_header(&encode_header()).unwrap(), HeaderCheck::Ok);
         let mut newer = encode_header();
         newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-        assert!(matches!(check_header(&newer), Err(StorageError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            check_header(&newer),
+            Err(StorageError::UnsupportedVersion { .. })
+        ));
         let mut older = encode_header();
         older[8..12].copy_from_slice(&0u32.to_le_bytes());
-        assert!(matches!(check_header(&older), Err(StorageError::UpgradeRequired { .. })));
+        assert!(matches!(
+            check_header(&older),
+            Err(StorageError::UpgradeRequired { .. })
+        ));
         assert_eq!(check_header(b"SQLITE").unwrap(), HeaderCheck::BadMagic);
-        assert!(matches!(check_header(&encode_header()[..12]), Err(StorageError::Corrupted { .. })));
+        assert!(matches!(
+            check_header(&encode_header()[..12]),
+            Err(StorageError::Corrupted { .. })
+        ));
     }
 }

@@ -63,7 +63,10 @@ impl ReadSnapshot {
     /// The stored vector bytes of `row`.
     pub fn vector(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
         let t = CollectionTables::of(coll.id);
-        Ok(self.open(t.vectors())?.get(row)?.map(|v| v.value().to_vec()))
+        Ok(self
+            .open(t.vectors())?
+            .get(row)?
+            .map(|v| v.value().to_vec()))
     }
 
     /// The payload JSON text of `row` (decompressed), if it has one.

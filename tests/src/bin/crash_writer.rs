@@ -11,7 +11,9 @@ use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: crash_writer DB_PATH FIRST_BATCH")?;
+    let path = args
+        .next()
+        .ok_or("usage: crash_writer DB_PATH FIRST_BATCH")?;
     let first: u64 = args.next().ok_or("missing FIRST_BATCH")?.parse()?;
     let db = Database::create(&path)?;
     let coll = match db.collection("crash") {
@@ -32,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         coll.upsert(&records)?;
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {
-            let ids: Vec<String> = (0..CRASH_BATCH / 2).map(|i| format!("b{}-{i}", b - 1)).collect();
+            let ids: Vec<String> = (0..CRASH_BATCH / 2)
+                .map(|i| format!("b{}-{i}", b - 1))
+                .collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             coll.delete(&refs)?;
             writeln!(out, "del {}", b - 1)?;

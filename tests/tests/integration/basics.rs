@@ -15,7 +15,9 @@ fn write_close_reopen_gives_identical_results() {
     let queries = random_vectors(10, 24, 2);
     let before = {
         let db = Database::create(&path).unwrap();
-        let c = db.create_collection("v", CollectionConfig::new(24, Metric::Cosine)).unwrap();
+        let c = db
+            .create_collection("v", CollectionConfig::new(24, Metric::Cosine))
+            .unwrap();
         let records: Vec<Record> = vectors
             .iter()
             .enumerate()
@@ -24,7 +26,10 @@ fn write_close_reopen_gives_identical_results() {
         for chunk in records.chunks(300) {
             c.upsert(chunk).unwrap();
         }
-        queries.iter().map(|q| c.search(q, 7).unwrap()).collect::<Vec<_>>()
+        queries
+            .iter()
+            .map(|q| c.search(q, 7).unwrap())
+            .collect::<Vec<_>>()
     };
     let db = Database::open(&path).unwrap();
     let c = db.collection("v").unwrap();
@@ -50,7 +55,9 @@ fn write_close_reopen_gives_identical_results() {
 fn upsert_overwrites_and_delete_removes() {
     let (_dir, path) = temp_db();
     let db = Database::create(&path).unwrap();
-    let c = db.create_collection("c", CollectionConfig::new(2, Metric::L2)).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::new(2, Metric::L2))
+        .unwrap();
     c.upsert(&[
         Record::new("a", vec![0.0, 0.0]).with_payload(json!({"v": 1})),
         Record::new("b", vec![5.0, 5.0]),
@@ -66,12 +73,21 @@ fn upsert_overwrites_and_delete_removes() {
     assert_eq!(hits[1].id, "a");
     assert_eq!(c.get("a").unwrap().unwrap().payload, None);
     // Same id twice in one batch: the later one wins.
-    c.upsert(&[Record::new("d", vec![1.0, 1.0]), Record::new("d", vec![2.0, 2.0])]).unwrap();
+    c.upsert(&[
+        Record::new("d", vec![1.0, 1.0]),
+        Record::new("d", vec![2.0, 2.0]),
+    ])
+    .unwrap();
     assert_eq!(c.get("d").unwrap().unwrap().vector, vec![2.0, 2.0]);
     assert_eq!(c.delete(&["a", "zzz"]).unwrap(), 1);
     assert_eq!(c.count().unwrap(), 2);
     assert!(c.get("a").unwrap().is_none());
-    let ids: Vec<String> = c.search(&[0.0, 0.0], 10).unwrap().into_iter().map(|h| h.id).collect();
+    let ids: Vec<String> = c
+        .search(&[0.0, 0.0], 10)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
     assert_eq!(ids, vec!["d", "b"]);
     assert_eq!(c.check().unwrap(), 2);
     drop(c);
@@ -86,9 +102,14 @@ fn upsert_overwrites_and_delete_removes() {
 fn collections_are_listed_dropped_and_isolated() {
     let (_dir, path) = temp_db();
     let db = Database::create(&path).unwrap();
-    let a = db.create_collection("a", CollectionConfig::new(3, Metric::Dot)).unwrap();
-    db.create_collection("b", CollectionConfig::new(4, Metric::L2).element_type(ElementType::Bf16))
+    let a = db
+        .create_collection("a", CollectionConfig::new(3, Metric::Dot))
         .unwrap();
+    db.create_collection(
+        "b",
+        CollectionConfig::new(4, Metric::L2).element_type(ElementType::Bf16),
+    )
+    .unwrap();
     assert!(matches!(
         db.create_collection("a", CollectionConfig::new(3, Metric::Dot)),
         Err(Error::CollectionExists { .. })
@@ -96,14 +117,25 @@ fn collections_are_listed_dropped_and_isolated() {
     a.upsert(&[Record::new("x", vec![1.0, 2.0, 3.0])]).unwrap();
     let infos = db.collections().unwrap();
     assert_eq!(infos.len(), 2);
-    assert_eq!((infos[0].name.as_str(), infos[0].count, infos[0].dim), ("a", 1, 3));
+    assert_eq!(
+        (infos[0].name.as_str(), infos[0].count, infos[0].dim),
+        ("a", 1, 3)
+    );
     assert_eq!(infos[1].element_type, ElementType::Bf16);
     db.drop_collection("a").unwrap();
     assert!(matches!(a.count(), Err(Error::CollectionNotFound { .. })));
-    assert!(matches!(db.collection("a"), Err(Error::CollectionNotFound { .. })));
-    assert!(matches!(db.drop_collection("a"), Err(Error::CollectionNotFound { .. })));
+    assert!(matches!(
+        db.collection("a"),
+        Err(Error::CollectionNotFound { .. })
+    ));
+    assert!(matches!(
+        db.drop_collection("a"),
+        Err(Error::CollectionNotFound { .. })
+    ));
     // Re-created under the same name: empty, new shape.
-    let a2 = db.create_collection("a", CollectionConfig::new(2, Metric::Dot)).unwrap();
+    let a2 = db
+        .create_collection("a", CollectionConfig::new(2, Metric::Dot))
+        .unwrap();
     assert_eq!(a2.count().unwrap(), 0);
     assert!(a2.search(&[1.0, 0.0], 3).unwrap().is_empty());
 }
@@ -113,10 +145,18 @@ fn half_precision_collections_round_trip_and_search() {
     for et in [ElementType::F16, ElementType::Bf16] {
         let (_dir, path) = temp_db();
         let db = Database::create(&path).unwrap();
-        let c = db.create_collection("h", CollectionConfig::new(8, Metric::Cosine).element_type(et)).unwrap();
+        let c = db
+            .create_collection(
+                "h",
+                CollectionConfig::new(8, Metric::Cosine).element_type(et),
+            )
+            .unwrap();
         let vs = random_vectors(300, 8, 3);
-        let recs: Vec<Record> =
-            vs.iter().enumerate().map(|(i, v)| Record::new(i.to_string(), v.clone())).collect();
+        let recs: Vec<Record> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record::new(i.to_string(), v.clone()))
+            .collect();
         c.upsert(&recs).unwrap();
         let hits = c.search(&vs[17], 1).unwrap();
         assert_eq!(hits[0].id, "17", "{et}");
@@ -128,7 +168,15 @@ fn half_precision_collections_round_trip_and_search() {
         drop(c);
         drop(db);
         let db = Database::open(&path).unwrap();
-        assert_eq!(db.collection("h").unwrap().get("17").unwrap().unwrap().vector, stored);
+        assert_eq!(
+            db.collection("h")
+                .unwrap()
+                .get("17")
+                .unwrap()
+                .unwrap()
+                .vector,
+            stored
+        );
     }
 }
 
@@ -136,10 +184,19 @@ fn half_precision_collections_round_trip_and_search() {
 fn search_request_options() {
     let (_dir, path) = temp_db();
     let db = Database::create(&path).unwrap();
-    let c = db.create_collection("c", CollectionConfig::new(2, Metric::Dot)).unwrap();
-    c.upsert(&[Record::new("a", vec![1.0, 2.0]).with_payload(json!({"k": "v"}))]).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::new(2, Metric::Dot))
+        .unwrap();
+    c.upsert(&[Record::new("a", vec![1.0, 2.0]).with_payload(json!({"k": "v"}))])
+        .unwrap();
     let q = [1.0, 1.0];
-    let h = c.search_with(&SearchRequest::new(&q, 5).include_payload(false).include_vector(true)).unwrap();
+    let h = c
+        .search_with(
+            &SearchRequest::new(&q, 5)
+                .include_payload(false)
+                .include_vector(true),
+        )
+        .unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].score, 3.0);
     assert_eq!(h[0].payload, None);
@@ -150,9 +207,15 @@ fn search_request_options() {
 fn large_payloads_are_stored_compressed_and_read_back() {
     let (_dir, path) = temp_db();
     let db = Database::create(&path).unwrap();
-    let c = db.create_collection("c", CollectionConfig::new(2, Metric::L2)).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::new(2, Metric::L2))
+        .unwrap();
     let text = "lorem ipsum dolor sit amet ".repeat(2000);
-    c.upsert(&[Record::new("a", vec![1.0, 2.0]).with_payload(json!({"text": text}))]).unwrap();
-    assert_eq!(c.get("a").unwrap().unwrap().payload, Some(json!({"text": text})));
+    c.upsert(&[Record::new("a", vec![1.0, 2.0]).with_payload(json!({"text": text}))])
+        .unwrap();
+    assert_eq!(
+        c.get("a").unwrap().unwrap().payload,
+        Some(json!({"text": text}))
+    );
     assert!(db.file_size().unwrap() < 1 << 20);
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 fn readers_see_whole_batches_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::create(dir.path().join("c.qvr")).unwrap();
-    let c = db.create_collection("c", CollectionConfig::new(4, Metric::L2)).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::new(4, Metric::L2))
+        .unwrap();
     const GROUP: usize = 10;
     let batch = |version: u64| -> Vec<Record> {
         (0..GROUP)
@@ -31,8 +33,14 @@ fn readers_see_whole_batches_only() {
                 while !stop.load(Ordering::Relaxed) {
                     let hits = c.search(&[0.0, 0.0, 0.0, 0.0], GROUP).unwrap();
                     assert_eq!(hits.len(), GROUP);
-                    let versions: Vec<_> = hits.iter().map(|h| h.payload.as_ref().unwrap()["version"].clone()).collect();
-                    assert!(versions.iter().all(|v| *v == versions[0]), "mixed versions {versions:?}");
+                    let versions: Vec<_> = hits
+                        .iter()
+                        .map(|h| h.payload.as_ref().unwrap()["version"].clone())
+                        .collect();
+                    assert!(
+                        versions.iter().all(|v| *v == versions[0]),
+                        "mixed versions {versions:?}"
+                    );
                     // Vector and payload come from the same commit.
                     let v = versions[0].as_u64().unwrap() as f32;
                     let stored = c.get("r3").unwrap().unwrap();

@@ -30,7 +30,11 @@ fn present(c: &quiver::Collection, b: u64, range: std::ops::Range<u64>) -> usize
             let id = format!("b{b}-{i}");
             match c.get(&id).expect("get after crash") {
                 Some(r) => {
-                    assert_eq!(r.vector, crash_vector(b, *i, CRASH_DIM), "{id}: wrong vector");
+                    assert_eq!(
+                        r.vector,
+                        crash_vector(b, *i, CRASH_DIM),
+                        "{id}: wrong vector"
+                    );
                     let p = r.payload.expect("payload");
                     assert_eq!(p["batch"], b, "{id}: wrong payload");
                     true
@@ -46,7 +50,10 @@ fn present(c: &quiver::Collection, b: u64, range: std::ops::Range<u64>) -> usize
 fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rng) {
     let db = Database::open(path).expect("reopen after kill");
     let Ok(c) = db.collection("crash") else {
-        assert!(m.acked.is_empty(), "collection lost after acknowledged batches");
+        assert!(
+            m.acked.is_empty(),
+            "collection lost after acknowledged batches"
+        );
         return;
     };
     c.check().expect("consistency check");
@@ -61,8 +68,15 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
     for b in batches {
         let first = present(&c, b, 0..half);
         let second = present(&c, b, half..CRASH_BATCH);
-        let second_expected = if m.acked.contains(&b) { vec![half as usize] } else { vec![0, half as usize] };
-        assert!(second_expected.contains(&second), "batch {b}: {second} of its second half present");
+        let second_expected = if m.acked.contains(&b) {
+            vec![half as usize]
+        } else {
+            vec![0, half as usize]
+        };
+        assert!(
+            second_expected.contains(&second),
+            "batch {b}: {second} of its second half present"
+        );
         let first_ok: Vec<usize> = if m.deleted.contains(&b) {
             vec![0]
         } else if m.uncertain_delete.contains(&b) || m.uncertain.contains(&b) {
@@ -70,9 +84,14 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
         } else {
             vec![half as usize]
         };
-        assert!(first_ok.contains(&first), "batch {b}: {first} of its first half present");
+        assert!(
+            first_ok.contains(&first),
+            "batch {b}: {first} of its first half present"
+        );
         if second > 0 {
-            let hits = c.search(&crash_vector(b, CRASH_BATCH - 1, CRASH_DIM), 1).expect("search");
+            let hits = c
+                .search(&crash_vector(b, CRASH_BATCH - 1, CRASH_DIM), 1)
+                .expect("search");
             assert_eq!(hits[0].id, format!("b{b}-{}", CRASH_BATCH - 1));
             assert!(hits[0].score < 1e-6);
         }
@@ -81,7 +100,10 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
 
 #[test]
 fn acknowledged_batches_survive_sigkill() {
-    let rounds: usize = std::env::var("QUIVER_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
+    let rounds: usize = std::env::var("QUIVER_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.qvr");
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

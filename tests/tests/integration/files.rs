@@ -7,8 +7,12 @@ use std::process::{Command, Stdio};
 
 fn make_db(path: &std::path::Path) {
     let db = Database::create(path).unwrap();
-    let c = db.create_collection("c", CollectionConfig::new(4, Metric::L2)).unwrap();
-    let recs: Vec<Record> = (0..500).map(|i| Record::new(i.to_string(), vec![i as f32; 4])).collect();
+    let c = db
+        .create_collection("c", CollectionConfig::new(4, Metric::L2))
+        .unwrap();
+    let recs: Vec<Record> = (0..500)
+        .map(|i| Record::new(i.to_string(), vec![i as f32; 4]))
+        .collect();
     c.upsert(&recs).unwrap();
 }
 
@@ -26,17 +30,29 @@ fn foreign_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "hello, this is not a database").unwrap();
-    assert!(matches!(Database::open(&text), Err(Error::NotAQuiverDatabase { .. })));
-    assert!(matches!(Database::create(&text), Err(Error::NotAQuiverDatabase { .. })));
+    assert!(matches!(
+        Database::open(&text),
+        Err(Error::NotAQuiverDatabase { .. })
+    ));
+    assert!(matches!(
+        Database::create(&text),
+        Err(Error::NotAQuiverDatabase { .. })
+    ));
     // A redb file some other program wrote.
     let other = dir.path().join("other.redb");
     {
         let db = redb::Database::create(&other).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(redb::TableDefinition::<u64, u64>::new("stuff")).unwrap().insert(1, 2).unwrap();
+        txn.open_table(redb::TableDefinition::<u64, u64>::new("stuff"))
+            .unwrap()
+            .insert(1, 2)
+            .unwrap();
         txn.commit().unwrap();
     }
-    assert!(matches!(Database::open(&other), Err(Error::NotAQuiverDatabase { .. })));
+    assert!(matches!(
+        Database::open(&other),
+        Err(Error::NotAQuiverDatabase { .. })
+    ));
 }
 
 #[test]
@@ -57,7 +73,10 @@ fn newer_format_version_is_unsupported_not_corrupt() {
         txn.commit().unwrap();
     }
     match Database::open(&path) {
-        Err(Error::UnsupportedVersion { found: 99, supported: 1 }) => {}
+        Err(Error::UnsupportedVersion {
+            found: 99,
+            supported: 1,
+        }) => {}
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }
@@ -72,7 +91,10 @@ fn damaged_files_give_errors_not_panics() {
     for cut in [10, 100, 4096, original.len() / 2] {
         std::fs::write(&path, &original[..cut.min(original.len())]).unwrap();
         let r = Database::open(&path).and_then(|db| db.collection("c")?.check());
-        assert!(r.is_err(), "truncated to {cut} bytes yet opened and checked fine");
+        assert!(
+            r.is_err(),
+            "truncated to {cut} bytes yet opened and checked fine"
+        );
     }
     let mut damaged = original.clone();
     for b in damaged.iter_mut().skip(4096).take(original.len() - 8192) {

@@ -21,10 +21,18 @@ fn ops(dim: usize) -> impl Strategy<Value = Vec<Op>> {
 }
 
 fn exact(metric: Metric, q: &[f32], v: &[f32]) -> f64 {
-    let dot: f64 = q.iter().zip(v).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+    let dot: f64 = q
+        .iter()
+        .zip(v)
+        .map(|(a, b)| f64::from(*a) * f64::from(*b))
+        .sum();
     match metric {
         Metric::Dot => -dot,
-        Metric::L2 => q.iter().zip(v).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum(),
+        Metric::L2 => q
+            .iter()
+            .zip(v)
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+            .sum(),
         Metric::Cosine => {
             let n = |x: &[f32]| x.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
             1.0 - dot / (n(q) * n(v))
