@@ -1,1 +1,58 @@
-fn main() {}
+//! `quiver-bench`: Quiver's end-to-end benchmarks, with FAISS run on the same data in the same
+//! run. Prints a markdown table and writes `results/<date>.json` and `results/<date>.md`.
+//!
+//! Scenarios (per dataset): durable ingest (batches of 1000, each committed with fsync), file
+//! size per vector, cold open + load, flat single-query latency (k = 10) and batched QPS, and
+//! the same searches in FAISS `IndexFlatIP`/`IndexFlatL2` (vectors normalised for cosine).
+//! Figures are medians; single-query latency also has p90 and min/max.
+
+mod datasets;
+mod measure;
+mod report;
+
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(about = "Quiver benchmarks with FAISS side by side")]
+pub struct Args {
+    /// Small sizes for a smoke run (finishes in about a minute).
+    #[arg(long)]
+    quick: bool,
+    /// Python with faiss-cpu installed (benches/run.sh makes one); skip FAISS when absent.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Folder with glove_6B_50d_emb.npy (scripts/fetch_glove.sh); skipped when absent.
+    #[arg(long)]
+    glove: Option<PathBuf>,
+    /// Where to write results (default: results/).
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Queries for single-query latency.
+    #[arg(long, default_value_t = 200)]
+    single: usize,
+    /// Queries in the batched measurement.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut sets = vec![datasets::synthetic(&args)];
+    if let Some(dir) = &args.glove {
+        match datasets::glove(dir, &args) {
+            Ok(d) => sets.push(d),
+            Err(e) => eprintln!("skipping GloVe: {e}"),
+        }
+    }
+    let mut results = Vec::new();
+    for d in &sets {
+        eprintln!(
+            "== {} ({} x {}, {})",
+            d.name, d.base.rows, d.base.dim, d.metric
+        );
+        results.push(measure::run(d, &args)?);
+    }
+    report::write(&results, &args)?;
+    Ok(())
+}

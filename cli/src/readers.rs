@@ -1,27 +1,14 @@
-//! Vector file readers: JSONL, NumPy `.npy` and `.fvecs`.
-//!
-//! The `.npy` header parser is written here because it is ~40 lines and the crates that read
-//! npy pull in ndarray; `.fvecs` is 4 bytes of dimension then the floats, per vector.
+//! Input files: JSONL records and query files; matrices come from `quiver::vecfile`.
 
 use std::error::Error;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
+
+use quiver::vecfile::Matrix;
+pub use quiver::vecfile::{read_fvecs, read_npy};
 use std::path::Path;
 
 pub type DynResult<T> = Result<T, Box<dyn Error>>;
-
-/// A dense matrix loaded from a file, row-major.
-pub struct Matrix {
-    pub rows: usize,
-    pub dim: usize,
-    pub data: Vec<f32>,
-}
-
-impl Matrix {
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -49,123 +36,6 @@ pub fn format_of(path: &Path, explicit: Option<&str>) -> DynResult<Format> {
         )
         .into()),
     }
-}
-
-pub fn read_npy(path: &Path) -> DynResult<Matrix> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .read_to_end(&mut bytes)?;
-    let bad = |why: &str| format!("{}: not a supported .npy file: {why}", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("missing magic").into());
-    }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(bad(&format!("version {v}")).into()),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or_else(|| bad("truncated header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
-    let field = |key: &str| -> Option<&str> {
-        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
-        Some(header[at..].trim_start_matches([':', ' ']))
-    };
-    let descr = field("descr").ok_or_else(|| bad("no descr"))?;
-    let size = if descr.starts_with("'<f4'") {
-        4
-    } else if descr.starts_with("'<f8'") {
-        8
-    } else {
-        return Err(bad("only little-endian float32/float64 arrays are supported").into());
-    };
-    let fortran = field("fortran_order")
-        .ok_or_else(|| bad("no fortran_order"))?
-        .starts_with("True");
-    let shape = field("shape").ok_or_else(|| bad("no shape"))?;
-    let shape = &shape[1..shape.find(')').ok_or_else(|| bad("bad shape"))?];
-    let dims: Vec<usize> = shape
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad("bad shape"))?;
-    let (rows, dim) = match dims[..] {
-        [r, d] => (r, d),
-        [d] => (1, d),
-        _ => return Err(bad("the array must be 1-D or 2-D").into()),
-    };
-    let body = &bytes[start + header_len..];
-    if body.len() != rows * dim * size {
-        return Err(bad("data length does not match the shape").into());
-    }
-    let values: Vec<f32> = if size == 4 {
-        body.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        body.chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)
-            .collect()
-    };
-    let data = if fortran && rows > 1 {
-        // Column-major: element (i, j) is at j * rows + i.
-        let mut out = vec![0.0; rows * dim];
-        for j in 0..dim {
-            for i in 0..rows {
-                out[i * dim + j] = values[j * rows + i];
-            }
-        }
-        out
-    } else {
-        values
-    };
-    Ok(Matrix { rows, dim, data })
-}
-
-pub fn read_fvecs(path: &Path) -> DynResult<Matrix> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .read_to_end(&mut bytes)?;
-    let mut data = Vec::new();
-    let mut dim = None;
-    let mut at = 0;
-    let mut rows = 0;
-    while at < bytes.len() {
-        let d = bytes
-            .get(at..at + 4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or("truncated .fvecs file")?;
-        if d <= 0 || dim.is_some_and(|x| x != d as usize) {
-            return Err(format!(
-                "{}: inconsistent dimension {d} at vector {rows}",
-                path.display()
-            )
-            .into());
-        }
-        dim = Some(d as usize);
-        let body = bytes
-            .get(at + 4..at + 4 + 4 * d as usize)
-            .ok_or("truncated .fvecs file")?;
-        data.extend(
-            body.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        );
-        at += 4 + 4 * d as usize;
-        rows += 1;
-    }
-    Ok(Matrix {
-        rows,
-        dim: dim.unwrap_or(0),
-        data,
-    })
 }
 
 /// One line of a JSONL import file.
@@ -219,73 +89,4 @@ pub fn read_queries(path: &Path) -> DynResult<Vec<Vec<f32>>> {
 
 fn to_rows(m: Matrix) -> Vec<Vec<f32>> {
     (0..m.rows).map(|i| m.row(i).to_vec()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn npy(header: &str, body: &[f32]) -> Vec<u8> {
-        let mut h = header.to_owned();
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
-        }
-        h.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        out.extend_from_slice(h.as_bytes());
-        for v in body {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out
-    }
-
-    #[test]
-    fn npy_c_and_fortran_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("c.npy");
-        std::fs::write(
-            &c,
-            npy(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-                &[1., 2., 3., 4., 5., 6.],
-            ),
-        )
-        .unwrap();
-        let m = read_npy(&c).unwrap();
-        assert_eq!((m.rows, m.dim), (2, 3));
-        assert_eq!(m.row(1), &[4., 5., 6.]);
-        let f = dir.path().join("f.npy");
-        std::fs::write(
-            &f,
-            npy(
-                "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
-                &[1., 4., 2., 5., 3., 6.],
-            ),
-        )
-        .unwrap();
-        let m = read_npy(&f).unwrap();
-        assert_eq!(m.row(0), &[1., 2., 3.]);
-        assert_eq!(m.row(1), &[4., 5., 6.]);
-        std::fs::write(&f, b"garbage").unwrap();
-        assert!(read_npy(&f).is_err());
-    }
-
-    #[test]
-    fn fvecs() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.fvecs");
-        let mut b = Vec::new();
-        for row in [[1.0f32, 2.0], [3.0, 4.0]] {
-            b.extend_from_slice(&2i32.to_le_bytes());
-            row.iter()
-                .for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
-        }
-        std::fs::write(&p, &b).unwrap();
-        let m = read_fvecs(&p).unwrap();
-        assert_eq!((m.rows, m.dim), (2, 2));
-        assert_eq!(m.row(1), &[3.0, 4.0]);
-        std::fs::write(&p, &b[..10]).unwrap();
-        assert!(read_fvecs(&p).is_err());
-    }
 }

@@ -3,11 +3,11 @@
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::search::{Hit, Record, SearchRequest};
-use crate::state::{Change, CollectionState, Snapshot};
+use crate::state::{Change, CollectionState};
 use crate::{validate, vectors};
 use quiver_index::flat::{self, SearchOptions};
 use quiver_index::{AnyArena, ElementType, Metric, Neighbor};
-use quiver_storage::PutRecord;
+use quiver_storage::{PutRecord, RowReader};
 use std::collections::HashSet;
 
 /// A handle to one collection of a [`Database`]. Cheap to clone; `Send + Sync`.
@@ -163,7 +163,7 @@ impl Collection {
         Ok(Some(Record {
             id: id.to_owned(),
             vector: vectors::decode(&state.schema, &bytes)?,
-            payload: payload(&snap, state, row)?,
+            payload: parse_payload(row, snap.read.payload(&state.record, row)?)?,
         }))
     }
 
@@ -181,7 +181,8 @@ impl Collection {
         let opts = SearchOptions::default();
         let neighbors =
             quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts));
-        hits(&snap, state, &arena, neighbors, req)
+        let reader = snap.read.row_reader(&state.record)?;
+        hits(&reader, state.schema.metric, &arena, neighbors, req)
     }
 
     /// Many searches in one pass over the vectors (much faster than one at a time for large
@@ -203,9 +204,10 @@ impl Collection {
         let results =
             quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts));
         let req = SearchRequest::new(&[], k);
+        let reader = snap.read.row_reader(&state.record)?;
         results
             .into_iter()
-            .map(|n| hits(&snap, state, &arena, n, &req))
+            .map(|n| hits(&reader, state.schema.metric, &arena, n, &req))
             .collect()
     }
 
@@ -257,13 +259,8 @@ impl Collection {
     }
 }
 
-fn payload(
-    snap: &Snapshot,
-    state: &CollectionState,
-    row: u64,
-) -> Result<Option<serde_json::Value>> {
-    snap.read
-        .payload(&state.record, row)?
+fn parse_payload(row: u64, bytes: Option<Vec<u8>>) -> Result<Option<serde_json::Value>> {
+    bytes
         .map(|bytes| {
             serde_json::from_slice(&bytes)
                 .map_err(|e| Error::corrupted(format!("payload of row {row} is not JSON: {e}")))
@@ -272,8 +269,8 @@ fn payload(
 }
 
 fn hits(
-    snap: &Snapshot,
-    state: &CollectionState,
+    reader: &RowReader,
+    metric: Metric,
     arena: &AnyArena,
     neighbors: Vec<Neighbor>,
     req: &SearchRequest<'_>,
@@ -281,15 +278,14 @@ fn hits(
     neighbors
         .into_iter()
         .map(|n| {
-            let id = snap
-                .read
-                .id_of(&state.record, n.row)?
+            let id = reader
+                .id(n.row)?
                 .ok_or_else(|| Error::corrupted(format!("row {} has no id", n.row)))?;
             Ok(Hit {
                 id,
-                score: state.schema.metric.score(n.distance),
+                score: metric.score(n.distance),
                 payload: if req.include_payload {
-                    payload(snap, state, n.row)?
+                    parse_payload(n.row, reader.payload(n.row)?)?
                 } else {
                     None
                 },

@@ -62,6 +62,9 @@ pub enum Error {
     #[error("invalid {name}: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
 
+    #[error("{path}: {reason}")]
+    BadInputFile { path: PathBuf, reason: String },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }

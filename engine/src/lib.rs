@@ -45,6 +45,7 @@ mod schema;
 mod search;
 mod state;
 mod validate;
+pub mod vecfile;
 mod vectors;
 
 pub use collection::{Collection, CollectionInfo};

@@ -35,8 +35,8 @@ impl Default for SearchOptions {
 /// Batches with fewer queries than this are answered one query at a time (a matrix product
 /// with a handful of rows is no faster than the per-pair kernels).
 pub const MATMUL_MIN_QUERIES: usize = 8;
-/// Queries per matrix-product block (bounds scratch memory at 256 x 1024 f32 = 1 MiB).
-const QUERY_BLOCK: usize = 256;
+/// Queries per matrix-product block (bounds scratch memory at 1024 x 1024 f32 = 4 MiB per worker).
+const QUERY_BLOCK: usize = 1024;
 
 fn available_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();

@@ -38,6 +38,6 @@ mod write;
 
 pub use catalog::{CollectionRecord, NewCollection};
 pub use error::{StorageError, StorageResult};
-pub use read::ReadSnapshot;
+pub use read::{ReadSnapshot, RowReader};
 pub use store::{Durability, Store, StoreOptions};
 pub use write::{PutOutcome, PutRecord, WriteBatch};

@@ -77,6 +77,15 @@ impl ReadSnapshot {
         found.map(|v| codec::decode_payload(v.value())).transpose()
     }
 
+    /// Opens the id and payload tables once, for looking up many rows (search results).
+    pub fn row_reader(&self, coll: &CollectionRecord) -> StorageResult<RowReader> {
+        let t = CollectionTables::of(coll.id);
+        Ok(RowReader {
+            keys: self.open(t.keys())?,
+            payloads: self.open(t.payloads())?,
+        })
+    }
+
     /// Calls `f(row, vector_bytes)` for every stored vector, in row order.
     pub fn for_each_vector(
         &self,
@@ -113,5 +122,23 @@ impl ReadSnapshot {
             self.open(t.keys())?.len()?,
             self.open(t.vectors())?.len()?,
         ])
+    }
+}
+
+/// Id and payload look-ups by row id, with the tables opened once.
+pub struct RowReader {
+    keys: redb::ReadOnlyTable<u64, &'static str>,
+    payloads: redb::ReadOnlyTable<u64, &'static [u8]>,
+}
+
+impl RowReader {
+    pub fn id(&self, row: u64) -> StorageResult<Option<String>> {
+        Ok(self.keys.get(row)?.map(|v| v.value().to_owned()))
+    }
+
+    /// The payload JSON text of `row` (decompressed), if it has one.
+    pub fn payload(&self, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        let found = self.payloads.get(row)?;
+        found.map(|v| codec::decode_payload(v.value())).transpose()
     }
 }

@@ -1,0 +1,93 @@
+//! Results as JSON and a markdown table with FAISS/Quiver ratios.
+
+use crate::Args;
+use crate::measure::DatasetResult;
+use std::fmt::Write;
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let date = today();
+    let mut md = String::new();
+    writeln!(
+        md,
+        "Machine: {}. Mode: {}. k = 10.\n",
+        machine(),
+        if args.quick { "quick" } else { "full" }
+    )?;
+    writeln!(
+        md,
+        "| dataset | ingest (vec/s, durable) | file B/vec | open ms | load ms | RSS MB | Quiver 1-query ms (p50 / p90) | FAISS 1-query ms (p50 / p90) | FAISS/Quiver latency | Quiver batch QPS | FAISS batch QPS | Quiver/FAISS QPS | agreement@10 |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    for r in results {
+        let (f_lat, ratio_lat, f_qps, ratio_qps) = match &r.faiss {
+            Some(f) => (
+                format!("{:.3} / {:.3}", f.single_ms.median, f.single_ms.p90),
+                format!("{:.2}x", f.single_ms.median / r.quiver.single_ms.median),
+                format!("{:.0}", f.batch_qps),
+                format!("{:.2}x", r.quiver.batch_qps / f.batch_qps),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        writeln!(
+            md,
+            "| {} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.3} / {:.3} | {} | {} | {:.0} | {} | {} | {} |",
+            r.dataset,
+            r.ingest_vectors_per_s,
+            r.file_bytes_per_vector,
+            r.open_ms,
+            r.load_ms,
+            r.rss_mb_after_load,
+            r.quiver.single_ms.median,
+            r.quiver.single_ms.p90,
+            f_lat,
+            ratio_lat,
+            r.quiver.batch_qps,
+            f_qps,
+            ratio_qps,
+            r.agreement_at_10.map_or("-".into(), |a| format!("{a:.4}")),
+        )?;
+    }
+    println!("{md}");
+    std::fs::create_dir_all(&args.out)?;
+    let json = serde_json::json!({"date": date, "machine": machine(), "quick": args.quick, "results": results});
+    std::fs::write(
+        args.out.join(format!("{date}.json")),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    std::fs::write(args.out.join(format!("{date}.md")), md)?;
+    eprintln!("wrote {}/{date}.json and .md", args.out.display());
+    Ok(())
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
+fn today() -> String {
+    {
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400) as i64;
+        // Civil-from-days (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+}
