@@ -98,7 +98,7 @@ fn imports_npy_and_fvecs_with_ids() {
     let db = dir.path().join("m.qvr");
     // A 3 x 2 float32 array in Fortran order, as GloVe's .npy is.
     let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }".to_owned();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

@@ -156,7 +156,7 @@ pub fn write_npy(path: &Path, m: &Matrix) -> Result<()> {
         m.rows, m.dim
     );
     // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -178,7 +178,7 @@ mod tests {
 
     fn npy(header: &str, body: &[f32]) -> Vec<u8> {
         let mut h = header.to_owned();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
