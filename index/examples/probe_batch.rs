@@ -1,7 +1,7 @@
 use quiver_index::{Metric, VectorArena, flat};
 use std::time::Instant;
 fn main() {
-    let (n, dim, nq) = (10_000usize, 384usize, 1000usize);
+    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10_000); let (dim, nq) = (384usize, 1000usize);
     let mut a = VectorArena::<f32>::new(dim, Metric::Cosine);
     let mut s = 1u64;
     let mut r = || {

@@ -227,6 +227,7 @@ pub fn search_batch<E: Element>(
     let parts = run_split(arena, workers, |first, chunks| {
         let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
         let mut widened = Vec::new();
+        let mut row_terms = Vec::with_capacity(CHUNK_ROWS);
         let mut dots = vec![0.0f32; QUERY_BLOCK.min(nq) * CHUNK_ROWS];
         for (i, chunk) in chunks.iter().enumerate() {
             let slots = chunk.slots();
@@ -234,6 +235,13 @@ pub fn search_batch<E: Element>(
                 continue;
             }
             let base = ((first + i) * CHUNK_ROWS) as u64;
+            row_terms.clear();
+            row_terms.extend(chunk.norms.iter().map(|&n| match metric {
+                // 1 / norm, so the inner loop multiplies; a zero row gets distance 1.
+                Metric::Cosine if n > 0.0 => 1.0 / n,
+                Metric::Cosine | Metric::Dot => 0.0,
+                Metric::L2 => n * n,
+            }));
             let x: &[f32] = match as_f32(&chunk.data) {
                 Some(x) => x,
                 None => {
@@ -246,26 +254,15 @@ pub fn search_batch<E: Element>(
                 let out = &mut dots[..qn * slots];
                 matmul::dot_products(&prepared[q0 * dim..(q0 + qn) * dim], qn, x, slots, dim, out);
                 for (qi, row_dots) in out.chunks_exact(slots).enumerate() {
-                    let top = &mut tops[q0 + qi];
-                    let qsq = q_sq[q0 + qi];
-                    for (slot, &dot) in row_dots.iter().enumerate() {
-                        if !chunk.live[slot] {
-                            continue;
-                        }
-                        let norm = chunk.norms[slot];
-                        let d = match metric {
-                            Metric::Cosine if norm > 0.0 => 1.0 - dot / norm,
-                            Metric::Cosine => 1.0,
-                            Metric::Dot => -dot,
-                            Metric::L2 => (qsq + norm * norm - 2.0 * dot).max(0.0),
-                        };
-                        if d <= top.threshold() {
-                            top.push(Neighbor {
-                                distance: d,
-                                row: base + slot as u64,
-                            });
-                        }
-                    }
+                    offer_row(
+                        metric,
+                        base,
+                        row_dots,
+                        &row_terms,
+                        q_sq[q0 + qi],
+                        &chunk.live,
+                        &mut tops[q0 + qi],
+                    );
                 }
             }
         }
@@ -278,6 +275,48 @@ pub fn search_batch<E: Element>(
         }
     }
     merged.into_iter().map(TopK::into_sorted_vec).collect()
+}
+
+/// Offers one query's dot products with a chunk's rows to its top-k. `row_terms` holds, per
+/// row, 1/norm (cosine) or the squared norm (l2). The threshold is kept in a local so the
+/// common case (not better than the k-th) is one multiply-add and one compare.
+#[inline]
+fn offer_row(
+    metric: Metric,
+    base: u64,
+    dots: &[f32],
+    row_terms: &[f32],
+    q_sq: f32,
+    live: &[bool],
+    top: &mut TopK,
+) {
+    let mut threshold = top.threshold();
+    let mut offer = |slot: usize, d: f32, threshold: &mut f32| {
+        if d <= *threshold && live[slot] {
+            top.push(Neighbor {
+                distance: d,
+                row: base + slot as u64,
+            });
+            *threshold = top.threshold();
+        }
+    };
+    match metric {
+        Metric::Cosine => {
+            for (slot, (&dot, &inv)) in dots.iter().zip(row_terms).enumerate() {
+                offer(slot, 1.0 - dot * inv, &mut threshold);
+            }
+        }
+        Metric::Dot => {
+            for (slot, &dot) in dots.iter().enumerate() {
+                offer(slot, -dot, &mut threshold);
+            }
+        }
+        Metric::L2 => {
+            for (slot, (&dot, &sq)) in dots.iter().zip(row_terms).enumerate() {
+                offer(slot, (q_sq + sq - 2.0 * dot).max(0.0), &mut threshold);
+            }
+        }
+    }
 }
 
 /// Views `&[E]` as `&[f32]` when `E` is `f32` (no copy needed for the matrix product).
