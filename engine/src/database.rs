@@ -23,10 +23,12 @@ pub struct Database {
 }
 
 pub(crate) struct Inner {
-    store: Store,
+    /// Declared before `store`: fields drop in order, and the snapshot's read transaction must
+    /// end before the redb database closes, or redb defers the clean close.
+    current: RwLock<Arc<Snapshot>>,
     /// Held for the whole of a write: begin, commit, publish.
     writer: Mutex<()>,
-    current: RwLock<Arc<Snapshot>>,
+    store: Store,
 }
 
 impl Database {
@@ -83,6 +85,7 @@ impl Database {
             metric: codes::metric_code(config.metric),
             element_type: codes::element_code(config.element_type),
             created_at_ms,
+            vector_bytes: (config.dim * config.element_type.size_bytes()) as u32,
         };
         self.write(|batch, _| {
             if batch.collection(name)?.is_some() {

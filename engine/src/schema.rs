@@ -21,10 +21,20 @@ impl Schema {
                 record.name
             )));
         }
-        Ok(Schema {
+        let schema = Schema {
             dim,
             metric: codes::metric_from_code(record.metric)?,
             element: codes::element_from_code(record.element_type)?,
-        })
+        };
+        if record.vector_bytes as usize != dim * schema.element.size_bytes() {
+            return Err(crate::Error::corrupted(format!(
+                "collection '{}' stores {}-byte vectors, but {dim} x {} needs {}",
+                record.name,
+                record.vector_bytes,
+                schema.element,
+                dim * schema.element.size_bytes()
+            )));
+        }
+        Ok(schema)
     }
 }

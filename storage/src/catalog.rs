@@ -1,6 +1,6 @@
 //! Catalog records: one per collection, keyed by collection name in `quiver.catalog`.
 //!
-//! Value layout (40 bytes, little-endian):
+//! Value layout (48 bytes, little-endian):
 //!
 //! | offset | size | field                                              |
 //! |--------|------|----------------------------------------------------|
@@ -13,6 +13,8 @@
 //! | 16     | 8    | created at, milliseconds since the Unix epoch (i64)|
 //! | 24     | 8    | next row id (u64)                                  |
 //! | 32     | 8    | live record count (u64)                            |
+//! | 40     | 4    | bytes per stored vector (u32)                      |
+//! | 44     | 4    | rows per vector block (u32), see `blocks`          |
 //!
 //! The metric and element codes are stored as numbers; their meaning is the engine's (this
 //! crate knows no algorithm) and is fixed by `docs/file-format.md`.
@@ -29,7 +31,9 @@ const ID_OFFSET: usize = 8;
 const CREATED_OFFSET: usize = 16;
 const NEXT_ROW_OFFSET: usize = 24;
 const COUNT_OFFSET: usize = 32;
-pub const RECORD_LEN: usize = 40;
+const VECTOR_BYTES_OFFSET: usize = 40;
+const ROWS_PER_BLOCK_OFFSET: usize = 44;
+pub const RECORD_LEN: usize = 48;
 
 /// What the engine says when creating a collection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +42,8 @@ pub struct NewCollection {
     pub metric: u8,
     pub element_type: u8,
     pub created_at_ms: i64,
+    /// Size of every stored vector (the engine's dimension x element size).
+    pub vector_bytes: u32,
 }
 
 /// A collection as stored in the catalog.
@@ -52,11 +58,18 @@ pub struct CollectionRecord {
     /// The row id the next new record gets; row ids are never reused.
     pub next_row: u64,
     pub count: u64,
+    pub vector_bytes: u32,
+    pub rows_per_block: u32,
     /// The catalog record's own format version.
     pub version: u8,
 }
 
 impl CollectionRecord {
+    /// How this collection's vectors are grouped into blocks.
+    pub fn block_layout(&self) -> StorageResult<crate::blocks::BlockLayout> {
+        crate::blocks::BlockLayout::new(self.rows_per_block, self.vector_bytes as usize)
+    }
+
     pub fn encode(&self) -> [u8; RECORD_LEN] {
         let mut out = [0u8; RECORD_LEN];
         out[VERSION_OFFSET] = RECORD_VERSION;
@@ -66,7 +79,10 @@ impl CollectionRecord {
         out[ID_OFFSET..CREATED_OFFSET].copy_from_slice(&self.id.to_le_bytes());
         out[CREATED_OFFSET..NEXT_ROW_OFFSET].copy_from_slice(&self.created_at_ms.to_le_bytes());
         out[NEXT_ROW_OFFSET..COUNT_OFFSET].copy_from_slice(&self.next_row.to_le_bytes());
-        out[COUNT_OFFSET..RECORD_LEN].copy_from_slice(&self.count.to_le_bytes());
+        out[COUNT_OFFSET..VECTOR_BYTES_OFFSET].copy_from_slice(&self.count.to_le_bytes());
+        out[VECTOR_BYTES_OFFSET..ROWS_PER_BLOCK_OFFSET]
+            .copy_from_slice(&self.vector_bytes.to_le_bytes());
+        out[ROWS_PER_BLOCK_OFFSET..RECORD_LEN].copy_from_slice(&self.rows_per_block.to_le_bytes());
         out
     }
 
@@ -94,6 +110,8 @@ impl CollectionRecord {
             created_at_ms: read_i64(bytes, CREATED_OFFSET)?,
             next_row: read_u64(bytes, NEXT_ROW_OFFSET)?,
             count: read_u64(bytes, COUNT_OFFSET)?,
+            vector_bytes: read_u32(bytes, VECTOR_BYTES_OFFSET)?,
+            rows_per_block: read_u32(bytes, ROWS_PER_BLOCK_OFFSET)?,
         })
     }
 }
@@ -113,11 +131,13 @@ mod tests {
             created_at_ms: 1_700_000_000_000,
             next_row: 42,
             count: 40,
+            vector_bytes: 1536,
+            rows_per_block: 10,
             version: RECORD_VERSION,
         };
         assert_eq!(CollectionRecord::decode("x", &r.encode()).unwrap(), r);
         assert!(matches!(
-            CollectionRecord::decode("x", &r.encode()[..39]),
+            CollectionRecord::decode("x", &r.encode()[..47]),
             Err(StorageError::Corrupted { .. })
         ));
         let mut newer = r.encode();

@@ -12,7 +12,7 @@
 //! let store = Store::create(dir.path().join("db.qvr"), &StoreOptions::default()).unwrap();
 //! let mut batch = store.begin_write().unwrap();
 //! let mut coll = batch
-//!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0 })
+//!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0, vector_bytes: 8 })
 //!     .unwrap();
 //! let v = quiver_storage::codec::encode_f32(&[1.0, 2.0]);
 //! batch.put_many(&mut coll, &[quiver_storage::PutRecord { id: "a", vector: &v, payload: None }]).unwrap();
@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod blocks;
 pub mod catalog;
 pub mod codec;
 mod error;

@@ -62,11 +62,16 @@ impl ReadSnapshot {
 
     /// The stored vector bytes of `row`.
     pub fn vector(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        let layout = coll.block_layout()?;
         let t = CollectionTables::of(coll.id);
-        Ok(self
-            .open(t.vectors())?
-            .get(row)?
-            .map(|v| v.value().to_vec()))
+        let (block, slot) = layout.locate(row);
+        let table = self.open(t.vectors())?;
+        let Some(v) = table.get(block)? else {
+            return Ok(None);
+        };
+        let bytes = v.value();
+        layout.check(block, bytes)?;
+        Ok(layout.get(bytes, slot).map(<[u8]>::to_vec))
     }
 
     /// The payload JSON text of `row` (decompressed), if it has one.
@@ -92,10 +97,16 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
     ) -> StorageResult<()> {
+        let layout = coll.block_layout()?;
         let t = CollectionTables::of(coll.id);
         for entry in self.open(t.vectors())?.iter()? {
             let (k, v) = entry?;
-            f(k.value(), v.value())?;
+            let (block, bytes) = (k.value(), v.value());
+            layout.check(block, bytes)?;
+            let first = layout.first_row(block);
+            for (slot, vector) in layout.slots(bytes) {
+                f(first + slot as u64, vector)?;
+            }
         }
         Ok(())
     }
@@ -114,13 +125,18 @@ impl ReadSnapshot {
         Ok(())
     }
 
-    /// Row counts of the id map, key map and vector table: equal in a consistent database.
+    /// Entries in the id map and key map, and stored vectors: equal in a consistent database.
     pub fn table_lengths(&self, coll: &CollectionRecord) -> StorageResult<[u64; 3]> {
         let t = CollectionTables::of(coll.id);
+        let mut vectors = 0u64;
+        self.for_each_vector(coll, |_, _| {
+            vectors += 1;
+            Ok(())
+        })?;
         Ok([
             self.open(t.ids())?.len()?,
             self.open(t.keys())?.len()?,
-            self.open(t.vectors())?.len()?,
+            vectors,
         ])
     }
 }

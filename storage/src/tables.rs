@@ -38,7 +38,7 @@ impl CollectionTables {
         TableDefinition::new(&self.keys)
     }
 
-    /// Row id -> vector bytes.
+    /// Block number -> a block of vectors (see `blocks`).
     pub fn vectors(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.vectors)
     }

@@ -1,11 +1,14 @@
 //! Writing: one [`WriteBatch`] is one redb write transaction.
 
+use crate::blocks::BlockLayout;
 use crate::catalog::{CollectionRecord, NewCollection, RECORD_VERSION};
 use crate::codec;
 use crate::error::{StorageError, StorageResult};
 use crate::format::NEXT_COLLECTION_ID_KEY;
 use crate::tables::{CATALOG, CollectionTables, META};
 use redb::ReadableTable;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// A pending transaction. Dropping it without [`WriteBatch::commit`] discards every change.
 pub struct WriteBatch {
@@ -67,6 +70,8 @@ impl WriteBatch {
             created_at_ms: new.created_at_ms,
             next_row: 0,
             count: 0,
+            vector_bytes: new.vector_bytes,
+            rows_per_block: crate::blocks::rows_per_block(new.vector_bytes as usize),
             version: RECORD_VERSION,
         };
         let t = CollectionTables::of(id);
@@ -104,13 +109,24 @@ impl WriteBatch {
         coll: &mut CollectionRecord,
         records: &[PutRecord<'_>],
     ) -> StorageResult<Vec<PutOutcome>> {
+        let layout = coll.block_layout()?;
         let t = CollectionTables::of(coll.id);
         let mut ids = self.txn.open_table(t.ids())?;
         let mut keys = self.txn.open_table(t.keys())?;
         let mut vectors = self.txn.open_table(t.vectors())?;
         let mut payloads = self.txn.open_table(t.payloads())?;
+        let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(records.len());
         for r in records {
+            if r.vector.len() != layout.vector_bytes {
+                return Err(StorageError::Internal {
+                    detail: format!(
+                        "vector of {} bytes for a collection of {}-byte vectors",
+                        r.vector.len(),
+                        layout.vector_bytes
+                    ),
+                });
+            }
             let existing = ids.get(r.id)?.map(|v| v.value());
             let outcome = match existing {
                 Some(row) => PutOutcome {
@@ -129,7 +145,8 @@ impl WriteBatch {
                     }
                 }
             };
-            vectors.insert(outcome.row, r.vector)?;
+            let (block, slot) = layout.locate(outcome.row);
+            layout.set(blocks.get(&vectors, &layout, block)?, slot, r.vector);
             match r.payload {
                 Some(json) => {
                     payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
@@ -140,6 +157,7 @@ impl WriteBatch {
             }
             out.push(outcome);
         }
+        blocks.write(&mut vectors, &layout)?;
         Ok(out)
     }
 
@@ -149,28 +167,77 @@ impl WriteBatch {
         coll: &mut CollectionRecord,
         ids_to_delete: &[&str],
     ) -> StorageResult<Vec<Option<u64>>> {
+        let layout = coll.block_layout()?;
         let t = CollectionTables::of(coll.id);
         let mut ids = self.txn.open_table(t.ids())?;
         let mut keys = self.txn.open_table(t.keys())?;
         let mut vectors = self.txn.open_table(t.vectors())?;
         let mut payloads = self.txn.open_table(t.payloads())?;
+        let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(ids_to_delete.len());
         for id in ids_to_delete {
             let row = ids.remove(*id)?.map(|v| v.value());
             if let Some(row) = row {
                 keys.remove(row)?;
-                vectors.remove(row)?;
+                let (block, slot) = layout.locate(row);
+                if !layout.clear(blocks.get(&vectors, &layout, block)?, slot) {
+                    return Err(StorageError::corrupted(format!("row {row} has no vector")));
+                }
                 payloads.remove(row)?;
                 coll.count = coll.count.saturating_sub(1);
             }
             out.push(row);
         }
+        blocks.write(&mut vectors, &layout)?;
         Ok(out)
     }
 
     /// Makes every change durable (per the store's durability) or none of them.
     pub fn commit(self) -> StorageResult<()> {
         self.txn.commit()?;
+        Ok(())
+    }
+}
+
+/// Vector blocks read and changed during one call, written back once at the end.
+#[derive(Default)]
+struct DirtyBlocks {
+    blocks: BTreeMap<u64, Vec<u8>>,
+}
+
+type VectorTable<'txn> = redb::Table<'txn, u64, &'static [u8]>;
+
+impl DirtyBlocks {
+    fn get(
+        &mut self,
+        table: &VectorTable<'_>,
+        layout: &BlockLayout,
+        block: u64,
+    ) -> StorageResult<&mut Vec<u8>> {
+        match self.blocks.entry(block) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let bytes = match table.get(block)? {
+                    Some(v) => {
+                        let bytes = v.value().to_vec();
+                        layout.check(block, &bytes)?;
+                        bytes
+                    }
+                    None => layout.empty(),
+                };
+                Ok(e.insert(bytes))
+            }
+        }
+    }
+
+    fn write(self, table: &mut VectorTable<'_>, layout: &BlockLayout) -> StorageResult<()> {
+        for (block, bytes) in self.blocks {
+            if layout.is_empty(&bytes) {
+                table.remove(block)?;
+            } else {
+                table.insert(block, bytes.as_slice())?;
+            }
+        }
         Ok(())
     }
 }
