@@ -73,7 +73,11 @@ pub fn read_npy(path: &Path) -> Result<Matrix> {
         .ok_or_else(|| bad("no fortran_order"))?
         .starts_with("True");
     let shape = field("shape").ok_or_else(|| bad("no shape"))?;
-    let shape = &shape[1..shape.find(')').ok_or_else(|| bad("bad shape"))?];
+    let shape = shape
+        .strip_prefix('(')
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(inside, _)| inside)
+        .ok_or_else(|| bad("bad shape"))?;
     let dims: Vec<usize> = shape
         .split(',')
         .map(str::trim)
@@ -87,7 +91,7 @@ pub fn read_npy(path: &Path) -> Result<Matrix> {
         _ => return Err(bad("the array must be 1-D or 2-D")),
     };
     let body = &bytes[start + header_len..];
-    if body.len() != rows * dim * size {
+    if rows.checked_mul(dim).and_then(|n| n.checked_mul(size)) != Some(body.len()) {
         return Err(bad("data length does not match the shape"));
     }
     let values: Vec<f32> = if size == 4 {
@@ -220,6 +224,14 @@ mod tests {
         assert_eq!(m.row(1), &[4., 5., 6.]);
         std::fs::write(&f, b"garbage").unwrap();
         assert!(read_npy(&f).is_err());
+        for header in [
+            "{'descr': '<f4', 'fortran_order': False, 'shape': ), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999, 99999999), }",
+            "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }",
+        ] {
+            std::fs::write(&f, npy(header, &[1.0; 6])).unwrap();
+            assert!(read_npy(&f).is_err(), "{header}");
+        }
     }
 
     #[test]
