@@ -5,7 +5,9 @@ use crate::datasets::Dataset;
 use quiver::vecfile::{Matrix, write_npy};
 use quiver::{CollectionConfig, Database, Record, SearchRequest};
 use serde::Serialize;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 #[derive(Serialize, Default)]
@@ -112,76 +114,55 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
     let rss = rss_mb();
 
     let nq_single = args.single.min(d.queries.rows);
-    let mut lat = Vec::with_capacity(nq_single);
-    c.search_with(&SearchRequest::new(d.queries.row(0), K).include_payload(false))?;
-    for i in 0..nq_single {
-        let t = Instant::now();
-        c.search_with(&SearchRequest::new(d.queries.row(i), K).include_payload(false))?;
-        lat.push(t.elapsed().as_secs_f64() * 1e3);
-    }
     let nb = args.batch.min(d.queries.rows);
+    let mut faiss = match &args.python {
+        Some(py) => Some(Peer::start(py, dir.path(), d, nb)?),
+        None => None,
+    };
+
+    // Interleaved: each round measures Quiver, then FAISS, so drifts in machine speed hit both.
+    const ROUNDS: usize = 5;
+    let single_queries = |round: usize| {
+        let per = nq_single.div_ceil(ROUNDS);
+        (round * per..((round + 1) * per).min(nq_single)).map(|i| d.queries.row(i % d.queries.rows))
+    };
     let batch_queries: Vec<&[f32]> = (0..nb).map(|i| d.queries.row(i)).collect();
-    let mut qps_runs = Vec::new();
-    let mut quiver_ids = Vec::new();
-    for _ in 0..3 {
+    c.search_with(&SearchRequest::new(d.queries.row(0), K).include_payload(false))?;
+    let (mut q_lat, mut f_lat) = (Vec::new(), Vec::new());
+    let (mut q_qps, mut f_qps) = (Vec::new(), Vec::new());
+    let mut quiver_hits = Vec::new();
+    for round in 0..ROUNDS {
+        for q in single_queries(round) {
+            let t = Instant::now();
+            c.search_with(&SearchRequest::new(q, K).include_payload(false))?;
+            q_lat.push(t.elapsed().as_secs_f64() * 1e3);
+        }
         let t = Instant::now();
-        let res = c.search_batch(&batch_queries, K)?;
-        qps_runs.push(nb as f64 / t.elapsed().as_secs_f64());
-        quiver_ids = res;
+        quiver_hits = c.search_batch(&batch_queries, K)?;
+        q_qps.push(nb as f64 / t.elapsed().as_secs_f64());
+        if let Some(peer) = faiss.as_mut() {
+            let n = single_queries(round).count();
+            let v = peer.ask(&format!("single {n}"))?;
+            f_lat.extend(serde_json::from_value::<Vec<f64>>(v["single_ms"].clone())?);
+            let v = peer.ask("batch")?;
+            f_qps.push(nb as f64 / v["batch_s"].as_f64().ok_or("faiss: no batch_s")?);
+        }
     }
     let quiver = EngineResult {
         engine: "quiver".into(),
-        single_ms: Stats::of(lat),
-        batch_qps: Stats::of(qps_runs.clone()).median,
-        batch_qps_runs: qps_runs,
+        single_ms: Stats::of(q_lat),
+        batch_qps: Stats::of(q_qps.clone()).median,
+        batch_qps_runs: q_qps,
     };
     eprintln!(
         "  quiver: single {:.3} ms median, batched {:.0} QPS",
         quiver.single_ms.median, quiver.batch_qps
     );
-
-    let (faiss, agreement) = match &args.python {
-        Some(py) => {
-            let base = dir.path().join("base.npy");
-            let queries = dir.path().join("queries.npy");
-            write_npy(&base, &d.base)?;
-            write_npy(
-                &queries,
-                &Matrix {
-                    rows: nb,
-                    dim: d.queries.dim,
-                    data: d.queries.data[..nb * d.queries.dim].to_vec(),
-                },
-            )?;
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/faiss_flat.py");
-            let out = Command::new(py)
-                .arg(script)
-                .arg(&base)
-                .arg(&queries)
-                .arg(d.metric.name())
-                .arg(K.to_string())
-                .arg(nq_single.to_string())
-                .output()?;
-            if !out.status.success() {
-                return Err(format!(
-                    "faiss peer failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-                .into());
-            }
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-            let lat: Vec<f64> = serde_json::from_value(v["single_ms"].clone())?;
-            let batch_s: Vec<f64> = v["batch_s_all"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_f64())
-                        .map(|s| nb as f64 / s)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ids: Vec<Vec<i64>> = serde_json::from_value(v["ids"].clone())?;
-            let agree = quiver_ids
+    let (faiss, agreement) = match faiss {
+        Some(mut peer) => {
+            let ids: Vec<Vec<i64>> = serde_json::from_value(peer.ask("ids")?["ids"].clone())?;
+            let _ = peer.ask("quit");
+            let agree = quiver_hits
                 .iter()
                 .zip(&ids)
                 .map(|(q, f)| {
@@ -193,14 +174,10 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
                 .sum::<f64>()
                 / nb as f64;
             let r = EngineResult {
-                engine: format!(
-                    "faiss {} ({} threads)",
-                    v["version"].as_str().unwrap_or("?"),
-                    v["threads"]
-                ),
-                single_ms: Stats::of(lat),
-                batch_qps: Stats::of(batch_s.clone()).median,
-                batch_qps_runs: batch_s,
+                engine: peer.name,
+                single_ms: Stats::of(f_lat),
+                batch_qps: Stats::of(f_qps.clone()).median,
+                batch_qps_runs: f_qps,
             };
             eprintln!(
                 "  faiss: single {:.3} ms median, batched {:.0} QPS, agreement@10 {agree:.4}",
@@ -224,4 +201,74 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
         faiss,
         agreement_at_10: agreement,
     })
+}
+
+/// The FAISS peer process, fed commands over a pipe.
+struct Peer {
+    child: Child,
+    out: BufReader<ChildStdout>,
+    name: String,
+}
+
+impl Peer {
+    fn start(
+        python: &Path,
+        dir: &Path,
+        d: &Dataset,
+        nb: usize,
+    ) -> Result<Peer, Box<dyn std::error::Error>> {
+        let base = dir.join("base.npy");
+        let queries = dir.join("queries.npy");
+        write_npy(&base, &d.base)?;
+        write_npy(
+            &queries,
+            &Matrix {
+                rows: nb,
+                dim: d.queries.dim,
+                data: d.queries.data[..nb * d.queries.dim].to_vec(),
+            },
+        )?;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/faiss_flat.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg(&base)
+            .arg(&queries)
+            .arg(d.metric.name())
+            .arg(K.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let out = BufReader::new(child.stdout.take().ok_or("faiss peer: no stdout")?);
+        let mut peer = Peer {
+            child,
+            out,
+            name: String::new(),
+        };
+        let ready = peer.read()?;
+        peer.name = format!(
+            "faiss {} ({} threads)",
+            ready["version"].as_str().unwrap_or("?"),
+            ready["threads"]
+        );
+        Ok(peer)
+    }
+
+    fn read(&mut self) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let mut line = String::new();
+        if self.out.read_line(&mut line)? == 0 {
+            return Err("faiss peer exited (is faiss-cpu installed?)".into());
+        }
+        Ok(serde_json::from_str(&line)?)
+    }
+
+    fn ask(&mut self, cmd: &str) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let stdin = self.child.stdin.as_mut().ok_or("faiss peer: no stdin")?;
+        writeln!(stdin, "{cmd}")?;
+        stdin.flush()?;
+        if cmd == "quit" {
+            let _ = self.child.wait();
+            return Ok(serde_json::Value::Null);
+        }
+        self.read()
+    }
 }
