@@ -21,8 +21,11 @@ pub mod arena;
 pub mod distance;
 pub mod element;
 pub mod flat;
+pub mod kmeans;
 mod matmul;
 pub mod metric;
+pub mod pq;
+pub mod rng;
 pub mod topk;
 
 pub use arena::{AnyArena, VectorArena};

@@ -1,0 +1,242 @@
+//! Product quantization: a vector is cut into `m` sub-vectors, each replaced by the index of
+//! its nearest codeword among up to 256 (one byte). Distances to a query are then sums of `m`
+//! table look-ups (asymmetric distance computation: the query stays exact).
+
+use crate::kmeans::{self, KMeansParams};
+
+/// Codewords per sub-quantizer (8-bit codes).
+pub const KSUB: usize = 256;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductQuantizer {
+    dim: usize,
+    m: usize,
+    dsub: usize,
+    /// Codewords actually trained per sub-space (< 256 only with fewer training points).
+    ksub: usize,
+    /// `m x KSUB x dsub`; untrained codewords (beyond `ksub`) are never produced by `encode`.
+    codebooks: Vec<f32>,
+}
+
+impl ProductQuantizer {
+    /// Trains on `data` (n x dim). `m` must divide `dim`.
+    pub fn train(
+        data: &[f32],
+        dim: usize,
+        m: usize,
+        params: &KMeansParams,
+    ) -> Result<Self, String> {
+        if m == 0 || dim % m != 0 {
+            return Err(format!(
+                "m = {m} must be a positive divisor of the dimension {dim}"
+            ));
+        }
+        let n = data.len() / dim;
+        if n == 0 {
+            return Err("no training vectors".into());
+        }
+        let dsub = dim / m;
+        let ksub = n.min(KSUB);
+        let mut codebooks = vec![0f32; m * KSUB * dsub];
+        let mut sub = Vec::with_capacity(n * dsub);
+        for j in 0..m {
+            sub.clear();
+            for v in data.chunks_exact(dim) {
+                sub.extend_from_slice(&v[j * dsub..(j + 1) * dsub]);
+            }
+            let p = KMeansParams {
+                seed: params.seed.wrapping_add(j as u64 * 0x9E37),
+                ..params.clone()
+            };
+            let cb = kmeans::train(&sub, dsub, ksub, &p);
+            codebooks[j * KSUB * dsub..j * KSUB * dsub + cb.len()].copy_from_slice(&cb);
+        }
+        Ok(ProductQuantizer {
+            dim,
+            m,
+            dsub,
+            ksub,
+            codebooks,
+        })
+    }
+
+    /// Rebuilds a quantizer from stored parts.
+    pub fn from_parts(
+        dim: usize,
+        m: usize,
+        ksub: usize,
+        codebooks: Vec<f32>,
+    ) -> Result<Self, String> {
+        if m == 0
+            || dim % m != 0
+            || ksub == 0
+            || ksub > KSUB
+            || codebooks.len() != m * KSUB * (dim / m)
+        {
+            return Err(format!(
+                "invalid quantizer: dim {dim}, m {m}, ksub {ksub}, {} codebook values",
+                codebooks.len()
+            ));
+        }
+        Ok(ProductQuantizer {
+            dim,
+            m,
+            dsub: dim / m,
+            ksub,
+            codebooks,
+        })
+    }
+
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    pub fn ksub(&self) -> usize {
+        self.ksub
+    }
+
+    pub fn codebooks(&self) -> &[f32] {
+        &self.codebooks
+    }
+
+    fn codeword(&self, j: usize, c: usize) -> &[f32] {
+        let at = (j * KSUB + c) * self.dsub;
+        &self.codebooks[at..at + self.dsub]
+    }
+
+    /// Writes the `m`-byte code of `v` (nearest codeword per sub-space; ties to the lower).
+    pub fn encode(&self, v: &[f32], code: &mut [u8]) {
+        debug_assert_eq!(v.len(), self.dim);
+        for (j, out) in code.iter_mut().enumerate().take(self.m) {
+            let x = &v[j * self.dsub..(j + 1) * self.dsub];
+            let mut best = (0usize, f32::INFINITY);
+            for c in 0..self.ksub {
+                let d: f32 = x
+                    .iter()
+                    .zip(self.codeword(j, c))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+                if d < best.1 {
+                    best = (c, d);
+                }
+            }
+            *out = best.0 as u8;
+        }
+    }
+
+    pub fn decode(&self, code: &[u8]) -> Vec<f32> {
+        (0..self.m)
+            .flat_map(|j| self.codeword(j, code[j] as usize).iter().copied())
+            .collect()
+    }
+
+    /// `table[j * 256 + c] = ||q_j - codeword(j, c)||^2`.
+    pub fn l2_table(&self, q: &[f32], table: &mut [f32]) {
+        for j in 0..self.m {
+            let x = &q[j * self.dsub..(j + 1) * self.dsub];
+            for c in 0..KSUB {
+                table[j * KSUB + c] = x
+                    .iter()
+                    .zip(self.codeword(j, c))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+            }
+        }
+    }
+
+    /// `table[j * 256 + c] = <q_j, codeword(j, c)>`.
+    pub fn dot_table(&self, q: &[f32], table: &mut [f32]) {
+        for j in 0..self.m {
+            let x = &q[j * self.dsub..(j + 1) * self.dsub];
+            for c in 0..KSUB {
+                table[j * KSUB + c] = x.iter().zip(self.codeword(j, c)).map(|(a, b)| a * b).sum();
+            }
+        }
+    }
+}
+
+/// Sum of the table entries a code selects.
+#[inline]
+pub fn table_distance(table: &[f32], code: &[u8]) -> f32 {
+    code.iter()
+        .enumerate()
+        .map(|(j, &c)| table[j * KSUB + c as usize])
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+    use proptest::prelude::*;
+
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut r = SplitMix64::new(seed);
+        (0..n * dim)
+            .map(|_| (r.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0)
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(25))]
+        #[test]
+        fn table_distances_equal_distances_to_decoded(
+            m in 1usize..6, dsub in 1usize..5, n in 1usize..400, seed in 0u64..50
+        ) {
+            let dim = m * dsub;
+            let train = data(n, dim, seed);
+            let p = KMeansParams { iterations: 5, ..KMeansParams::default() };
+            let pq = ProductQuantizer::train(&train, dim, m, &p).unwrap();
+            let q = data(1, dim, seed + 7);
+            let (mut l2t, mut dott) = (vec![0f32; m * KSUB], vec![0f32; m * KSUB]);
+            pq.l2_table(&q, &mut l2t);
+            pq.dot_table(&q, &mut dott);
+            let mut code = vec![0u8; m];
+            for v in train.chunks_exact(dim).take(50) {
+                pq.encode(v, &mut code);
+                prop_assert!(code.iter().all(|&c| (c as usize) < pq.ksub()));
+                let x = pq.decode(&code);
+                let l2: f64 = q.iter().zip(&x).map(|(a, b)| f64::from(a - b).powi(2)).sum();
+                let dot: f64 = q.iter().zip(&x).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+                prop_assert!((f64::from(table_distance(&l2t, &code)) - l2).abs() <= 1e-4 * (1.0 + l2));
+                prop_assert!((f64::from(table_distance(&dott, &code)) - dot).abs() <= 1e-4 * (1.0 + dot.abs()));
+                // The code is the nearest codeword in every sub-space.
+                for j in 0..m {
+                    let sub = &v[j * dsub..(j + 1) * dsub];
+                    let chosen: f32 = sub.iter().zip(pq.codeword(j, code[j] as usize)).map(|(a, b)| (a - b) * (a - b)).sum();
+                    for c in 0..pq.ksub() {
+                        let d: f32 = sub.iter().zip(pq.codeword(j, c)).map(|(a, b)| (a - b) * (a - b)).sum();
+                        prop_assert!(chosen <= d);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantization_error_shrinks_with_more_subquantizers() {
+        let dim = 16;
+        let train = data(3000, dim, 1);
+        let err = |m: usize| {
+            let pq = ProductQuantizer::train(&train, dim, m, &KMeansParams::default()).unwrap();
+            let mut code = vec![0u8; m];
+            train
+                .chunks_exact(dim)
+                .map(|v| {
+                    pq.encode(v, &mut code);
+                    let x = pq.decode(&code);
+                    v.iter()
+                        .zip(&x)
+                        .map(|(a, b)| f64::from(a - b).powi(2))
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+        };
+        assert!(err(8) < err(2) * 0.8);
+        assert!(ProductQuantizer::train(&train, dim, 3, &KMeansParams::default()).is_err());
+        let pq = ProductQuantizer::train(&train, dim, 4, &KMeansParams::default()).unwrap();
+        let back =
+            ProductQuantizer::from_parts(dim, 4, pq.ksub(), pq.codebooks().to_vec()).unwrap();
+        assert_eq!(back, pq);
+    }
+}
