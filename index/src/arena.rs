@@ -150,6 +150,13 @@ impl<E: Element> VectorArena<E> {
         }
     }
 
+    /// The vector of `row` and its Euclidean norm.
+    pub fn get_with_norm(&self, row: u64) -> Option<(&[E], f32)> {
+        let v = self.get(row)?;
+        let (c, slot) = locate(row);
+        Some((v, self.chunks[c].norms[slot]))
+    }
+
     /// Live row ids in ascending order.
     pub fn rows(&self) -> impl Iterator<Item = u64> + '_ {
         self.chunks.iter().enumerate().flat_map(|(c, chunk)| {

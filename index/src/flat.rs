@@ -110,6 +110,18 @@ fn prepare_query<E: Element>(metric: Metric, query: &[f32]) -> Vec<E> {
     }
 }
 
+/// Exact distance between a prepared query and a stored row with norm `norm`: the one formula
+/// both the scan and [`rerank`] use, so their results agree to the bit.
+#[inline(always)]
+fn exact_distance<E: Element>(metric: Metric, q: &[E], x: &[E], norm: f32) -> f32 {
+    match metric {
+        Metric::Cosine if norm > 0.0 => 1.0 - distance::dot(q, x) / norm,
+        Metric::Cosine => 1.0,
+        Metric::Dot => -distance::dot(q, x),
+        Metric::L2 => distance::l2sq(q, x),
+    }
+}
+
 #[inline]
 fn scan_chunk<E: Element>(
     metric: Metric,
@@ -120,43 +132,39 @@ fn scan_chunk<E: Element>(
     top: &mut TopK,
 ) {
     let rows = chunk.data.chunks_exact(dim);
-    let slots = rows.zip(chunk.live.iter().zip(&chunk.norms)).enumerate();
-    let mut offer = |slot: usize, d: f32| {
-        if d <= top.threshold() {
-            top.push(Neighbor {
-                distance: d,
-                row: base_row + slot as u64,
-            });
-        }
-    };
-    match metric {
-        Metric::Cosine => {
-            for (slot, (x, (&live, &norm))) in slots {
-                if live {
-                    let d = if norm > 0.0 {
-                        1.0 - distance::dot(q, x) / norm
-                    } else {
-                        1.0
-                    };
-                    offer(slot, d);
-                }
-            }
-        }
-        Metric::Dot => {
-            for (slot, (x, (&live, _))) in slots {
-                if live {
-                    offer(slot, -distance::dot(q, x));
-                }
-            }
-        }
-        Metric::L2 => {
-            for (slot, (x, (&live, _))) in slots {
-                if live {
-                    offer(slot, distance::l2sq(q, x));
-                }
+    for (slot, (x, (&live, &norm))) in rows.zip(chunk.live.iter().zip(&chunk.norms)).enumerate() {
+        if live {
+            let d = exact_distance(metric, q, x, norm);
+            if d <= top.threshold() {
+                top.push(Neighbor {
+                    distance: d,
+                    row: base_row + slot as u64,
+                });
             }
         }
     }
+}
+
+/// The `k` closest of the given rows by exact distance, computed exactly as [`search`] does
+/// (rows not in the arena are skipped). Used to re-rank approximate candidates.
+pub fn rerank<E: Element>(
+    arena: &VectorArena<E>,
+    query: &[f32],
+    rows: impl IntoIterator<Item = u64>,
+    k: usize,
+) -> Vec<Neighbor> {
+    assert_eq!(query.len(), arena.dim(), "query dimension mismatch");
+    let q = prepare_query::<E>(arena.metric(), query);
+    let mut top = TopK::new(k);
+    for row in rows {
+        if let Some((x, norm)) = arena.get_with_norm(row) {
+            top.push(Neighbor {
+                distance: exact_distance(arena.metric(), &q, x, norm),
+                row,
+            });
+        }
+    }
+    top.into_sorted_vec()
 }
 
 /// The `k` rows closest to `query` (closest first; ties by smaller row id).

@@ -21,6 +21,7 @@ pub mod arena;
 pub mod distance;
 pub mod element;
 pub mod flat;
+pub mod ivf;
 pub mod kmeans;
 mod matmul;
 pub mod metric;

@@ -1,0 +1,285 @@
+//! IVF-PQ: a coarse k-means quantizer splits the space into `nlist` cells (inverted lists);
+//! each vector is stored in its nearest cell as the PQ code of its residual (vector minus the
+//! cell's centroid). A query probes its `nprobe` nearest cells and scores their codes with
+//! per-cell lookup tables; the best `candidates` go to exact re-ranking (`flat::rerank`).
+//!
+//! Cosine collections are indexed on unit-normalised vectors (where squared L2 ranks like
+//! cosine); dot-product collections probe cells by inner product with the centroid and score
+//! codes with inner-product tables.
+
+use crate::kmeans::{self, KMeansParams};
+use crate::metric::Metric;
+use crate::pq::{KSUB, ProductQuantizer, table_distance};
+use crate::topk::{Neighbor, TopK};
+use std::sync::Arc;
+
+/// Training parameters.
+#[derive(Clone, Debug)]
+pub struct IvfPqParams {
+    pub nlist: usize,
+    /// Sub-quantizers; must divide the dimension.
+    pub m: usize,
+    pub kmeans: KMeansParams,
+}
+
+/// One cell: row ids and their codes, contiguous (`codes.len() == rows.len() * m`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InvertedList {
+    pub rows: Vec<u64>,
+    pub codes: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IvfPq {
+    metric: Metric,
+    dim: usize,
+    centroids: Vec<f32>,
+    pq: ProductQuantizer,
+    /// Behind `Arc`s so a snapshot clone shares untouched lists (copy on write).
+    lists: Vec<Arc<InvertedList>>,
+    len: usize,
+}
+
+/// Unit-normalises for cosine; other metrics use vectors as they are.
+pub fn prepare(metric: Metric, v: &[f32]) -> Vec<f32> {
+    if metric != Metric::Cosine {
+        return v.to_vec();
+    }
+    let n = v
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
+    let inv = if n > 0.0 { (1.0 / n) as f32 } else { 0.0 };
+    v.iter().map(|x| x * inv).collect()
+}
+
+impl IvfPq {
+    /// Trains the quantizers on `training` (n x dim, raw vectors); the index starts empty.
+    pub fn train(
+        metric: Metric,
+        dim: usize,
+        training: &[f32],
+        params: &IvfPqParams,
+    ) -> Result<IvfPq, String> {
+        if dim == 0 || training.len() % dim != 0 || training.is_empty() {
+            return Err("training data must be a non-empty n x dim matrix".into());
+        }
+        if params.nlist == 0 {
+            return Err("nlist must be at least 1".into());
+        }
+        let prepared: Vec<f32> = training
+            .chunks_exact(dim)
+            .flat_map(|v| prepare(metric, v))
+            .collect();
+        let centroids = kmeans::train(&prepared, dim, params.nlist, &params.kmeans);
+        let assignment = kmeans::assign(&prepared, dim, &centroids, params.kmeans.threads);
+        let mut residuals = prepared;
+        for (v, &(c, _)) in residuals.chunks_exact_mut(dim).zip(&assignment) {
+            let cent = &centroids[c as usize * dim..(c as usize + 1) * dim];
+            v.iter_mut().zip(cent).for_each(|(x, c)| *x -= c);
+        }
+        let pq_params = KMeansParams {
+            seed: params.kmeans.seed ^ 0x5051,
+            ..params.kmeans.clone()
+        };
+        let pq = ProductQuantizer::train(&residuals, dim, params.m, &pq_params)?;
+        let nlist = centroids.len() / dim;
+        Ok(IvfPq {
+            metric,
+            dim,
+            centroids,
+            pq,
+            lists: vec![Arc::new(InvertedList::default()); nlist],
+            len: 0,
+        })
+    }
+
+    /// Rebuilds an index from stored parts.
+    pub fn from_parts(
+        metric: Metric,
+        dim: usize,
+        centroids: Vec<f32>,
+        pq: ProductQuantizer,
+        lists: Vec<InvertedList>,
+    ) -> Result<IvfPq, String> {
+        let m = pq.m();
+        if dim == 0 || centroids.len() % dim != 0 || centroids.len() / dim != lists.len() {
+            return Err(format!(
+                "{} centroid values and {} lists do not fit dimension {dim}",
+                centroids.len(),
+                lists.len()
+            ));
+        }
+        if let Some((i, _)) = lists.iter().enumerate().find(|(_, l)| {
+            l.codes.len() != l.rows.len() * m || l.codes.iter().any(|&c| c as usize >= pq.ksub())
+        }) {
+            return Err(format!(
+                "inverted list {i} has codes that do not fit its rows"
+            ));
+        }
+        let len = lists.iter().map(|l| l.rows.len()).sum();
+        Ok(IvfPq {
+            metric,
+            dim,
+            centroids,
+            pq,
+            lists: lists.into_iter().map(Arc::new).collect(),
+            len,
+        })
+    }
+
+    pub fn nlist(&self) -> usize {
+        self.lists.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn centroids(&self) -> &[f32] {
+        &self.centroids
+    }
+
+    pub fn quantizer(&self) -> &ProductQuantizer {
+        &self.pq
+    }
+
+    pub fn list(&self, i: usize) -> &InvertedList {
+        &self.lists[i]
+    }
+
+    /// Bytes held by codes, row ids, centroids and codebooks.
+    pub fn memory_bytes(&self) -> usize {
+        self.lists
+            .iter()
+            .map(|l| l.codes.capacity() + l.rows.capacity() * 8)
+            .sum::<usize>()
+            + self.centroids.len() * 4
+            + self.pq.codebooks().len() * 4
+    }
+
+    /// The cell a vector belongs to and its code.
+    pub fn encode(&self, v: &[f32]) -> (usize, Vec<u8>) {
+        let p = prepare(self.metric, v);
+        let (cell, _) = kmeans::nearest(&p, &self.centroids);
+        let cell = cell as usize;
+        let residual: Vec<f32> = p
+            .iter()
+            .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
+            .map(|(x, c)| x - c)
+            .collect();
+        let mut code = vec![0u8; self.pq.m()];
+        self.pq.encode(&residual, &mut code);
+        (cell, code)
+    }
+
+    /// Adds `row` (whose vector is `v`). The caller guarantees the row is not already present.
+    pub fn add(&mut self, row: u64, v: &[f32]) {
+        let (cell, code) = self.encode(v);
+        let list = Arc::make_mut(&mut self.lists[cell]);
+        list.rows.push(row);
+        list.codes.extend_from_slice(&code);
+        self.len += 1;
+    }
+
+    /// Removes `row` (whose vector is `v`); returns whether it was present. Looks in the cell
+    /// `v` encodes to first, then everywhere (so a row is found even after a retrain).
+    pub fn remove(&mut self, row: u64, v: &[f32]) -> bool {
+        let (home, _) = self.encode(v);
+        let order = std::iter::once(home).chain((0..self.lists.len()).filter(|&c| c != home));
+        for cell in order {
+            if let Some(pos) = self.lists[cell].rows.iter().position(|&r| r == row) {
+                let m = self.pq.m();
+                let list = Arc::make_mut(&mut self.lists[cell]);
+                list.rows.swap_remove(pos);
+                let last = list.rows.len();
+                if pos != last {
+                    let (head, tail) = list.codes.split_at_mut(last * m);
+                    head[pos * m..(pos + 1) * m].copy_from_slice(&tail[..m]);
+                }
+                list.codes.truncate(last * m);
+                self.len -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The `candidates` best rows by approximate (PQ) distance among the `nprobe` cells nearest
+    /// to `query`, closest first. Distances are approximations: re-rank them exactly.
+    pub fn search(&self, query: &[f32], nprobe: usize, candidates: usize) -> Vec<Neighbor> {
+        let q = prepare(self.metric, query);
+        let dim = self.dim;
+        let nlist = self.lists.len();
+        // Rank cells: L2 to the centroid (cosine, l2) or inner product (dot).
+        let mut cells: Vec<(f32, usize)> = self
+            .centroids
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(i, c)| {
+                let d = match self.metric {
+                    Metric::Dot => -q.iter().zip(c).map(|(a, b)| a * b).sum::<f32>(),
+                    Metric::Cosine | Metric::L2 => {
+                        q.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+                    }
+                };
+                (d, i)
+            })
+            .collect();
+        let nprobe = nprobe.clamp(1, nlist.max(1));
+        if nprobe < cells.len() {
+            cells
+                .select_nth_unstable_by(nprobe - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            cells.truncate(nprobe);
+        }
+        let m = self.pq.m();
+        let mut table = vec![0f32; m * KSUB];
+        let mut top = TopK::new(candidates);
+        if self.metric == Metric::Dot {
+            // Inner product: <q, c + r> = <q, c> + sum of per-sub-space tables, shared by cells.
+            self.pq.dot_table(&q, &mut table);
+        }
+        let mut residual = vec![0f32; dim];
+        for &(cell_d, cell) in &cells {
+            let list = &self.lists[cell];
+            if list.rows.is_empty() {
+                continue;
+            }
+            let base = if self.metric == Metric::Dot {
+                cell_d
+            } else {
+                let c = &self.centroids[cell * dim..(cell + 1) * dim];
+                residual
+                    .iter_mut()
+                    .zip(q.iter().zip(c))
+                    .for_each(|(r, (a, b))| *r = a - b);
+                self.pq.l2_table(&residual, &mut table);
+                0.0
+            };
+            let sign = if self.metric == Metric::Dot {
+                -1.0
+            } else {
+                1.0
+            };
+            for (row, code) in list.rows.iter().zip(list.codes.chunks_exact(m)) {
+                let d = base + sign * table_distance(&table, code);
+                if d <= top.threshold() {
+                    top.push(Neighbor {
+                        distance: d,
+                        row: *row,
+                    });
+                }
+            }
+        }
+        top.into_sorted_vec()
+    }
+}
+
+#[cfg(test)]
+#[path = "ivf_tests.rs"]
+mod tests;

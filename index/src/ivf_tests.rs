@@ -1,0 +1,131 @@
+use super::*;
+use crate::arena::VectorArena;
+use crate::flat::{self, SearchOptions};
+use crate::rng::SplitMix64;
+use proptest::prelude::*;
+
+/// Clustered data: `n` points around `clusters` random centres.
+fn clustered(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<f32> {
+    let mut r = SplitMix64::new(seed);
+    let mut u = move || (r.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| u() * 8.0).collect();
+    (0..n)
+        .flat_map(|i| {
+            let c = i % clusters;
+            (0..dim)
+                .map(|j| centres[c * dim + j] + u())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn params(nlist: usize, m: usize) -> IvfPqParams {
+    IvfPqParams {
+        nlist,
+        m,
+        kmeans: KMeansParams {
+            iterations: 8,
+            ..KMeansParams::default()
+        },
+    }
+}
+
+fn build(metric: Metric, data: &[f32], dim: usize, p: &IvfPqParams) -> (IvfPq, VectorArena<f32>) {
+    let mut ivf = IvfPq::train(metric, dim, data, p).expect("train");
+    let mut arena = VectorArena::<f32>::new(dim, metric);
+    for (i, v) in data.chunks_exact(dim).enumerate() {
+        ivf.add(i as u64, v);
+        arena.set(i as u64, v);
+    }
+    (ivf, arena)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// With every cell probed and every candidate re-ranked, IVF-PQ is flat search exactly.
+    #[test]
+    fn exhaustive_parameters_equal_flat(
+        metric in prop_oneof![Just(Metric::Cosine), Just(Metric::Dot), Just(Metric::L2)],
+        n in 20usize..400, nlist in 1usize..12, m in prop_oneof![Just(1usize), Just(2), Just(4)],
+        k in 1usize..15, seed in 0u64..1000,
+    ) {
+        let dim = 8;
+        let data = clustered(n, dim, 5, seed);
+        let (ivf, arena) = build(metric, &data, dim, &params(nlist, m));
+        prop_assert_eq!(ivf.len(), n);
+        for q in clustered(5, dim, 3, seed + 1).chunks_exact(dim) {
+            let candidates = ivf.search(q, ivf.nlist(), n);
+            prop_assert_eq!(candidates.len(), n);
+            let got = flat::rerank(&arena, q, candidates.iter().map(|c| c.row), k);
+            let want = flat::search(&arena, q, k, &SearchOptions::default());
+            prop_assert_eq!(got, want);
+        }
+    }
+}
+
+#[test]
+fn recall_with_few_probes_on_clustered_data() {
+    let (dim, n) = (32, 20_000);
+    let data = clustered(n, dim, 200, 11);
+    let (ivf, arena) = build(Metric::L2, &data, dim, &params(128, 8));
+    // Queries: stored points, slightly moved.
+    let mut r = SplitMix64::new(12);
+    let queries: Vec<f32> = data[..100 * dim]
+        .iter()
+        .map(|x| x + ((r.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1)
+        .collect();
+    let mut hit = 0;
+    for q in queries.chunks_exact(dim) {
+        let cand = ivf.search(q, 16, 100);
+        let got = flat::rerank(&arena, q, cand.iter().map(|c| c.row), 10);
+        let want = flat::search(&arena, q, 10, &SearchOptions::default());
+        hit += got
+            .iter()
+            .filter(|g| want.iter().any(|w| w.row == g.row))
+            .count();
+    }
+    let recall = hit as f64 / 1000.0;
+    assert!(recall >= 0.9, "recall@10 {recall}");
+}
+
+#[test]
+fn remove_and_rebuild_from_parts() {
+    let dim = 8;
+    let data = clustered(500, dim, 10, 3);
+    let (mut ivf, _) = build(Metric::Cosine, &data, dim, &params(10, 4));
+    assert!(ivf.remove(7, &data[7 * dim..8 * dim]));
+    assert!(!ivf.remove(7, &data[7 * dim..8 * dim]));
+    // A wrong vector still finds the row (fallback scan of every cell).
+    assert!(ivf.remove(8, &data[100 * dim..101 * dim]));
+    assert_eq!(ivf.len(), 498);
+    let all: Vec<u64> = ivf
+        .search(&data[..dim], ivf.nlist(), 1000)
+        .iter()
+        .map(|n| n.row)
+        .collect();
+    assert_eq!(all.len(), 498);
+    assert!(!all.contains(&7) && !all.contains(&8));
+    let lists: Vec<InvertedList> = (0..ivf.nlist()).map(|i| ivf.list(i).clone()).collect();
+    let back = IvfPq::from_parts(
+        Metric::Cosine,
+        dim,
+        ivf.centroids().to_vec(),
+        ivf.quantizer().clone(),
+        lists,
+    )
+    .expect("from parts");
+    assert_eq!(
+        back.search(&data[..dim], 3, 20),
+        ivf.search(&data[..dim], 3, 20)
+    );
+    assert!(
+        IvfPq::from_parts(
+            Metric::Cosine,
+            dim,
+            vec![0.0; 3],
+            ivf.quantizer().clone(),
+            vec![]
+        )
+        .is_err()
+    );
+}
