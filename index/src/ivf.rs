@@ -62,7 +62,7 @@ impl IvfPq {
         training: &[f32],
         params: &IvfPqParams,
     ) -> Result<IvfPq, String> {
-        if dim == 0 || training.len() % dim != 0 || training.is_empty() {
+        if dim == 0 || !training.len().is_multiple_of(dim) || training.is_empty() {
             return Err("training data must be a non-empty n x dim matrix".into());
         }
         if params.nlist == 0 {
@@ -90,7 +90,9 @@ impl IvfPq {
             dim,
             centroids,
             pq,
-            lists: vec![Arc::new(InvertedList::default()); nlist],
+            lists: (0..nlist)
+                .map(|_| Arc::new(InvertedList::default()))
+                .collect(),
             len: 0,
         })
     }
@@ -104,7 +106,8 @@ impl IvfPq {
         lists: Vec<InvertedList>,
     ) -> Result<IvfPq, String> {
         let m = pq.m();
-        if dim == 0 || centroids.len() % dim != 0 || centroids.len() / dim != lists.len() {
+        if dim == 0 || !centroids.len().is_multiple_of(dim) || centroids.len() / dim != lists.len()
+        {
             return Err(format!(
                 "{} centroid values and {} lists do not fit dimension {dim}",
                 centroids.len(),

@@ -47,7 +47,10 @@ fn threads(requested: usize) -> usize {
 /// Trains `k` centroids (row-major, k x dim) on `data` (row-major, n x dim). When `n < k`,
 /// returns `n` centroids (each point its own).
 pub fn train(data: &[f32], dim: usize, k: usize, params: &KMeansParams) -> Vec<f32> {
-    assert!(dim > 0 && data.len() % dim == 0, "data must be n x dim");
+    assert!(
+        dim > 0 && data.len().is_multiple_of(dim),
+        "data must be n x dim"
+    );
     let n = data.len() / dim;
     if n == 0 || k == 0 {
         return Vec::new();

@@ -26,7 +26,7 @@ impl ProductQuantizer {
         m: usize,
         params: &KMeansParams,
     ) -> Result<Self, String> {
-        if m == 0 || dim % m != 0 {
+        if m == 0 || !dim.is_multiple_of(m) {
             return Err(format!(
                 "m = {m} must be a positive divisor of the dimension {dim}"
             ));
@@ -68,7 +68,7 @@ impl ProductQuantizer {
         codebooks: Vec<f32>,
     ) -> Result<Self, String> {
         if m == 0
-            || dim % m != 0
+            || !dim.is_multiple_of(m)
             || ksub == 0
             || ksub > KSUB
             || codebooks.len() != m * KSUB * (dim / m)
