@@ -1,14 +1,18 @@
 //! [`Collection`]: records, their vectors and payloads, and search over them.
 
+use crate::ann::{self, IndexInfo, IvfPqParams};
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::search::{Hit, Record, SearchRequest};
-use crate::state::{Change, CollectionState};
+use crate::state::{Change, CollectionState, PostingChange};
 use crate::{validate, vectors};
 use quiver_index::flat::{self, SearchOptions};
+use quiver_index::ivf::IvfPq;
 use quiver_index::{AnyArena, ElementType, Metric, Neighbor};
+use quiver_storage::index_store::Posting;
 use quiver_storage::{PutRecord, RowReader};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// A handle to one collection of a [`Database`]. Cheap to clone; `Send + Sync`.
 ///
@@ -116,12 +120,38 @@ impl Collection {
                 .zip(&encoded)
                 .map(|(o, (bytes, _))| Ok((o.row, vectors::decode(&schema, bytes)?)))
                 .collect::<Result<Vec<_>>>()?;
+            let postings = match state.index(&snap.read)? {
+                Some(ivf) => {
+                    let new: Vec<Posting> = puts
+                        .iter()
+                        .map(|(row, v)| {
+                            let (cell, code) = ivf.encode(v);
+                            Posting {
+                                row: *row,
+                                cell: cell as u32,
+                                code,
+                            }
+                        })
+                        .collect();
+                    let previous = batch.put_postings(&record, &new)?;
+                    new.into_iter()
+                        .zip(previous)
+                        .map(|(p, previous)| PostingChange {
+                            row: p.row,
+                            previous,
+                            new: Some((p.cell as usize, p.code)),
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
             Ok((
                 (),
                 vec![Change::Modified {
                     record,
                     puts,
                     deletes: Vec::new(),
+                    postings,
                 }],
             ))
         })
@@ -131,19 +161,35 @@ impl Collection {
     /// records were deleted.
     pub fn delete(&self, ids: &[&str]) -> Result<usize> {
         self.db.write(|batch, snap| {
-            let mut record = snap.collection(&self.name)?.record.clone();
+            let state = snap.collection(&self.name)?;
+            let mut record = state.record.clone();
             let rows = batch.delete_many(&mut record, ids)?;
             let deletes: Vec<u64> = rows.into_iter().flatten().collect();
             let n = deletes.len();
             if n > 0 {
                 batch.save_collection(&record)?;
             }
+            let postings = if state.index(&snap.read)?.is_some() {
+                let previous = batch.delete_postings(&record, &deletes)?;
+                deletes
+                    .iter()
+                    .zip(previous)
+                    .map(|(&row, previous)| PostingChange {
+                        row,
+                        previous,
+                        new: None,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Ok((
                 n,
                 vec![Change::Modified {
                     record,
                     puts: Vec::new(),
                     deletes,
+                    postings,
                 }],
             ))
         })
@@ -178,11 +224,74 @@ impl Collection {
         validate::k(req.k)?;
         validate::vector(None, req.vector, &state.schema)?;
         let arena = state.arena(&snap.read)?;
-        let opts = SearchOptions::default();
-        let neighbors =
-            quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts));
+        let index = if req.exact {
+            None
+        } else {
+            state.index(&snap.read)?
+        };
+        let neighbors = match index {
+            Some(ivf) => approximate(&ivf, &arena, req.vector, req)?,
+            None => {
+                let opts = SearchOptions::default();
+                quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts))
+            }
+        };
         let reader = snap.read.row_reader(&state.record)?;
         hits(&reader, state.schema.metric, &arena, neighbors, req)
+    }
+
+    /// Builds (or rebuilds) the collection's IVF-PQ index from its stored vectors and swaps it
+    /// in atomically: one transaction writes centroids, codebooks and every row's code. Writes
+    /// wait while it trains; searches go on (on the previous state). Later upserts and deletes
+    /// keep the index up to date in their own transactions.
+    pub fn create_index(&self, params: &IvfPqParams) -> Result<IndexInfo> {
+        self.db.write(|batch, snap| {
+            let state = snap.collection(&self.name)?;
+            let arena = state.arena(&snap.read)?;
+            let (ivf, postings, info) = ann::build(&state.schema, &arena, params)?;
+            let (centroids, codebooks) = ann::encode_parts(&ivf);
+            batch.replace_index(
+                &state.record,
+                &ann::header(&ivf, info.seed),
+                &centroids,
+                &codebooks,
+                &postings,
+            )?;
+            Ok((
+                info,
+                vec![Change::IndexReplaced {
+                    name: self.name.clone(),
+                    index: Some(Arc::new(ivf)),
+                }],
+            ))
+        })
+    }
+
+    /// Removes the approximate index (searches become exact); returns whether there was one.
+    pub fn drop_index(&self) -> Result<bool> {
+        self.db.write(|batch, snap| {
+            let state = snap.collection(&self.name)?;
+            let had = batch.drop_index(&state.record)?;
+            Ok((
+                had,
+                vec![Change::IndexReplaced {
+                    name: self.name.clone(),
+                    index: None,
+                }],
+            ))
+        })
+    }
+
+    /// The approximate index's shape, if the collection has one.
+    pub fn index_info(&self) -> Result<Option<IndexInfo>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        Ok(state.index(&snap.read)?.map(|ivf| IndexInfo {
+            nlist: ivf.nlist(),
+            m: ivf.quantizer().m(),
+            indexed: ivf.len(),
+            seed: ivf.seed(),
+        }))
     }
 
     /// Many searches in one pass over the vectors (much faster than one at a time for large
@@ -200,10 +309,17 @@ impl Collection {
             return Ok(Vec::new());
         }
         let arena = state.arena(&snap.read)?;
-        let opts = SearchOptions::default();
-        let results =
-            quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts));
         let req = SearchRequest::new(&[], k);
+        let results = match state.index(&snap.read)? {
+            Some(ivf) => queries
+                .iter()
+                .map(|q| approximate(&ivf, &arena, q.as_ref(), &req))
+                .collect::<Result<Vec<_>>>()?,
+            None => {
+                let opts = SearchOptions::default();
+                quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts))
+            }
+        };
         let reader = snap.read.row_reader(&state.record)?;
         results
             .into_iter()
@@ -231,7 +347,8 @@ impl Collection {
         Ok(out)
     }
 
-    /// Checks that the id map, vectors and in-memory arena agree; returns the record count.
+    /// Checks that the id map, vectors, in-memory arena and approximate index (if any) agree;
+    /// returns the record count.
     pub fn check(&self) -> Result<u64> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
@@ -255,6 +372,20 @@ impl Collection {
                 self.name
             )));
         }
+        if let Some(ivf) = state.index(&snap.read)? {
+            let indexed: HashSet<u64> = (0..ivf.nlist())
+                .flat_map(|c| ivf.list(c).rows.iter().copied())
+                .collect();
+            if indexed != seen || ivf.len() != seen.len() {
+                return Err(Error::corrupted(format!(
+                    "collection '{}': the index holds {} rows ({} distinct), the data {}",
+                    self.name,
+                    ivf.len(),
+                    indexed.len(),
+                    seen.len()
+                )));
+            }
+        }
         Ok(state.record.count)
     }
 }
@@ -266,6 +397,24 @@ fn parse_payload(row: u64, bytes: Option<Vec<u8>>) -> Result<Option<serde_json::
                 .map_err(|e| Error::corrupted(format!("payload of row {row} is not JSON: {e}")))
         })
         .transpose()
+}
+
+/// IVF-PQ candidates re-ranked exactly against the stored vectors.
+fn approximate(
+    ivf: &IvfPq,
+    arena: &AnyArena,
+    query: &[f32],
+    req: &SearchRequest<'_>,
+) -> Result<Vec<Neighbor>> {
+    let nprobe = req
+        .nprobe
+        .unwrap_or_else(|| ann::default_nprobe(ivf.nlist()));
+    let refine = req.refine.unwrap_or(ann::DEFAULT_REFINE);
+    validate::search_parameter("nprobe", nprobe)?;
+    validate::search_parameter("refine", refine)?;
+    let candidates = ivf.search(query, nprobe, req.k.saturating_mul(refine));
+    let rows = candidates.iter().map(|c| c.row);
+    Ok(quiver_index::with_arena!(arena, a => flat::rerank(a, query, rows, req.k)))
 }
 
 fn hits(

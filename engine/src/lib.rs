@@ -35,6 +35,7 @@
 //! contiguous in-memory arena (their stored size plus 5 bytes a row), kept in step with
 //! every later write.
 
+mod ann;
 mod codes;
 mod collection;
 mod config;
@@ -48,6 +49,7 @@ mod validate;
 pub mod vecfile;
 mod vectors;
 
+pub use ann::{IndexInfo, IvfPqParams};
 pub use collection::{Collection, CollectionInfo};
 pub use config::{CollectionConfig, DatabaseOptions, Durability};
 pub use database::Database;

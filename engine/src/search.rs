@@ -7,12 +7,21 @@ use serde_json::Value;
 /// ## Defaults
 /// - `include_payload`: `true`
 /// - `include_vector`: `false`
+/// - `exact`: `false` — collections with an IVF-PQ index search it; without one, every
+///   search is exact.
+/// - `nprobe`: nlist / 16 (at least 8); `refine`: 4 (4 x k candidates re-ranked exactly).
 #[derive(Clone, Debug)]
 pub struct SearchRequest<'a> {
     pub vector: &'a [f32],
     pub k: usize,
     pub include_payload: bool,
     pub include_vector: bool,
+    /// Scan every vector even when the collection has an approximate index.
+    pub exact: bool,
+    /// IVF lists to probe (default: nlist / 16, at least 8).
+    pub nprobe: Option<usize>,
+    /// Candidates re-ranked exactly, as a multiple of k (default 4).
+    pub refine: Option<usize>,
 }
 
 impl<'a> SearchRequest<'a> {
@@ -22,7 +31,25 @@ impl<'a> SearchRequest<'a> {
             k,
             include_payload: true,
             include_vector: false,
+            exact: false,
+            nprobe: None,
+            refine: None,
         }
+    }
+
+    pub fn exact(mut self, yes: bool) -> Self {
+        self.exact = yes;
+        self
+    }
+
+    pub fn nprobe(mut self, nprobe: usize) -> Self {
+        self.nprobe = Some(nprobe);
+        self
+    }
+
+    pub fn refine(mut self, refine: usize) -> Self {
+        self.refine = Some(refine);
+        self
     }
 
     pub fn include_payload(mut self, yes: bool) -> Self {

@@ -6,11 +6,13 @@
 //! and never see half a batch. Arenas load lazily on first search and are then carried from
 //! snapshot to snapshot, sharing unchanged chunks.
 
+use crate::ann;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::vectors;
 use parking_lot::Mutex;
 use quiver_index::AnyArena;
+use quiver_index::ivf::IvfPq;
 use quiver_storage::{CollectionRecord, ReadSnapshot};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -24,6 +26,8 @@ pub(crate) struct CollectionState {
     pub record: CollectionRecord,
     pub schema: Schema,
     arena: OnceLock<Arc<AnyArena>>,
+    /// `Some(None)` once known to have no approximate index.
+    index: OnceLock<Option<Arc<IvfPq>>>,
     load: Mutex<()>,
 }
 
@@ -33,19 +37,49 @@ impl CollectionState {
             schema: Schema::of(&record)?,
             record,
             arena: OnceLock::new(),
+            index: OnceLock::new(),
             load: Mutex::new(()),
         })
     }
 
-    fn with_arena(record: CollectionRecord, schema: Schema, arena: AnyArena) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(Arc::new(arena));
+    fn with_parts(
+        record: CollectionRecord,
+        schema: Schema,
+        arena: Option<Arc<AnyArena>>,
+        index: Option<Option<Arc<IvfPq>>>,
+    ) -> Self {
+        let (arena_cell, index_cell) = (OnceLock::new(), OnceLock::new());
+        if let Some(a) = arena {
+            let _ = arena_cell.set(a);
+        }
+        if let Some(i) = index {
+            let _ = index_cell.set(i);
+        }
         CollectionState {
             record,
             schema,
-            arena: cell,
+            arena: arena_cell,
+            index: index_cell,
             load: Mutex::new(()),
         }
+    }
+
+    pub fn loaded_index(&self) -> Option<&Option<Arc<IvfPq>>> {
+        self.index.get()
+    }
+
+    /// The approximate index (loaded from `read` on first use), or `None` if there is none.
+    pub fn index(&self, read: &ReadSnapshot) -> Result<Option<Arc<IvfPq>>> {
+        if let Some(i) = self.index.get() {
+            return Ok(i.clone());
+        }
+        let _guard = self.load.lock();
+        if let Some(i) = self.index.get() {
+            return Ok(i.clone());
+        }
+        let loaded = ann::load(&self.schema, &self.record, read)?.map(Arc::new);
+        let _ = self.index.set(loaded.clone());
+        Ok(loaded)
     }
 
     pub fn loaded_arena(&self) -> Option<&Arc<AnyArena>> {
@@ -77,7 +111,20 @@ pub(crate) enum Change {
         /// (row, stored-precision vector) in commit order.
         puts: Vec<(u64, Vec<f32>)>,
         deletes: Vec<u64>,
+        /// Index maintenance, in commit order: (row, previous cell, new cell and code).
+        postings: Vec<PostingChange>,
     },
+    /// A collection's approximate index was built (`Some`) or dropped (`None`).
+    IndexReplaced {
+        name: String,
+        index: Option<Arc<IvfPq>>,
+    },
+}
+
+pub(crate) struct PostingChange {
+    pub row: u64,
+    pub previous: Option<u32>,
+    pub new: Option<(usize, Vec<u8>)>,
 }
 
 impl Snapshot {
@@ -114,23 +161,49 @@ impl Snapshot {
                     record,
                     puts,
                     deletes,
+                    postings,
                 } => {
                     let prev = collections.get(&record.name).cloned();
-                    let state = match prev.as_ref().and_then(|p| p.loaded_arena()) {
-                        Some(arena) => {
-                            let mut arena = AnyArena::clone(arena);
-                            for (row, v) in &puts {
-                                arena.set_f32(*row, v);
-                            }
-                            for row in &deletes {
-                                arena.remove(*row);
-                            }
-                            let schema = Schema::of(&record)?;
-                            CollectionState::with_arena(record, schema, arena)
+                    let arena = prev.as_ref().and_then(|p| p.loaded_arena()).map(|arena| {
+                        let mut arena = AnyArena::clone(arena);
+                        for (row, v) in &puts {
+                            arena.set_f32(*row, v);
                         }
-                        None => CollectionState::new(record)?,
-                    };
+                        for row in &deletes {
+                            arena.remove(*row);
+                        }
+                        Arc::new(arena)
+                    });
+                    let index = prev.as_ref().and_then(|p| p.loaded_index()).map(|index| {
+                        index.as_ref().map(|ivf| {
+                            let mut ivf = IvfPq::clone(ivf);
+                            for p in &postings {
+                                if let Some(cell) = p.previous {
+                                    ivf.remove_from(p.row, cell as usize);
+                                }
+                                if let Some((cell, code)) = &p.new {
+                                    ivf.insert_code(p.row, *cell, code);
+                                }
+                            }
+                            Arc::new(ivf)
+                        })
+                    });
+                    let schema = Schema::of(&record)?;
+                    let state = CollectionState::with_parts(record, schema, arena, index);
                     collections.insert(state.record.name.clone(), Arc::new(state));
+                }
+                Change::IndexReplaced { name, index } => {
+                    let prev = collections
+                        .get(&name)
+                        .cloned()
+                        .ok_or_else(|| Error::CollectionNotFound { name: name.clone() })?;
+                    let state = CollectionState::with_parts(
+                        prev.record.clone(),
+                        prev.schema,
+                        prev.loaded_arena().cloned(),
+                        Some(index),
+                    );
+                    collections.insert(name, Arc::new(state));
                 }
             }
         }

@@ -123,6 +123,16 @@ pub(crate) fn vector(position: Option<usize>, v: &[f32], schema: &Schema) -> Res
     Ok(())
 }
 
+pub(crate) fn search_parameter(name: &'static str, value: usize) -> Result<()> {
+    if value == 0 || value > 1 << 20 {
+        return Err(Error::InvalidParameter {
+            name,
+            reason: format!("{value} is not between 1 and {}", 1 << 20),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn k(k: usize) -> Result<()> {
     if k == 0 || k > MAX_K {
         return Err(Error::InvalidParameter {

@@ -38,6 +38,7 @@ pub struct IvfPq {
     /// Behind `Arc`s so a snapshot clone shares untouched lists (copy on write).
     lists: Vec<Arc<InvertedList>>,
     len: usize,
+    seed: u64,
 }
 
 /// Unit-normalises for cosine; other metrics use vectors as they are.
@@ -94,6 +95,7 @@ impl IvfPq {
                 .map(|_| Arc::new(InvertedList::default()))
                 .collect(),
             len: 0,
+            seed: params.kmeans.seed,
         })
     }
 
@@ -104,6 +106,7 @@ impl IvfPq {
         centroids: Vec<f32>,
         pq: ProductQuantizer,
         lists: Vec<InvertedList>,
+        seed: u64,
     ) -> Result<IvfPq, String> {
         let m = pq.m();
         if dim == 0 || !centroids.len().is_multiple_of(dim) || centroids.len() / dim != lists.len()
@@ -129,7 +132,13 @@ impl IvfPq {
             pq,
             lists: lists.into_iter().map(Arc::new).collect(),
             len,
+            seed,
         })
+    }
+
+    /// The seed the quantizers were trained with.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn nlist(&self) -> usize {
@@ -181,6 +190,36 @@ impl IvfPq {
         (cell, code)
     }
 
+    /// Adds a row with a code computed by [`IvfPq::encode`] (or loaded from storage).
+    pub fn insert_code(&mut self, row: u64, cell: usize, code: &[u8]) {
+        let list = Arc::make_mut(&mut self.lists[cell]);
+        list.rows.push(row);
+        list.codes.extend_from_slice(code);
+        self.len += 1;
+    }
+
+    /// Removes `row` from `cell`; returns whether it was there.
+    pub fn remove_from(&mut self, row: u64, cell: usize) -> bool {
+        let Some(pos) = self
+            .lists
+            .get(cell)
+            .and_then(|l| l.rows.iter().position(|&r| r == row))
+        else {
+            return false;
+        };
+        let m = self.pq.m();
+        let list = Arc::make_mut(&mut self.lists[cell]);
+        list.rows.swap_remove(pos);
+        let last = list.rows.len();
+        if pos != last {
+            let (head, tail) = list.codes.split_at_mut(last * m);
+            head[pos * m..(pos + 1) * m].copy_from_slice(&tail[..m]);
+        }
+        list.codes.truncate(last * m);
+        self.len -= 1;
+        true
+    }
+
     /// Adds `row` (whose vector is `v`). The caller guarantees the row is not already present.
     pub fn add(&mut self, row: u64, v: &[f32]) {
         let (cell, code) = self.encode(v);
@@ -194,23 +233,8 @@ impl IvfPq {
     /// `v` encodes to first, then everywhere (so a row is found even after a retrain).
     pub fn remove(&mut self, row: u64, v: &[f32]) -> bool {
         let (home, _) = self.encode(v);
-        let order = std::iter::once(home).chain((0..self.lists.len()).filter(|&c| c != home));
-        for cell in order {
-            if let Some(pos) = self.lists[cell].rows.iter().position(|&r| r == row) {
-                let m = self.pq.m();
-                let list = Arc::make_mut(&mut self.lists[cell]);
-                list.rows.swap_remove(pos);
-                let last = list.rows.len();
-                if pos != last {
-                    let (head, tail) = list.codes.split_at_mut(last * m);
-                    head[pos * m..(pos + 1) * m].copy_from_slice(&tail[..m]);
-                }
-                list.codes.truncate(last * m);
-                self.len -= 1;
-                return true;
-            }
-        }
-        false
+        self.remove_from(row, home)
+            || (0..self.lists.len()).any(|cell| cell != home && self.remove_from(row, cell))
     }
 
     /// The `candidates` best rows by approximate (PQ) distance among the `nprobe` cells nearest

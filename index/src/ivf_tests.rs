@@ -112,6 +112,7 @@ fn remove_and_rebuild_from_parts() {
         ivf.centroids().to_vec(),
         ivf.quantizer().clone(),
         lists,
+        ivf.seed(),
     )
     .expect("from parts");
     assert_eq!(
@@ -124,7 +125,8 @@ fn remove_and_rebuild_from_parts() {
             dim,
             vec![0.0; 3],
             ivf.quantizer().clone(),
-            vec![]
+            vec![],
+            0
         )
         .is_err()
     );

@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod codec;
 mod error;
 pub mod format;
+pub mod index_store;
 mod read;
 mod store;
 mod tables;

@@ -3,6 +3,7 @@
 use crate::catalog::CollectionRecord;
 use crate::codec;
 use crate::error::{StorageError, StorageResult};
+use crate::index_store::{self, IvfPqHeader, StoredIndex};
 use crate::tables::{CATALOG, CollectionTables};
 use redb::{ReadableTable, ReadableTableMetadata};
 
@@ -89,6 +90,45 @@ impl ReadSnapshot {
             keys: self.open(t.keys())?,
             payloads: self.open(t.payloads())?,
         })
+    }
+
+    /// The collection's approximate index, if it has one.
+    pub fn index(&self, coll: &CollectionRecord) -> StorageResult<Option<StoredIndex>> {
+        let t = CollectionTables::of(coll.id);
+        let table = match self.txn.open_table(t.index()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let get = |key: &str| -> StorageResult<Vec<u8>> {
+            table
+                .get(key)?
+                .map(|v| v.value().to_vec())
+                .ok_or_else(|| StorageError::corrupted(format!("index entry {key} is missing")))
+        };
+        if table.get(index_store::HEADER_KEY)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(StoredIndex {
+            header: IvfPqHeader::decode(&get(index_store::HEADER_KEY)?)?,
+            centroids: get(index_store::CENTROIDS_KEY)?,
+            codebooks: get(index_store::CODEBOOKS_KEY)?,
+        }))
+    }
+
+    /// Calls `f(row, cell, code)` for every posting, in row order.
+    pub fn for_each_posting(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, u32, &[u8]) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        for entry in self.open(t.postings())?.iter()? {
+            let (k, v) = entry?;
+            let (cell, code) = index_store::decode_posting(v.value())?;
+            f(k.value(), cell, code)?;
+        }
+        Ok(())
     }
 
     /// Calls `f(row, vector_bytes)` for every stored vector, in row order.

@@ -15,6 +15,8 @@ pub struct CollectionTables {
     pub keys: String,
     pub vectors: String,
     pub payloads: String,
+    pub index: String,
+    pub postings: String,
 }
 
 impl CollectionTables {
@@ -25,6 +27,8 @@ impl CollectionTables {
             keys: format!("{p}.keys"),
             vectors: format!("{p}.vectors"),
             payloads: format!("{p}.payloads"),
+            index: format!("{p}.index"),
+            postings: format!("{p}.postings"),
         }
     }
 
@@ -41,6 +45,16 @@ impl CollectionTables {
     /// Block number -> a block of vectors (see `blocks`).
     pub fn vectors(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.vectors)
+    }
+
+    /// Approximate-index metadata: header, centroids, codebooks (see `index_store`).
+    pub fn index(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
+        TableDefinition::new(&self.index)
+    }
+
+    /// Row id -> the row's IVF cell and PQ code.
+    pub fn postings(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.postings)
     }
 
     /// Row id -> encoded payload (only rows that have one).

@@ -5,6 +5,7 @@ use crate::catalog::{CollectionRecord, NewCollection, RECORD_VERSION};
 use crate::codec;
 use crate::error::{StorageError, StorageResult};
 use crate::format::NEXT_COLLECTION_ID_KEY;
+use crate::index_store::{self, IvfPqHeader, Posting};
 use crate::tables::{CATALOG, CollectionTables, META};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -90,6 +91,8 @@ impl WriteBatch {
         self.txn.delete_table(t.keys())?;
         self.txn.delete_table(t.vectors())?;
         self.txn.delete_table(t.payloads())?;
+        self.txn.delete_table(t.index())?;
+        self.txn.delete_table(t.postings())?;
         self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
         Ok(())
     }
@@ -189,6 +192,78 @@ impl WriteBatch {
             out.push(row);
         }
         blocks.write(&mut vectors, &layout)?;
+        Ok(out)
+    }
+
+    /// Replaces the collection's approximate index (if any) with a new one, postings included.
+    pub fn replace_index(
+        &mut self,
+        coll: &CollectionRecord,
+        header: &IvfPqHeader,
+        centroids: &[u8],
+        codebooks: &[u8],
+        postings: &[Posting],
+    ) -> StorageResult<()> {
+        self.drop_index(coll)?;
+        let t = CollectionTables::of(coll.id);
+        let mut meta = self.txn.open_table(t.index())?;
+        meta.insert(index_store::HEADER_KEY, &header.encode()[..])?;
+        meta.insert(index_store::CENTROIDS_KEY, centroids)?;
+        meta.insert(index_store::CODEBOOKS_KEY, codebooks)?;
+        let mut table = self.txn.open_table(t.postings())?;
+        for p in postings {
+            table.insert(
+                p.row,
+                index_store::encode_posting(p.cell, &p.code).as_slice(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Removes the approximate index; returns whether there was one.
+    pub fn drop_index(&mut self, coll: &CollectionRecord) -> StorageResult<bool> {
+        let t = CollectionTables::of(coll.id);
+        let had = self.txn.delete_table(t.index())?;
+        self.txn.delete_table(t.postings())?;
+        Ok(had)
+    }
+
+    /// Writes postings (replacing a row's previous one); returns each row's previous cell.
+    pub fn put_postings(
+        &mut self,
+        coll: &CollectionRecord,
+        postings: &[Posting],
+    ) -> StorageResult<Vec<Option<u32>>> {
+        let t = CollectionTables::of(coll.id);
+        let mut table = self.txn.open_table(t.postings())?;
+        let mut out = Vec::with_capacity(postings.len());
+        for p in postings {
+            let encoded = index_store::encode_posting(p.cell, &p.code);
+            let prev = table.insert(p.row, encoded.as_slice())?;
+            out.push(match prev {
+                Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes rows' postings; returns each row's previous cell.
+    pub fn delete_postings(
+        &mut self,
+        coll: &CollectionRecord,
+        rows: &[u64],
+    ) -> StorageResult<Vec<Option<u32>>> {
+        let t = CollectionTables::of(coll.id);
+        let mut table = self.txn.open_table(t.postings())?;
+        let mut out = Vec::with_capacity(rows.len());
+        for &row in rows {
+            let prev = table.remove(row)?;
+            out.push(match prev {
+                Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                None => None,
+            });
+        }
         Ok(out)
     }
 

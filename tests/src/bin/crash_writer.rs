@@ -4,7 +4,7 @@
 //!
 //! Usage: crash_writer DB_PATH FIRST_BATCH
 
-use quiver::{CollectionConfig, Database, Metric, Record};
+use quiver::{CollectionConfig, Database, IvfPqParams, Metric, Record};
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
 use serde_json::json;
 use std::io::Write;
@@ -32,6 +32,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         coll.upsert(&records)?;
+        // The first run indexes the collection after its first batch: from then on every
+        // batch also maintains the IVF-PQ postings, and the parent's check covers them.
+        if b == 0 {
+            coll.create_index(&IvfPqParams {
+                nlist: Some(4),
+                m: Some(4),
+                ..IvfPqParams::default()
+            })?;
+        }
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {
             let ids: Vec<String> = (0..CRASH_BATCH / 2)

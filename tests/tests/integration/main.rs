@@ -4,5 +4,6 @@ mod basics;
 mod concurrency;
 mod crash;
 mod files;
+mod ivf;
 mod search_oracle;
 mod validation;
