@@ -50,7 +50,7 @@ pub(crate) fn default_m(dim: usize) -> usize {
     let cap = if dim >= 128 { dim / 4 } else { dim / 2 };
     (1..=cap.max(1))
         .rev()
-        .find(|m| dim % m == 0 && dim / m >= 2)
+        .find(|m| dim.is_multiple_of(*m) && dim / m >= 2)
         .unwrap_or(1)
 }
 
@@ -82,7 +82,7 @@ pub(crate) fn build(
         });
     }
     let m = params.m.unwrap_or_else(|| default_m(schema.dim));
-    if m == 0 || schema.dim % m != 0 {
+    if m == 0 || !schema.dim.is_multiple_of(m) {
         return Err(Error::InvalidParameter {
             name: "m",
             reason: format!("{m} does not divide the dimension {}", schema.dim),
@@ -173,7 +173,7 @@ pub(crate) fn load(
     };
     let (nlist, m) = (header.nlist as usize, header.m as usize);
     let bad = |what: String| Error::corrupted(format!("index of '{}': {what}", record.name));
-    if nlist == 0 || m == 0 || schema.dim % m != 0 || nlist > 1 << 20 {
+    if nlist == 0 || m == 0 || !schema.dim.is_multiple_of(m) || nlist > 1 << 20 {
         return Err(bad(format!("nlist {nlist}, m {m}")));
     }
     let centroids = codec::decode_f32(&centroids, nlist * schema.dim)?;
