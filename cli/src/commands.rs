@@ -3,7 +3,10 @@
 use crate::Command;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
-use quiver::{Collection, CollectionConfig, Database, ElementType, Error, Hit, Metric, Record};
+use quiver::{
+    Collection, CollectionConfig, Database, ElementType, Error, Hit, IvfPqParams, Metric, Record,
+    SearchRequest,
+};
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
@@ -50,6 +53,9 @@ pub fn run(command: Command) -> DynResult<()> {
             like,
             k,
             json,
+            nprobe,
+            refine,
+            exact,
         } => {
             let t = Instant::now();
             let db = Database::open(&db)?;
@@ -85,7 +91,12 @@ pub fn run(command: Command) -> DynResult<()> {
                 }
                 _ => return Err("give a query: --vector JSON, --queries FILE or --like ID".into()),
             };
-            search(&c, &queries, &labels, k, json)
+            let tuning = Tuning {
+                nprobe,
+                refine,
+                exact,
+            };
+            search(&c, &queries, &labels, k, json, &tuning)
         }
         Command::Get {
             db,
@@ -128,6 +139,37 @@ pub fn run(command: Command) -> DynResult<()> {
             Ok(())
         }
         Command::Info { db, json } => info(&db, json),
+        Command::Index {
+            db,
+            collection,
+            nlist,
+            m,
+            seed,
+            drop,
+        } => {
+            let db = Database::open(&db)?;
+            let c = db.collection(&collection)?;
+            if drop {
+                let had = c.drop_index()?;
+                eprintln!("{}", if had { "index dropped" } else { "no index to drop" });
+                return Ok(());
+            }
+            let t = Instant::now();
+            let info = c.create_index(&IvfPqParams {
+                nlist,
+                m,
+                seed,
+                ..IvfPqParams::default()
+            })?;
+            eprintln!(
+                "indexed {} records: IVF-PQ nlist {} m {} in {:.2} s",
+                info.indexed,
+                info.nlist,
+                info.m,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Drop { db, collection } => {
             Database::open(&db)?.drop_collection(&collection)?;
             eprintln!("dropped collection '{collection}'");
@@ -275,19 +317,33 @@ fn hit_json(h: &Hit) -> serde_json::Value {
     json!({"id": h.id, "score": h.score, "payload": h.payload})
 }
 
+/// Search parameters from the command line.
+struct Tuning {
+    nprobe: Option<usize>,
+    refine: Option<usize>,
+    exact: bool,
+}
+
 fn search(
     c: &Collection,
     queries: &[Vec<f32>],
     labels: &[String],
     k: usize,
     as_json: bool,
+    tuning: &Tuning,
 ) -> DynResult<()> {
     let start = Instant::now();
-    // A handful of queries (e.g. --like words) are timed one by one; files go as a batch.
-    let results = if queries.len() < 8 {
+    let tuned = tuning.nprobe.is_some() || tuning.refine.is_some() || tuning.exact;
+    // A handful of queries (e.g. --like words) or tuned ones go one by one; files as a batch.
+    let results = if queries.len() < 8 || tuned {
         queries
             .iter()
-            .map(|q| c.search(q, k))
+            .map(|q| {
+                let mut req = SearchRequest::new(q, k).exact(tuning.exact);
+                req.nprobe = tuning.nprobe;
+                req.refine = tuning.refine;
+                c.search_with(&req)
+            })
             .collect::<Result<Vec<_>, _>>()?
     } else {
         c.search_batch(queries, k)?
@@ -358,13 +414,17 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
     );
     if !colls.is_empty() {
         println!(
-            "  {:<24} {:>6} {:<7} {:<5} {:>12}",
+            "  {:<24} {:>6} {:<7} {:<5} {:>12}  index",
             "name", "dim", "metric", "dtype", "records"
         );
     }
     for c in colls {
+        let index = match db.collection(&c.name)?.index_info()? {
+            Some(i) => format!("IVF-PQ nlist {} m {}", i.nlist, i.m),
+            None => "flat".to_owned(),
+        };
         println!(
-            "  {:<24} {:>6} {:<7} {:<5} {:>12}",
+            "  {:<24} {:>6} {:<7} {:<5} {:>12}  {index}",
             c.name,
             c.dim,
             c.metric.name(),

@@ -71,6 +71,32 @@ enum Command {
         /// One JSON line per query: {"query":i,"hits":[{"id","score","payload"}]}.
         #[arg(long)]
         json: bool,
+        /// IVF lists to probe (collections with an index; default nlist / 16, at least 8).
+        #[arg(long)]
+        nprobe: Option<usize>,
+        /// Candidates re-ranked exactly, as a multiple of k (default 4).
+        #[arg(long)]
+        refine: Option<usize>,
+        /// Scan every vector even if the collection has an index.
+        #[arg(long)]
+        exact: bool,
+    },
+    /// Build (or rebuild) a collection's IVF-PQ index; parameters default from its size.
+    Index {
+        db: PathBuf,
+        collection: String,
+        /// Inverted lists (default 4 x sqrt(n)).
+        #[arg(long)]
+        nlist: Option<usize>,
+        /// PQ sub-quantizers; must divide the dimension (default about dim / 2 or dim / 4).
+        #[arg(long)]
+        m: Option<usize>,
+        /// Training seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Remove the index instead (searches become exact).
+        #[arg(long)]
+        drop: bool,
     },
     /// Print records by id.
     Get {

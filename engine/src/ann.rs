@@ -118,14 +118,18 @@ pub(crate) fn build(
     })?;
     let mut ivf_filled = ivf;
     let mut postings = Vec::with_capacity(n);
-    for &row in &rows {
-        let (cell, code) = ivf_filled.encode(&stored(arena, row));
-        ivf_filled.insert_code(row, cell, &code);
-        postings.push(Posting {
-            row,
-            cell: cell as u32,
-            code,
-        });
+    // Encode in blocks: the coarse assignment as matrix products (`encode_batch`).
+    const BLOCK: usize = 16_384;
+    for block in rows.chunks(BLOCK) {
+        let vectors: Vec<f32> = block.iter().flat_map(|&row| stored(arena, row)).collect();
+        for (&row, (cell, code)) in block.iter().zip(ivf_filled.encode_batch(&vectors)) {
+            ivf_filled.insert_code(row, cell, &code);
+            postings.push(Posting {
+                row,
+                cell: cell as u32,
+                code,
+            });
+        }
     }
     let info = IndexInfo {
         nlist: ivf_filled.nlist(),

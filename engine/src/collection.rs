@@ -327,11 +327,12 @@ impl Collection {
             .collect()
     }
 
-    /// Loads the collection's vectors into memory now; otherwise the first search does.
-    /// Returns the number of vectors loaded.
+    /// Loads the collection's vectors (and its index, if any) into memory now; otherwise the
+    /// first search does. Returns the number of vectors loaded.
     pub fn load(&self) -> Result<usize> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.index(&snap.read)?;
         Ok(state.arena(&snap.read)?.len())
     }
 

@@ -190,6 +190,32 @@ impl IvfPq {
         (cell, code)
     }
 
+    /// [`IvfPq::encode`] for many vectors (n x dim), the cell search done as blocked matrix
+    /// products over all cores. Near-ties between cells may resolve differently than in
+    /// `encode`; either cell is a valid home (postings record the cell they used).
+    pub fn encode_batch(&self, vectors: &[f32]) -> Vec<(usize, Vec<u8>)> {
+        let prepared: Vec<f32> = vectors
+            .chunks_exact(self.dim)
+            .flat_map(|v| prepare(self.metric, v))
+            .collect();
+        let cells = kmeans::assign(&prepared, self.dim, &self.centroids, 0);
+        prepared
+            .chunks_exact(self.dim)
+            .zip(cells)
+            .map(|(p, (cell, _))| {
+                let cell = cell as usize;
+                let residual: Vec<f32> = p
+                    .iter()
+                    .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
+                    .map(|(x, c)| x - c)
+                    .collect();
+                let mut code = vec![0u8; self.pq.m()];
+                self.pq.encode(&residual, &mut code);
+                (cell, code)
+            })
+            .collect()
+    }
+
     /// Adds a row with a code computed by [`IvfPq::encode`] (or loaded from storage).
     pub fn insert_code(&mut self, row: u64, cell: usize, code: &[u8]) {
         let list = Arc::make_mut(&mut self.lists[cell]);

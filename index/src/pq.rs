@@ -16,6 +16,22 @@ pub struct ProductQuantizer {
     ksub: usize,
     /// `m x KSUB x dsub`; untrained codewords (beyond `ksub`) are never produced by `encode`.
     codebooks: Vec<f32>,
+    /// The same codewords as `m x dsub x KSUB`: one component of all 256 codewords is
+    /// contiguous, so building a lookup table is a few dozen 16-wide vector operations per
+    /// sub-space instead of 256 short dot products.
+    transposed: Vec<f32>,
+}
+
+fn transpose(codebooks: &[f32], m: usize, dsub: usize) -> Vec<f32> {
+    let mut t = vec![0f32; codebooks.len()];
+    for j in 0..m {
+        for c in 0..KSUB {
+            for d in 0..dsub {
+                t[(j * dsub + d) * KSUB + c] = codebooks[(j * KSUB + c) * dsub + d];
+            }
+        }
+    }
+    t
 }
 
 impl ProductQuantizer {
@@ -56,6 +72,7 @@ impl ProductQuantizer {
             m,
             dsub,
             ksub,
+            transposed: transpose(&codebooks, m, dsub),
             codebooks,
         })
     }
@@ -78,11 +95,13 @@ impl ProductQuantizer {
                 codebooks.len()
             ));
         }
+        let dsub = dim / m;
         Ok(ProductQuantizer {
             dim,
             m,
-            dsub: dim / m,
+            dsub,
             ksub,
+            transposed: transpose(&codebooks, m, dsub),
             codebooks,
         })
     }
@@ -132,24 +151,35 @@ impl ProductQuantizer {
 
     /// `table[j * 256 + c] = ||q_j - codeword(j, c)||^2`.
     pub fn l2_table(&self, q: &[f32], table: &mut [f32]) {
-        for j in 0..self.m {
-            let x = &q[j * self.dsub..(j + 1) * self.dsub];
-            for c in 0..KSUB {
-                table[j * KSUB + c] = x
-                    .iter()
-                    .zip(self.codeword(j, c))
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum();
-            }
-        }
+        self.fill_table(q, table, |acc, x, w| {
+            let d = x - w;
+            acc + d * d
+        });
     }
 
     /// `table[j * 256 + c] = <q_j, codeword(j, c)>`.
     pub fn dot_table(&self, q: &[f32], table: &mut [f32]) {
+        self.fill_table(q, table, |acc, x, w| acc + x * w);
+    }
+
+    /// For each sub-space and component, folds one query component into all 256 entries
+    /// (a contiguous, vectorisable loop over the transposed codebook).
+    #[inline]
+    fn fill_table(&self, q: &[f32], table: &mut [f32], f: impl Fn(f32, f32, f32) -> f32) {
         for j in 0..self.m {
-            let x = &q[j * self.dsub..(j + 1) * self.dsub];
-            for c in 0..KSUB {
-                table[j * KSUB + c] = x.iter().zip(self.codeword(j, c)).map(|(a, b)| a * b).sum();
+            let row: &mut [f32; KSUB] = (&mut table[j * KSUB..(j + 1) * KSUB])
+                .try_into()
+                .expect("table has m x 256 entries");
+            row.fill(0.0);
+            for d in 0..self.dsub {
+                let x = q[j * self.dsub + d];
+                let at = (j * self.dsub + d) * KSUB;
+                let w: &[f32; KSUB] = (&self.transposed[at..at + KSUB])
+                    .try_into()
+                    .expect("transposed codebook has m x dsub x 256 entries");
+                for (acc, &w) in row.iter_mut().zip(w) {
+                    *acc = f(*acc, x, w);
+                }
             }
         }
     }
