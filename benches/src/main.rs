@@ -34,6 +34,12 @@ pub struct Args {
     /// Queries in the batched measurement.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+    /// Also build the default IVF-PQ index and sweep nprobe x refine (recall@10 and QPS).
+    #[arg(long)]
+    ivf: bool,
+    /// Queries for the IVF-PQ sweep.
+    #[arg(long, default_value_t = 200)]
+    ivf_queries: usize,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

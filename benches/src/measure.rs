@@ -55,6 +55,8 @@ pub struct DatasetResult {
     pub rss_mb_after_load: f64,
     pub quiver: EngineResult,
     pub faiss: Option<EngineResult>,
+    /// IVF-PQ: build time and recall@10 / QPS over nprobe x refine (with `--ivf`).
+    pub ivf: Option<IvfSweep>,
     /// Mean overlap of Quiver's and FAISS's top-10 ids over the batched queries (1.0 = the
     /// same neighbours; both are exact, so anything lower means ties or a bug).
     pub agreement_at_10: Option<f64>,
@@ -187,6 +189,11 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
         }
         None => (None, None),
     };
+    let ivf = if args.ivf {
+        Some(ivf_sweep(&c, d, nb.min(args.ivf_queries))?)
+    } else {
+        None
+    };
     Ok(DatasetResult {
         dataset: d.name.clone(),
         rows: n,
@@ -200,6 +207,7 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
         quiver,
         faiss,
         agreement_at_10: agreement,
+        ivf,
     })
 }
 
@@ -271,4 +279,83 @@ impl Peer {
         }
         self.read()
     }
+}
+
+#[derive(Serialize)]
+pub struct IvfPoint {
+    pub nprobe: usize,
+    pub refine: usize,
+    pub recall_at_10: f64,
+    pub qps: f64,
+}
+
+#[derive(Serialize)]
+pub struct IvfSweep {
+    pub nlist: usize,
+    pub m: usize,
+    pub build_s: f64,
+    pub queries: usize,
+    pub default_nprobe: usize,
+    pub points: Vec<IvfPoint>,
+}
+
+/// Builds the default IVF-PQ index and measures recall@10 against exact search, one query at
+/// a time (one thread per query), over nprobe x refine.
+fn ivf_sweep(
+    c: &quiver::Collection,
+    d: &Dataset,
+    nq: usize,
+) -> Result<IvfSweep, Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let info = c.create_index(&quiver::IvfPqParams::default())?;
+    let build_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  ivf-pq: nlist {} m {} built in {build_s:.1} s",
+        info.nlist, info.m
+    );
+    c.load()?;
+    let queries: Vec<&[f32]> = (0..nq).map(|i| d.queries.row(i)).collect();
+    let truth: Vec<Vec<String>> = queries
+        .iter()
+        .map(|q| {
+            let hits =
+                c.search_with(&SearchRequest::new(q, K).exact(true).include_payload(false))?;
+            Ok(hits.into_iter().map(|h| h.id).collect())
+        })
+        .collect::<Result<_, quiver::Error>>()?;
+    let mut points = Vec::new();
+    for refine in [1usize, 2, 4, 8] {
+        for nprobe in [1usize, 2, 4, 8, 16, 32, 64, 128, 256] {
+            if nprobe > info.nlist {
+                continue;
+            }
+            let t = Instant::now();
+            let mut found = 0;
+            for (q, truth) in queries.iter().zip(&truth) {
+                let req = SearchRequest::new(q, K)
+                    .include_payload(false)
+                    .nprobe(nprobe)
+                    .refine(refine);
+                let hits = c.search_with(&req)?;
+                found += hits.iter().filter(|h| truth.contains(&h.id)).count();
+            }
+            let qps = nq as f64 / t.elapsed().as_secs_f64();
+            let recall = found as f64 / (nq * K) as f64;
+            points.push(IvfPoint {
+                nprobe,
+                refine,
+                recall_at_10: recall,
+                qps,
+            });
+        }
+    }
+    let default_nprobe = (info.nlist / 16).max(8).min(info.nlist);
+    Ok(IvfSweep {
+        nlist: info.nlist,
+        m: info.m,
+        build_s,
+        queries: nq,
+        default_nprobe,
+        points,
+    })
 }

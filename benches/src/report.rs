@@ -60,6 +60,39 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
             r.agreement_at_10.map_or("-".into(), |a| format!("{a:.4}")),
         )?;
     }
+    for r in results {
+        if let Some(ivf) = &r.ivf {
+            writeln!(
+                md,
+                "\nIVF-PQ on {}: nlist {}, m {}, built in {:.1} s; recall@10 / QPS (one query at a time) over {} queries; default nprobe {}, refine 4.\n",
+                r.dataset, ivf.nlist, ivf.m, ivf.build_s, ivf.queries, ivf.default_nprobe
+            )?;
+            let refines = [1usize, 2, 4, 8];
+            writeln!(
+                md,
+                "| nprobe | {} |",
+                refines.map(|f| format!("refine {f}")).join(" | ")
+            )?;
+            writeln!(md, "|---|{}", "---|".repeat(refines.len()))?;
+            let mut probes: Vec<usize> = ivf.points.iter().map(|p| p.nprobe).collect();
+            probes.sort_unstable();
+            probes.dedup();
+            for np in probes {
+                let cells: Vec<String> = refines
+                    .iter()
+                    .map(|&f| {
+                        ivf.points
+                            .iter()
+                            .find(|p| p.nprobe == np && p.refine == f)
+                            .map_or("-".into(), |p| {
+                                format!("{:.3} / {:.0}", p.recall_at_10, p.qps)
+                            })
+                    })
+                    .collect();
+                writeln!(md, "| {np} | {} |", cells.join(" | "))?;
+            }
+        }
+    }
     println!("{md}");
     std::fs::create_dir_all(&args.out)?;
     let json = serde_json::json!({"date": date, "machine": machine(), "quick": args.quick, "results": results});

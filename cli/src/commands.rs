@@ -151,7 +151,14 @@ pub fn run(command: Command) -> DynResult<()> {
             let c = db.collection(&collection)?;
             if drop {
                 let had = c.drop_index()?;
-                eprintln!("{}", if had { "index dropped" } else { "no index to drop" });
+                eprintln!(
+                    "{}",
+                    if had {
+                        "index dropped"
+                    } else {
+                        "no index to drop"
+                    }
+                );
                 return Ok(());
             }
             let t = Instant::now();

@@ -55,6 +55,9 @@ pub(crate) fn default_m(dim: usize) -> usize {
 }
 
 /// Search defaults: probe 1/16 of the lists (at least 8), re-rank 4 x k candidates exactly.
+/// Measured on GloVe 400k x 50 (cosine, nlist 2530, m 25; `quiver-bench --ivf`): nprobe 128
+/// gives recall@10 0.979 at refine 4, nprobe 256 gives 0.992; refine beyond 2 adds little
+/// there because m = 25 codes are already fine-grained.
 pub(crate) fn default_nprobe(nlist: usize) -> usize {
     (nlist / 16).max(8).min(nlist)
 }
