@@ -117,9 +117,22 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
 
     let nq_single = args.single.min(d.queries.rows);
     let nb = args.batch.min(d.queries.rows);
-    let mut faiss = match &args.python {
-        Some(py) => Some(Peer::start(py, dir.path(), d, nb)?),
+    let files = match &args.python {
+        Some(_) => Some(PeerFiles::write(dir.path(), d, nb)?),
         None => None,
+    };
+    let mut faiss = match (&args.python, &files) {
+        (Some(py), Some(f)) => Some(Peer::spawn(
+            py,
+            "faiss_flat.py",
+            &[
+                f.base.clone(),
+                f.queries.clone(),
+                d.metric.name().into(),
+                K.to_string(),
+            ],
+        )?),
+        _ => None,
     };
 
     // Interleaved: each round measures Quiver, then FAISS, so drifts in machine speed hit both.
@@ -190,7 +203,14 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
         None => (None, None),
     };
     let ivf = if args.ivf {
-        Some(ivf_sweep(&c, d, nb.min(args.ivf_queries))?)
+        let peer = args.python.as_deref().zip(files.as_ref());
+        Some(ivf_sweep(
+            &c,
+            d,
+            nb.min(args.ivf_queries),
+            peer,
+            dir.path(),
+        )?)
     } else {
         None
     };
@@ -216,15 +236,18 @@ struct Peer {
     child: Child,
     out: BufReader<ChildStdout>,
     name: String,
+    /// The peer's first line (version, threads, build time).
+    ready: serde_json::Value,
 }
 
-impl Peer {
-    fn start(
-        python: &Path,
-        dir: &Path,
-        d: &Dataset,
-        nb: usize,
-    ) -> Result<Peer, Box<dyn std::error::Error>> {
+/// The data files the peers read (written once per dataset).
+struct PeerFiles {
+    base: String,
+    queries: String,
+}
+
+impl PeerFiles {
+    fn write(dir: &Path, d: &Dataset, nb: usize) -> Result<PeerFiles, Box<dyn std::error::Error>> {
         let base = dir.join("base.npy");
         let queries = dir.join("queries.npy");
         write_npy(&base, &d.base)?;
@@ -236,21 +259,35 @@ impl Peer {
                 data: d.queries.data[..nb * d.queries.dim].to_vec(),
             },
         )?;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/faiss_flat.py");
+        Ok(PeerFiles {
+            base: base.display().to_string(),
+            queries: queries.display().to_string(),
+        })
+    }
+}
+
+impl Peer {
+    /// Starts `benches/peers/SCRIPT ARGS...` and waits for its `ready` line.
+    fn spawn(
+        python: &Path,
+        script: &str,
+        args: &[String],
+    ) -> Result<Peer, Box<dyn std::error::Error>> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("peers")
+            .join(script);
         let mut child = Command::new(python)
             .arg(script)
-            .arg(&base)
-            .arg(&queries)
-            .arg(d.metric.name())
-            .arg(K.to_string())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
-        let out = BufReader::new(child.stdout.take().ok_or("faiss peer: no stdout")?);
+        let out = BufReader::new(child.stdout.take().ok_or("peer: no stdout")?);
         let mut peer = Peer {
             child,
             out,
             name: String::new(),
+            ready: serde_json::Value::Null,
         };
         let ready = peer.read()?;
         peer.name = format!(
@@ -258,6 +295,7 @@ impl Peer {
             ready["version"].as_str().unwrap_or("?"),
             ready["threads"]
         );
+        peer.ready = ready;
         Ok(peer)
     }
 
@@ -287,6 +325,9 @@ pub struct IvfPoint {
     pub refine: usize,
     pub recall_at_10: f64,
     pub qps: f64,
+    /// FAISS IndexIVFPQ + IndexRefineFlat, same nlist, m, nprobe and refine (k_factor).
+    pub faiss_recall_at_10: Option<f64>,
+    pub faiss_qps: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -296,6 +337,7 @@ pub struct IvfSweep {
     pub build_s: f64,
     pub queries: usize,
     pub default_nprobe: usize,
+    pub faiss_build_s: Option<f64>,
     pub points: Vec<IvfPoint>,
 }
 
@@ -305,6 +347,8 @@ fn ivf_sweep(
     c: &quiver::Collection,
     d: &Dataset,
     nq: usize,
+    peer: Option<(&Path, &PeerFiles)>,
+    dir: &Path,
 ) -> Result<IvfSweep, Box<dyn std::error::Error>> {
     let t = Instant::now();
     let info = c.create_index(&quiver::IvfPqParams::default())?;
@@ -313,6 +357,38 @@ fn ivf_sweep(
         "  ivf-pq: nlist {} m {} built in {build_s:.1} s",
         info.nlist, info.m
     );
+    let mut faiss = match peer {
+        Some((py, files)) => {
+            let queries = dir.join("ivf_queries.npy");
+            write_npy(
+                &queries,
+                &Matrix {
+                    rows: nq,
+                    dim: d.queries.dim,
+                    data: d.queries.data[..nq * d.queries.dim].to_vec(),
+                },
+            )?;
+            let p = Peer::spawn(
+                py,
+                "faiss_ivf.py",
+                &[
+                    files.base.clone(),
+                    queries.display().to_string(),
+                    d.metric.name().into(),
+                    K.to_string(),
+                    info.nlist.to_string(),
+                    info.m.to_string(),
+                ],
+            )?;
+            eprintln!(
+                "  faiss ivf-pq: built in {:.1} s",
+                p.ready["build_s"].as_f64().unwrap_or(0.0)
+            );
+            Some(p)
+        }
+        None => None,
+    };
+    let faiss_build_s = faiss.as_ref().and_then(|p| p.ready["build_s"].as_f64());
     c.load()?;
     let queries: Vec<&[f32]> = (0..nq).map(|i| d.queries.row(i)).collect();
     let truth: Vec<Vec<String>> = queries
@@ -341,13 +417,25 @@ fn ivf_sweep(
             }
             let qps = nq as f64 / t.elapsed().as_secs_f64();
             let recall = found as f64 / (nq * K) as f64;
+            let (faiss_recall_at_10, faiss_qps) = match faiss.as_mut() {
+                Some(p) => {
+                    let v = p.ask(&format!("sweep {nprobe} {refine}"))?;
+                    (v["recall"].as_f64(), v["qps"].as_f64())
+                }
+                None => (None, None),
+            };
             points.push(IvfPoint {
                 nprobe,
                 refine,
                 recall_at_10: recall,
                 qps,
+                faiss_recall_at_10,
+                faiss_qps,
             });
         }
+    }
+    if let Some(mut p) = faiss {
+        let _ = p.ask("quit");
     }
     let default_nprobe = (info.nlist / 16).max(8).min(info.nlist);
     Ok(IvfSweep {
@@ -356,6 +444,7 @@ fn ivf_sweep(
         build_s,
         queries: nq,
         default_nprobe,
+        faiss_build_s,
         points,
     })
 }

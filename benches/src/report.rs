@@ -1,7 +1,7 @@
 //! Results as JSON and a markdown table with FAISS/Quiver ratios.
 
 use crate::Args;
-use crate::measure::DatasetResult;
+use crate::measure::{DatasetResult, IvfPoint};
 use std::fmt::Write;
 
 fn machine() -> String {
@@ -67,6 +67,45 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
                 "\nIVF-PQ on {}: nlist {}, m {}, built in {:.1} s; recall@10 / QPS (one query at a time) over {} queries; default nprobe {}, refine 4.\n",
                 r.dataset, ivf.nlist, ivf.m, ivf.build_s, ivf.queries, ivf.default_nprobe
             )?;
+            if let Some(fb) = ivf.faiss_build_s {
+                writeln!(
+                    md,
+                    "Build: Quiver {:.1} s, FAISS IndexIVFPQ+IndexRefineFlat {:.1} s (FAISS/Quiver {:.2}x).\n",
+                    ivf.build_s,
+                    fb,
+                    fb / ivf.build_s
+                )?;
+                writeln!(
+                    md,
+                    "| recall@10 target | Quiver best QPS (nprobe, refine) | FAISS best QPS (nprobe, refine) | Quiver/FAISS |"
+                )?;
+                writeln!(md, "|---|---|---|---|")?;
+                for target in [0.90, 0.95, 0.99] {
+                    let best = |pick: &dyn Fn(&IvfPoint) -> Option<(f64, f64)>| {
+                        ivf.points
+                            .iter()
+                            .filter_map(|p| {
+                                pick(p)
+                                    .filter(|(r, _)| *r >= target)
+                                    .map(|(_, q)| (q, p.nprobe, p.refine))
+                            })
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                    };
+                    let q = best(&|p| Some((p.recall_at_10, p.qps)));
+                    let f = best(&|p| p.faiss_recall_at_10.zip(p.faiss_qps));
+                    let cell = |x: Option<(f64, usize, usize)>| {
+                        x.map_or("not reached".to_owned(), |(q, n, r)| {
+                            format!("{q:.0} ({n}, {r})")
+                        })
+                    };
+                    let ratio = match (q, f) {
+                        (Some(q), Some(f)) => format!("{:.2}x", q.0 / f.0),
+                        _ => "-".into(),
+                    };
+                    writeln!(md, "| {target:.2} | {} | {} | {ratio} |", cell(q), cell(f))?;
+                }
+                writeln!(md)?;
+            }
             let refines = [1usize, 2, 4, 8];
             writeln!(
                 md,
@@ -84,8 +123,12 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
                         ivf.points
                             .iter()
                             .find(|p| p.nprobe == np && p.refine == f)
-                            .map_or("-".into(), |p| {
-                                format!("{:.3} / {:.0}", p.recall_at_10, p.qps)
+                            .map_or("-".into(), |p| match (p.faiss_recall_at_10, p.faiss_qps) {
+                                (Some(fr), Some(fq)) => format!(
+                                    "{:.3} / {:.0} (faiss {:.3} / {:.0})",
+                                    p.recall_at_10, p.qps, fr, fq
+                                ),
+                                _ => format!("{:.3} / {:.0}", p.recall_at_10, p.qps),
                             })
                     })
                     .collect();

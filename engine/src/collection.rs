@@ -311,10 +311,34 @@ impl Collection {
         let arena = state.arena(&snap.read)?;
         let req = SearchRequest::new(&[], k);
         let results = match state.index(&snap.read)? {
-            Some(ivf) => queries
-                .iter()
-                .map(|q| approximate(&ivf, &arena, q.as_ref(), &req))
-                .collect::<Result<Vec<_>>>()?,
+            Some(ivf) => {
+                // One query per task, the batch split over the cores.
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let dim = state.schema.dim;
+                let per = queries.len().div_ceil(threads).max(1) * dim;
+                let parts: Vec<Result<Vec<Vec<Neighbor>>>> = std::thread::scope(|s| {
+                    let handles: Vec<_> = flat_queries
+                        .chunks(per)
+                        .map(|part| {
+                            let (ivf, arena, req) = (&ivf, &arena, &req);
+                            s.spawn(move || {
+                                part.chunks_exact(dim)
+                                    .map(|q| approximate(ivf, arena, q, req))
+                                    .collect()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                });
+                let mut all = Vec::with_capacity(queries.len());
+                for part in parts {
+                    all.extend(part?);
+                }
+                all
+            }
             None => {
                 let opts = SearchOptions::default();
                 quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts))

@@ -166,6 +166,11 @@ fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
     assert_eq!(second.nlist, 10);
     assert_eq!(c.check().unwrap(), 400);
     assert_eq!(c.search(&vs[42], 1).unwrap()[0].id, "r42");
+    // Batched searches use the index too, and agree with one-at-a-time searches.
+    let queries = random_vectors(20, 8, 77);
+    let batch = c.search_batch(&queries, 5).unwrap();
+    let single: Vec<_> = queries.iter().map(|q| c.search(q, 5).unwrap()).collect();
+    assert_eq!(batch, single);
     let q = &vs[0];
     assert!(c.search_with(&SearchRequest::new(q, 5).nprobe(0)).is_err());
     assert!(c.search_with(&SearchRequest::new(q, 5).refine(0)).is_err());
