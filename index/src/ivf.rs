@@ -7,6 +7,7 @@
 //! cosine); dot-product collections probe cells by inner product with the centroid and score
 //! codes with inner-product tables.
 
+use crate::distance;
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
 use crate::pq::{KSUB, ProductQuantizer, table_distance};
@@ -19,7 +20,10 @@ pub struct IvfPqParams {
     pub nlist: usize,
     /// Sub-quantizers; must divide the dimension.
     pub m: usize,
+    /// The coarse quantizer's k-means (its seed also seeds the PQ training).
     pub kmeans: KMeansParams,
+    /// Lloyd iterations for each PQ sub-quantizer (256 centroids on a small sample: cheap).
+    pub pq_iterations: usize,
 }
 
 /// One cell: row ids and their codes, contiguous (`codes.len() == rows.len() * m`).
@@ -82,6 +86,7 @@ impl IvfPq {
         }
         let pq_params = KMeansParams {
             seed: params.kmeans.seed ^ 0x5051,
+            iterations: params.pq_iterations,
             ..params.kmeans.clone()
         };
         let pq = ProductQuantizer::train(&residuals, dim, params.m, &pq_params)?;
@@ -276,10 +281,8 @@ impl IvfPq {
             .enumerate()
             .map(|(i, c)| {
                 let d = match self.metric {
-                    Metric::Dot => -q.iter().zip(c).map(|(a, b)| a * b).sum::<f32>(),
-                    Metric::Cosine | Metric::L2 => {
-                        q.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
-                    }
+                    Metric::Dot => -distance::dot(&q, c),
+                    Metric::Cosine | Metric::L2 => distance::l2sq(&q, c),
                 };
                 (d, i)
             })

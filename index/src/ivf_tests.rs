@@ -27,6 +27,7 @@ fn params(nlist: usize, m: usize) -> IvfPqParams {
             iterations: 8,
             ..KMeansParams::default()
         },
+        pq_iterations: 8,
     }
 }
 
