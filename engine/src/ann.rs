@@ -22,7 +22,9 @@ use quiver_storage::{CollectionRecord, ReadSnapshot};
 ///   128-d), with sub-vectors of at least 2 components: 25 for 50-d, 96 for 384-d. Codes of
 ///   2-4 components per byte keep recall high once candidates are re-ranked exactly.
 /// - `sample` = 256 x nlist training vectors (k-means's bound; PQ uses the same sample).
-/// - `iterations` = 20, `seed` = 1234.
+/// - `iterations` = 10 for the coarse k-means (FAISS's choice for IVF quantizers: cells need
+///   not converge, and each iteration is a pass over the whole sample); the PQ sub-quantizers
+///   always run 20. `seed` = 1234.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IvfPqParams {
     pub nlist: Option<usize>,
@@ -93,7 +95,7 @@ pub(crate) fn build(
     }
     let seed = params.seed.unwrap_or(1234);
     let kmeans = KMeansParams {
-        iterations: params.iterations.unwrap_or(20),
+        iterations: params.iterations.unwrap_or(10),
         seed,
         ..KMeansParams::default()
     };
@@ -113,7 +115,12 @@ pub(crate) fn build(
         schema.metric,
         schema.dim,
         &training,
-        &TrainParams { nlist, m, kmeans },
+        &TrainParams {
+            nlist,
+            m,
+            kmeans,
+            pq_iterations: 20,
+        },
     )
     .map_err(|reason| Error::InvalidParameter {
         name: "index",
