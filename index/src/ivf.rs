@@ -204,21 +204,38 @@ impl IvfPq {
             .flat_map(|v| prepare(self.metric, v))
             .collect();
         let cells = kmeans::assign(&prepared, self.dim, &self.centroids, 0);
-        prepared
-            .chunks_exact(self.dim)
-            .zip(cells)
-            .map(|(p, (cell, _))| {
-                let cell = cell as usize;
-                let residual: Vec<f32> = p
-                    .iter()
-                    .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
-                    .map(|(x, c)| x - c)
-                    .collect();
-                let mut code = vec![0u8; self.pq.m()];
-                self.pq.encode(&residual, &mut code);
-                (cell, code)
-            })
-            .collect()
+        let encode = |(p, &(cell, _)): (&[f32], &(u32, f32))| {
+            let cell = cell as usize;
+            let residual: Vec<f32> = p
+                .iter()
+                .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
+                .map(|(x, c)| x - c)
+                .collect();
+            let mut code = vec![0u8; self.pq.m()];
+            self.pq.encode(&residual, &mut code);
+            (cell, code)
+        };
+        let n = cells.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let per = n.div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = prepared
+                .chunks(per * self.dim)
+                .zip(cells.chunks(per))
+                .map(|(rows, cells)| {
+                    s.spawn(move || {
+                        rows.chunks_exact(self.dim)
+                            .zip(cells)
+                            .map(encode)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
     }
 
     /// Adds a row with a code computed by [`IvfPq::encode`] (or loaded from storage).

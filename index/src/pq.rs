@@ -54,18 +54,43 @@ impl ProductQuantizer {
         let dsub = dim / m;
         let ksub = n.min(KSUB);
         let mut codebooks = vec![0f32; m * KSUB * dsub];
-        let mut sub = Vec::with_capacity(n * dsub);
-        for j in 0..m {
-            sub.clear();
-            for v in data.chunks_exact(dim) {
-                sub.extend_from_slice(&v[j * dsub..(j + 1) * dsub]);
-            }
+        // Sub-quantizers are independent: train them on all cores, each k-means on one.
+        let train_one = |j: usize| {
+            let sub: Vec<f32> = data
+                .chunks_exact(dim)
+                .flat_map(|v| v[j * dsub..(j + 1) * dsub].iter().copied())
+                .collect();
             let p = KMeansParams {
                 seed: params.seed.wrapping_add(j as u64 * 0x9E37),
+                threads: 1,
                 ..params.clone()
             };
-            let cb = kmeans::train(&sub, dsub, ksub, &p);
-            codebooks[j * KSUB * dsub..j * KSUB * dsub + cb.len()].copy_from_slice(&cb);
+            kmeans::train(&sub, dsub, ksub, &p)
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(m);
+        let trained: Vec<Vec<f32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let train_one = &train_one;
+                    s.spawn(move || {
+                        (t..m)
+                            .step_by(threads)
+                            .map(|j| (j, train_one(j)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, Vec<f32>)> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect();
+            all.sort_by_key(|(j, _)| *j);
+            all.into_iter().map(|(_, cb)| cb).collect()
+        });
+        for (j, cb) in trained.iter().enumerate() {
+            codebooks[j * KSUB * dsub..j * KSUB * dsub + cb.len()].copy_from_slice(cb);
         }
         Ok(ProductQuantizer {
             dim,
@@ -123,23 +148,26 @@ impl ProductQuantizer {
         &self.codebooks[at..at + self.dsub]
     }
 
-    /// Writes the `m`-byte code of `v` (nearest codeword per sub-space; ties to the lower).
+    /// Writes the `m`-byte code of `v`: per sub-space the nearest trained codeword (by the
+    /// exact squared distance; ties to the lower index).
     pub fn encode(&self, v: &[f32], code: &mut [u8]) {
         debug_assert_eq!(v.len(), self.dim);
+        let mut table = [0f32; KSUB];
         for (j, out) in code.iter_mut().enumerate().take(self.m) {
-            let x = &v[j * self.dsub..(j + 1) * self.dsub];
-            let mut best = (0usize, f32::INFINITY);
-            for c in 0..self.ksub {
-                let d: f32 = x
-                    .iter()
-                    .zip(self.codeword(j, c))
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum();
-                if d < best.1 {
-                    best = (c, d);
+            // All 256 distances at once over the transposed codebook (vectorised), then the
+            // first minimum among the trained codewords.
+            table.fill(0.0);
+            for d in 0..self.dsub {
+                let x = v[j * self.dsub + d];
+                let at = (j * self.dsub + d) * KSUB;
+                for (acc, &w) in table.iter_mut().zip(&self.transposed[at..at + KSUB]) {
+                    let diff = x - w;
+                    *acc += diff * diff;
                 }
             }
-            *out = best.0 as u8;
+            let trained = &table[..self.ksub];
+            let min = trained.iter().fold(f32::INFINITY, |m, &d| m.min(d));
+            *out = trained.iter().position(|&d| d == min).unwrap_or(0) as u8;
         }
     }
 
