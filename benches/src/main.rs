@@ -37,6 +37,9 @@ pub struct Args {
     /// Also build the default IVF-PQ index and sweep nprobe x refine (recall@10 and QPS).
     #[arg(long)]
     ivf: bool,
+    /// Skip the synthetic data set (GloVe only).
+    #[arg(long)]
+    no_synthetic: bool,
     /// Queries for the IVF-PQ sweep.
     #[arg(long, default_value_t = 200)]
     ivf_queries: usize,
@@ -44,7 +47,10 @@ pub struct Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut sets = vec![datasets::synthetic(&args)];
+    let mut sets = Vec::new();
+    if !args.no_synthetic {
+        sets.push(datasets::synthetic(&args));
+    }
     if let Some(dir) = &args.glove {
         match datasets::glove(dir, &args) {
             Ok(d) => sets.push(d),

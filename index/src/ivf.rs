@@ -7,7 +7,6 @@
 //! cosine); dot-product collections probe cells by inner product with the centroid and score
 //! codes with inner-product tables.
 
-use crate::distance;
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
 use crate::pq::{KSUB, ProductQuantizer, table_distance};
@@ -37,12 +36,61 @@ pub struct InvertedList {
 pub struct IvfPq {
     metric: Metric,
     dim: usize,
-    centroids: Vec<f32>,
-    pq: ProductQuantizer,
+    /// Trained parts, immutable: shared by every snapshot's clone.
+    quantizers: Arc<Quantizers>,
     /// Behind `Arc`s so a snapshot clone shares untouched lists (copy on write).
     lists: Vec<Arc<InvertedList>>,
     len: usize,
     seed: u64,
+}
+
+/// The trained, immutable parts of an index.
+#[derive(Debug)]
+struct Quantizers {
+    centroids: Vec<f32>,
+    /// Centroids transposed (dim x nlist): a query's distances to every centroid become `dim`
+    /// contiguous, vectorised multiply-adds over all cells.
+    centroids_t: Vec<f32>,
+    /// Squared norm of each centroid.
+    centroid_sq: Vec<f32>,
+    pq: ProductQuantizer,
+}
+
+impl Quantizers {
+    fn new(dim: usize, centroids: Vec<f32>, pq: ProductQuantizer) -> Self {
+        let nlist = centroids.len() / dim;
+        let mut centroids_t = vec![0f32; centroids.len()];
+        for (c, cent) in centroids.chunks_exact(dim).enumerate() {
+            for (t, &x) in cent.iter().enumerate() {
+                centroids_t[t * nlist + c] = x;
+            }
+        }
+        let centroid_sq = centroids
+            .chunks_exact(dim)
+            .map(|c| c.iter().map(|x| x * x).sum())
+            .collect();
+        Quantizers {
+            centroids,
+            centroids_t,
+            centroid_sq,
+            pq,
+        }
+    }
+
+    /// Inner products of `q` with every centroid.
+    fn dots(&self, q: &[f32]) -> Vec<f32> {
+        let nlist = self.centroid_sq.len();
+        let mut acc = vec![0f32; nlist];
+        for (t, &x) in q.iter().enumerate() {
+            for (a, &w) in acc
+                .iter_mut()
+                .zip(&self.centroids_t[t * nlist..(t + 1) * nlist])
+            {
+                *a += x * w;
+            }
+        }
+        acc
+    }
 }
 
 /// Unit-normalises for cosine; other metrics use vectors as they are.
@@ -94,8 +142,7 @@ impl IvfPq {
         Ok(IvfPq {
             metric,
             dim,
-            centroids,
-            pq,
+            quantizers: Arc::new(Quantizers::new(dim, centroids, pq)),
             lists: (0..nlist)
                 .map(|_| Arc::new(InvertedList::default()))
                 .collect(),
@@ -133,8 +180,7 @@ impl IvfPq {
         Ok(IvfPq {
             metric,
             dim,
-            centroids,
-            pq,
+            quantizers: Arc::new(Quantizers::new(dim, centroids, pq)),
             lists: lists.into_iter().map(Arc::new).collect(),
             len,
             seed,
@@ -159,11 +205,11 @@ impl IvfPq {
     }
 
     pub fn centroids(&self) -> &[f32] {
-        &self.centroids
+        &self.quantizers.centroids
     }
 
     pub fn quantizer(&self) -> &ProductQuantizer {
-        &self.pq
+        &self.quantizers.pq
     }
 
     pub fn list(&self, i: usize) -> &InvertedList {
@@ -176,22 +222,22 @@ impl IvfPq {
             .iter()
             .map(|l| l.codes.capacity() + l.rows.capacity() * 8)
             .sum::<usize>()
-            + self.centroids.len() * 4
-            + self.pq.codebooks().len() * 4
+            + self.quantizers.centroids.len() * 4
+            + self.quantizers.pq.codebooks().len() * 4
     }
 
     /// The cell a vector belongs to and its code.
     pub fn encode(&self, v: &[f32]) -> (usize, Vec<u8>) {
         let p = prepare(self.metric, v);
-        let (cell, _) = kmeans::nearest(&p, &self.centroids);
+        let (cell, _) = kmeans::nearest(&p, &self.quantizers.centroids);
         let cell = cell as usize;
         let residual: Vec<f32> = p
             .iter()
-            .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
+            .zip(&self.quantizers.centroids[cell * self.dim..(cell + 1) * self.dim])
             .map(|(x, c)| x - c)
             .collect();
-        let mut code = vec![0u8; self.pq.m()];
-        self.pq.encode(&residual, &mut code);
+        let mut code = vec![0u8; self.quantizers.pq.m()];
+        self.quantizers.pq.encode(&residual, &mut code);
         (cell, code)
     }
 
@@ -203,16 +249,16 @@ impl IvfPq {
             .chunks_exact(self.dim)
             .flat_map(|v| prepare(self.metric, v))
             .collect();
-        let cells = kmeans::assign(&prepared, self.dim, &self.centroids, 0);
+        let cells = kmeans::assign(&prepared, self.dim, &self.quantizers.centroids, 0);
         let encode = |(p, &(cell, _)): (&[f32], &(u32, f32))| {
             let cell = cell as usize;
             let residual: Vec<f32> = p
                 .iter()
-                .zip(&self.centroids[cell * self.dim..(cell + 1) * self.dim])
+                .zip(&self.quantizers.centroids[cell * self.dim..(cell + 1) * self.dim])
                 .map(|(x, c)| x - c)
                 .collect();
-            let mut code = vec![0u8; self.pq.m()];
-            self.pq.encode(&residual, &mut code);
+            let mut code = vec![0u8; self.quantizers.pq.m()];
+            self.quantizers.pq.encode(&residual, &mut code);
             (cell, code)
         };
         let n = cells.len();
@@ -255,7 +301,7 @@ impl IvfPq {
         else {
             return false;
         };
-        let m = self.pq.m();
+        let m = self.quantizers.pq.m();
         let list = Arc::make_mut(&mut self.lists[cell]);
         list.rows.swap_remove(pos);
         let last = list.rows.len();
@@ -292,14 +338,19 @@ impl IvfPq {
         let dim = self.dim;
         let nlist = self.lists.len();
         // Rank cells: L2 to the centroid (cosine, l2) or inner product (dot).
+        // ||q - c||^2 = ||q||^2 + ||c||^2 - 2 <q, c>; the constant ||q||^2 is kept so that
+        // cell distances are true distances (dot: -<q, c>).
+        let q_sq: f32 = q.iter().map(|x| x * x).sum();
         let mut cells: Vec<(f32, usize)> = self
-            .centroids
-            .chunks_exact(dim)
+            .quantizers
+            .dots(&q)
+            .into_iter()
+            .zip(&self.quantizers.centroid_sq)
             .enumerate()
-            .map(|(i, c)| {
+            .map(|(i, (dot, &c_sq))| {
                 let d = match self.metric {
-                    Metric::Dot => -distance::dot(&q, c),
-                    Metric::Cosine | Metric::L2 => distance::l2sq(&q, c),
+                    Metric::Dot => -dot,
+                    Metric::Cosine | Metric::L2 => (q_sq + c_sq - 2.0 * dot).max(0.0),
                 };
                 (d, i)
             })
@@ -310,12 +361,12 @@ impl IvfPq {
                 .select_nth_unstable_by(nprobe - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             cells.truncate(nprobe);
         }
-        let m = self.pq.m();
+        let m = self.quantizers.pq.m();
         let mut table = vec![0f32; m * KSUB];
         let mut top = TopK::new(candidates);
         if self.metric == Metric::Dot {
             // Inner product: <q, c + r> = <q, c> + sum of per-sub-space tables, shared by cells.
-            self.pq.dot_table(&q, &mut table);
+            self.quantizers.pq.dot_table(&q, &mut table);
         }
         let mut residual = vec![0f32; dim];
         for &(cell_d, cell) in &cells {
@@ -326,12 +377,12 @@ impl IvfPq {
             let base = if self.metric == Metric::Dot {
                 cell_d
             } else {
-                let c = &self.centroids[cell * dim..(cell + 1) * dim];
+                let c = &self.quantizers.centroids[cell * dim..(cell + 1) * dim];
                 residual
                     .iter_mut()
                     .zip(q.iter().zip(c))
                     .for_each(|(r, (a, b))| *r = a - b);
-                self.pq.l2_table(&residual, &mut table);
+                self.quantizers.pq.l2_table(&residual, &mut table);
                 0.0
             };
             let sign = if self.metric == Metric::Dot {
