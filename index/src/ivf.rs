@@ -9,7 +9,7 @@
 
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
-use crate::pq::{KSUB, ProductQuantizer, table_distance};
+use crate::pq::{KSUB, ProductQuantizer, scan_codes};
 use crate::topk::{Neighbor, TopK};
 use std::sync::Arc;
 
@@ -390,15 +390,15 @@ impl IvfPq {
             } else {
                 1.0
             };
-            for (row, code) in list.rows.iter().zip(list.codes.chunks_exact(m)) {
-                let d = base + sign * table_distance(&table, code);
+            scan_codes(&table, &list.codes, m, |i, sum| {
+                let d = base + sign * sum;
                 if d <= top.threshold() {
                     top.push(Neighbor {
                         distance: d,
-                        row: *row,
+                        row: list.rows[i],
                     });
                 }
-            }
+            });
         }
         top.into_sorted_vec()
     }
