@@ -150,8 +150,9 @@ mod tests {
 
         #[test]
         fn bf16_kernels_match_scalar((a, b) in pair()) {
-            // simsimd rounds bf16 differences to bf16 before squaring: ~2^-7 relative error.
-            check::<bf16>(&a, &b, 1e-2)?;
+            // simsimd converts bf16 differences back to bf16 (truncating) before squaring:
+            // up to 2^-7 relative error in the difference, ~1.6% in its square.
+            check::<bf16>(&a, &b, 2e-2)?;
         }
     }
 

@@ -231,14 +231,19 @@ impl IvfPq {
         let p = prepare(self.metric, v);
         let (cell, _) = kmeans::nearest(&p, &self.quantizers.centroids);
         let cell = cell as usize;
-        let residual: Vec<f32> = p
+        (cell, self.residual_code(&p, cell))
+    }
+
+    /// The PQ code of a prepared vector's residual in `cell`.
+    fn residual_code(&self, prepared: &[f32], cell: usize) -> Vec<u8> {
+        let residual: Vec<f32> = prepared
             .iter()
             .zip(&self.quantizers.centroids[cell * self.dim..(cell + 1) * self.dim])
             .map(|(x, c)| x - c)
             .collect();
         let mut code = vec![0u8; self.quantizers.pq.m()];
         self.quantizers.pq.encode(&residual, &mut code);
-        (cell, code)
+        code
     }
 
     /// [`IvfPq::encode`] for many vectors (n x dim), the cell search done as blocked matrix
@@ -251,15 +256,7 @@ impl IvfPq {
             .collect();
         let cells = kmeans::assign(&prepared, self.dim, &self.quantizers.centroids, 0);
         let encode = |(p, &(cell, _)): (&[f32], &(u32, f32))| {
-            let cell = cell as usize;
-            let residual: Vec<f32> = p
-                .iter()
-                .zip(&self.quantizers.centroids[cell * self.dim..(cell + 1) * self.dim])
-                .map(|(x, c)| x - c)
-                .collect();
-            let mut code = vec![0u8; self.quantizers.pq.m()];
-            self.quantizers.pq.encode(&residual, &mut code);
-            (cell, code)
+            (cell as usize, self.residual_code(p, cell as usize))
         };
         let n = cells.len();
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());

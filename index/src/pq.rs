@@ -194,18 +194,13 @@ impl ProductQuantizer {
     /// (a contiguous, vectorisable loop over the transposed codebook).
     #[inline]
     fn fill_table(&self, q: &[f32], table: &mut [f32], f: impl Fn(f32, f32, f32) -> f32) {
-        for j in 0..self.m {
-            let row: &mut [f32; KSUB] = (&mut table[j * KSUB..(j + 1) * KSUB])
-                .try_into()
-                .expect("table has m x 256 entries");
+        let (rows, _) = table.as_chunks_mut::<KSUB>();
+        let (codewords, _) = self.transposed.as_chunks::<KSUB>();
+        for (j, row) in rows.iter_mut().enumerate().take(self.m) {
             row.fill(0.0);
             for d in 0..self.dsub {
                 let x = q[j * self.dsub + d];
-                let at = (j * self.dsub + d) * KSUB;
-                let w: &[f32; KSUB] = (&self.transposed[at..at + KSUB])
-                    .try_into()
-                    .expect("transposed codebook has m x dsub x 256 entries");
-                for (acc, &w) in row.iter_mut().zip(w) {
+                for (acc, &w) in row.iter_mut().zip(&codewords[j * self.dsub + d]) {
                     *acc = f(*acc, x, w);
                 }
             }
