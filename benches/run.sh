@@ -13,4 +13,8 @@ fi
 "$VENV/bin/pip" install --quiet -r benches/peers/requirements.txt
 scripts/fetch_glove.sh
 cargo build --release --quiet -p quiver-benches
-exec target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" "$@"
+out=results
+target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" --out "$out" "$@"
+# Recall/QPS plots for IVF-PQ sweeps (--ivf), from the newest results file.
+latest=$(ls -t "$out"/*.json | head -n 1)
+"$VENV/bin/python" benches/peers/plot.py "$latest"

@@ -5,6 +5,7 @@ Usage: faiss_ivf.py BASE.npy QUERIES.npy METRIC K NLIST M
 Prints {"ready": ..., "build_s": ...} after training and adding, then answers on stdin:
   sweep NPROBE REFINE -> {"recall": r, "qps": q}  queries one at a time (one thread each),
                          recall@K against FAISS's exact search on the same vectors
+  size               -> {"bytes": n}  the serialised IndexIVFPQ (codes, ids, quantizers)
   quit
 Cosine is run as L2 on unit-normalised vectors (the same ranking).
 """
@@ -60,6 +61,8 @@ def main() -> None:
                 found += len(set(ids[0].tolist()) & set(truth[i].tolist()))
             elapsed = time.perf_counter() - t
             say({"recall": found / (len(queries) * k), "qps": len(queries) / elapsed})
+        elif cmd[0] == "size":
+            say({"bytes": int(faiss.serialize_index(ivfpq).size)})
         else:
             say({"error": f"unknown command {cmd[0]}"})
 

@@ -331,6 +331,13 @@ pub struct IvfPoint {
 }
 
 #[derive(Serialize)]
+pub struct HnswPoint {
+    pub ef: usize,
+    pub recall_at_10: f64,
+    pub qps: f64,
+}
+
+#[derive(Serialize)]
 pub struct IvfSweep {
     pub nlist: usize,
     pub m: usize,
@@ -338,7 +345,14 @@ pub struct IvfSweep {
     pub queries: usize,
     pub default_nprobe: usize,
     pub faiss_build_s: Option<f64>,
+    /// Codes, row ids, centroids and codebooks in memory (Quiver) / the serialised
+    /// IndexIVFPQ (FAISS); the raw vectors both keep for re-ranking are not included.
+    pub index_bytes: usize,
+    pub faiss_index_bytes: Option<u64>,
     pub points: Vec<IvfPoint>,
+    /// hnswlib (M 16, ef_construction 200), one query at a time, over ef.
+    pub hnsw_build_s: Option<f64>,
+    pub hnsw_points: Vec<HnswPoint>,
 }
 
 /// Builds the default IVF-PQ index and measures recall@10 against exact search, one query at
@@ -399,12 +413,24 @@ fn ivf_sweep(
             Ok(hits.into_iter().map(|h| h.id).collect())
         })
         .collect::<Result<_, quiver::Error>>()?;
-    let mut points = Vec::new();
-    for refine in [1usize, 2, 4, 8] {
-        for nprobe in [1usize, 2, 4, 8, 16, 32, 64, 128, 256] {
-            if nprobe > info.nlist {
-                continue;
-            }
+    // Every grid point is measured in IVF_ROUNDS rounds, Quiver then FAISS each time; QPS is
+    // the median of the rounds (recall is deterministic).
+    const IVF_ROUNDS: usize = 3;
+    let grid: Vec<(usize, usize)> = [1usize, 2, 4, 8]
+        .into_iter()
+        .flat_map(|refine| {
+            [1usize, 2, 4, 8, 16, 32, 64, 128, 256]
+                .into_iter()
+                .filter(|&nprobe| nprobe <= info.nlist)
+                .map(move |nprobe| (nprobe, refine))
+        })
+        .collect();
+    let mut recall = vec![0f64; grid.len()];
+    let mut faiss_recall = vec![None; grid.len()];
+    let mut q_runs = vec![Vec::new(); grid.len()];
+    let mut f_runs = vec![Vec::new(); grid.len()];
+    for _ in 0..IVF_ROUNDS {
+        for (g, &(nprobe, refine)) in grid.iter().enumerate() {
             let t = Instant::now();
             let mut found = 0;
             for (q, truth) in queries.iter().zip(&truth) {
@@ -415,25 +441,62 @@ fn ivf_sweep(
                 let hits = c.search_with(&req)?;
                 found += hits.iter().filter(|h| truth.contains(&h.id)).count();
             }
-            let qps = nq as f64 / t.elapsed().as_secs_f64();
-            let recall = found as f64 / (nq * K) as f64;
-            let (faiss_recall_at_10, faiss_qps) = match faiss.as_mut() {
-                Some(p) => {
-                    let v = p.ask(&format!("sweep {nprobe} {refine}"))?;
-                    (v["recall"].as_f64(), v["qps"].as_f64())
+            q_runs[g].push(nq as f64 / t.elapsed().as_secs_f64());
+            recall[g] = found as f64 / (nq * K) as f64;
+            if let Some(p) = faiss.as_mut() {
+                let v = p.ask(&format!("sweep {nprobe} {refine}"))?;
+                faiss_recall[g] = v["recall"].as_f64();
+                if let Some(q) = v["qps"].as_f64() {
+                    f_runs[g].push(q);
                 }
-                None => (None, None),
-            };
-            points.push(IvfPoint {
-                nprobe,
-                refine,
-                recall_at_10: recall,
-                qps,
-                faiss_recall_at_10,
-                faiss_qps,
-            });
+            }
         }
     }
+    let points: Vec<IvfPoint> = grid
+        .iter()
+        .enumerate()
+        .map(|(g, &(nprobe, refine))| IvfPoint {
+            nprobe,
+            refine,
+            recall_at_10: recall[g],
+            qps: Stats::of(q_runs[g].clone()).median,
+            faiss_recall_at_10: faiss_recall[g],
+            faiss_qps: (!f_runs[g].is_empty()).then(|| Stats::of(f_runs[g].clone()).median),
+        })
+        .collect();
+    // hnswlib: a graph index, so its own knob (ef) instead of nprobe x refine.
+    let mut hnsw_points = Vec::new();
+    let mut hnsw_build_s = None;
+    if let Some((py, files)) = peer {
+        let queries = dir.join("ivf_queries.npy");
+        let mut p = Peer::spawn(
+            py,
+            "hnsw.py",
+            &[
+                files.base.clone(),
+                queries.display().to_string(),
+                d.metric.name().into(),
+                K.to_string(),
+            ],
+        )?;
+        hnsw_build_s = p.ready["build_s"].as_f64();
+        eprintln!("  hnswlib: built in {:.1} s", hnsw_build_s.unwrap_or(0.0));
+        for ef in [16usize, 32, 64, 128, 256, 512] {
+            let v = p.ask(&format!("sweep {ef}"))?;
+            if let (Some(recall), Some(qps)) = (v["recall"].as_f64(), v["qps"].as_f64()) {
+                hnsw_points.push(HnswPoint {
+                    ef,
+                    recall_at_10: recall,
+                    qps,
+                });
+            }
+        }
+        let _ = p.ask("quit");
+    }
+    let faiss_index_bytes = faiss
+        .as_mut()
+        .and_then(|p| p.ask("size").ok())
+        .and_then(|v| v["bytes"].as_u64());
     if let Some(mut p) = faiss {
         let _ = p.ask("quit");
     }
@@ -445,6 +508,10 @@ fn ivf_sweep(
         queries: nq,
         default_nprobe,
         faiss_build_s,
+        index_bytes: info.memory_bytes,
+        faiss_index_bytes,
         points,
+        hnsw_build_s,
+        hnsw_points,
     })
 }

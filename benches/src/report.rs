@@ -64,8 +64,17 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
         if let Some(ivf) = &r.ivf {
             writeln!(
                 md,
-                "\nIVF-PQ on {}: nlist {}, m {}, built in {:.1} s; recall@10 / QPS (one query at a time) over {} queries; default nprobe {}, refine 4.\n",
+                "\nIVF-PQ on {}: nlist {}, m {}, built in {:.1} s; recall@10 / QPS (one query at a time, median of 3 interleaved rounds) over {} queries; default nprobe {}, refine 4.\n",
                 r.dataset, ivf.nlist, ivf.m, ivf.build_s, ivf.queries, ivf.default_nprobe
+            )?;
+            writeln!(
+                md,
+                "Index memory (codes, ids, centroids, codebooks): Quiver {:.1} MB{}.\n",
+                ivf.index_bytes as f64 / 1e6,
+                ivf.faiss_index_bytes.map_or(String::new(), |b| format!(
+                    ", FAISS IndexIVFPQ serialised {:.1} MB",
+                    b as f64 / 1e6
+                ))
             )?;
             if let Some(fb) = ivf.faiss_build_s {
                 writeln!(
@@ -75,11 +84,17 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
                     fb,
                     fb / ivf.build_s
                 )?;
+                if let Some(hb) = ivf.hnsw_build_s {
+                    writeln!(
+                        md,
+                        "hnswlib (M 16, ef_construction 200, all cores) built in {hb:.1} s.\n"
+                    )?;
+                }
                 writeln!(
                     md,
-                    "| recall@10 target | Quiver best QPS (nprobe, refine) | FAISS best QPS (nprobe, refine) | Quiver/FAISS |"
+                    "| recall@10 target | Quiver best QPS (nprobe, refine) | FAISS best QPS (nprobe, refine) | Quiver/FAISS | hnswlib best QPS (ef) | Quiver/hnswlib |"
                 )?;
-                writeln!(md, "|---|---|---|---|")?;
+                writeln!(md, "|---|---|---|---|---|---|")?;
                 for target in [0.90, 0.95, 0.99] {
                     let best = |pick: &dyn Fn(&IvfPoint) -> Option<(f64, f64)>| {
                         ivf.points
@@ -102,7 +117,25 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
                         (Some(q), Some(f)) => format!("{:.2}x", q.0 / f.0),
                         _ => "-".into(),
                     };
-                    writeln!(md, "| {target:.2} | {} | {} | {ratio} |", cell(q), cell(f))?;
+                    let h = ivf
+                        .hnsw_points
+                        .iter()
+                        .filter(|p| p.recall_at_10 >= target)
+                        .max_by(|a, b| a.qps.total_cmp(&b.qps));
+                    let (h_cell, h_ratio) = match (h, q) {
+                        (Some(h), Some(q)) => (
+                            format!("{:.0} ({})", h.qps, h.ef),
+                            format!("{:.2}x", q.0 / h.qps),
+                        ),
+                        (Some(h), None) => (format!("{:.0} ({})", h.qps, h.ef), "-".into()),
+                        (None, _) => ("not reached".into(), "-".into()),
+                    };
+                    writeln!(
+                        md,
+                        "| {target:.2} | {} | {} | {ratio} | {h_cell} | {h_ratio} |",
+                        cell(q),
+                        cell(f)
+                    )?;
                 }
                 writeln!(md)?;
             }

@@ -41,6 +41,8 @@ pub struct IndexInfo {
     pub m: usize,
     pub indexed: usize,
     pub seed: u64,
+    /// Memory held by codes, row ids, centroids and codebooks (not the vectors).
+    pub memory_bytes: usize,
 }
 
 pub(crate) fn default_nlist(n: usize) -> usize {
@@ -146,6 +148,7 @@ pub(crate) fn build(
         m,
         indexed: n,
         seed,
+        memory_bytes: ivf_filled.memory_bytes(),
     };
     Ok((ivf_filled, postings, info))
 }

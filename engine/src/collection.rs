@@ -291,6 +291,7 @@ impl Collection {
             m: ivf.quantizer().m(),
             indexed: ivf.len(),
             seed: ivf.seed(),
+            memory_bytes: ivf.memory_bytes(),
         }))
     }
 
