@@ -143,6 +143,7 @@ pub(crate) fn build(
             });
         }
     }
+    ivf_filled.shrink_to_fit();
     let info = IndexInfo {
         nlist: ivf_filled.nlist(),
         m,
@@ -208,8 +209,9 @@ pub(crate) fn load(
         list.codes.extend_from_slice(code);
         Ok(())
     })?;
-    let ivf = IvfPq::from_parts(schema.metric, schema.dim, centroids, pq, lists, header.seed)
+    let mut ivf = IvfPq::from_parts(schema.metric, schema.dim, centroids, pq, lists, header.seed)
         .map_err(bad)?;
+    ivf.shrink_to_fit();
     if ivf.len() as u64 != record.count {
         return Err(bad(format!(
             "{} postings for {} records",

@@ -216,14 +216,25 @@ impl IvfPq {
         &self.lists[i]
     }
 
+    /// Releases the spare capacity lists gathered while being filled (after a build or load).
+    pub fn shrink_to_fit(&mut self) {
+        for list in &mut self.lists {
+            let list = Arc::make_mut(list);
+            list.rows.shrink_to_fit();
+            list.codes.shrink_to_fit();
+        }
+    }
+
     /// Bytes held by codes, row ids, centroids and codebooks.
     pub fn memory_bytes(&self) -> usize {
         self.lists
             .iter()
             .map(|l| l.codes.capacity() + l.rows.capacity() * 8)
             .sum::<usize>()
-            + self.quantizers.centroids.len() * 4
-            + self.quantizers.pq.codebooks().len() * 4
+            // Centroids and codebooks are each held twice (row-major and transposed).
+            + self.quantizers.centroids.len() * 4 * 2
+            + self.quantizers.centroid_sq.len() * 4
+            + self.quantizers.pq.codebooks().len() * 4 * 2
     }
 
     /// The cell a vector belongs to and its code.
