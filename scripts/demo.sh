@@ -19,7 +19,12 @@ echo "== create and import (every batch of 1000 committed durably)"
 "$Q" import "$DB" glove "$CACHE/glove/glove_6B_50d_emb.npy" --ids "$CACHE/glove/words.txt"
 "$Q" info "$DB"
 
-echo "== nearest words (cosine; the word itself comes first with score 1)"
+echo "== nearest words, exact search (cosine; the word itself comes first with score 1)"
 like=()
 for w in $WORDS; do like+=(--like "$w"); done
+"$Q" search "$DB" glove "${like[@]}" -k 8
+
+echo "== build the IVF-PQ index (parameters derived from the collection), search through it"
+"$Q" index "$DB" glove
+"$Q" info "$DB"
 "$Q" search "$DB" glove "${like[@]}" -k 8
