@@ -5,6 +5,7 @@ Usage: faiss_ivf.py BASE.npy QUERIES.npy METRIC K NLIST M
 Prints {"ready": ..., "build_s": ...} after training and adding, then answers on stdin:
   sweep NPROBE REFINE -> {"recall": r, "qps": q}  queries one at a time (one thread each),
                          recall@K against FAISS's exact search on the same vectors
+  batch NPROBE REFINE -> {"qps": q}  all queries in one call (OpenMP threads)
   size               -> {"bytes": n}  the serialised IndexIVFPQ (codes, ids, quantizers)
   quit
 Cosine is run as L2 on unit-normalised vectors (the same ranking).
@@ -61,6 +62,12 @@ def main() -> None:
                 found += len(set(ids[0].tolist()) & set(truth[i].tolist()))
             elapsed = time.perf_counter() - t
             say({"recall": found / (len(queries) * k), "qps": len(queries) / elapsed})
+        elif cmd[0] == "batch":
+            ivfpq.nprobe = int(cmd[1])
+            index.k_factor = float(cmd[2])
+            t = time.perf_counter()
+            index.search(queries, k)
+            say({"qps": len(queries) / (time.perf_counter() - t)})
         elif cmd[0] == "size":
             say({"bytes": int(faiss.serialize_index(ivfpq).size)})
         else:

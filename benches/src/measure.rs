@@ -331,6 +331,13 @@ pub struct IvfPoint {
 }
 
 #[derive(Serialize)]
+pub struct BatchPoint {
+    pub nprobe: usize,
+    pub qps: f64,
+    pub faiss_qps: Option<f64>,
+}
+
+#[derive(Serialize)]
 pub struct HnswPoint {
     pub ef: usize,
     pub recall_at_10: f64,
@@ -353,6 +360,8 @@ pub struct IvfSweep {
     /// hnswlib (M 16, ef_construction 200), one query at a time, over ef.
     pub hnsw_build_s: Option<f64>,
     pub hnsw_points: Vec<HnswPoint>,
+    /// Batched (all cores) QPS at refine 2.
+    pub batch_points: Vec<BatchPoint>,
 }
 
 /// Builds the default IVF-PQ index and measures recall@10 against exact search, one query at
@@ -493,6 +502,34 @@ fn ivf_sweep(
         }
         let _ = p.ask("quit");
     }
+    // All cores: the whole query set as one batch (Quiver splits it over cores, FAISS over
+    // OpenMP threads), refine 2, median of IVF_ROUNDS.
+    let mut batch_points = Vec::new();
+    for nprobe in [1usize, 4, 16, 64, 128, 256]
+        .into_iter()
+        .filter(|&p| p <= info.nlist)
+    {
+        let template = SearchRequest::new(&[], K)
+            .include_payload(false)
+            .nprobe(nprobe)
+            .refine(2);
+        let (mut q_runs, mut f_runs) = (Vec::new(), Vec::new());
+        for _ in 0..IVF_ROUNDS {
+            let t = Instant::now();
+            c.search_batch_with(&queries, &template)?;
+            q_runs.push(nq as f64 / t.elapsed().as_secs_f64());
+            if let Some(p) = faiss.as_mut()
+                && let Some(q) = p.ask(&format!("batch {nprobe} 2"))?["qps"].as_f64()
+            {
+                f_runs.push(q);
+            }
+        }
+        batch_points.push(BatchPoint {
+            nprobe,
+            qps: Stats::of(q_runs).median,
+            faiss_qps: (!f_runs.is_empty()).then(|| Stats::of(f_runs).median),
+        });
+    }
     let faiss_index_bytes = faiss
         .as_mut()
         .and_then(|p| p.ask("size").ok())
@@ -513,5 +550,6 @@ fn ivf_sweep(
         points,
         hnsw_build_s,
         hnsw_points,
+        batch_points,
     })
 }

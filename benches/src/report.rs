@@ -139,6 +139,22 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
                 }
                 writeln!(md)?;
             }
+            if !ivf.batch_points.is_empty() {
+                writeln!(
+                    md,
+                    "All cores (the {} queries as one batch, refine 2), QPS:\n",
+                    ivf.queries
+                )?;
+                writeln!(md, "| nprobe | Quiver | FAISS | Quiver/FAISS |")?;
+                writeln!(md, "|---|---|---|---|")?;
+                for b in &ivf.batch_points {
+                    let (f, r) = b.faiss_qps.map_or(("-".into(), "-".into()), |f| {
+                        (format!("{f:.0}"), format!("{:.2}x", b.qps / f))
+                    });
+                    writeln!(md, "| {} | {:.0} | {f} | {r} |", b.nprobe, b.qps)?;
+                }
+                writeln!(md)?;
+            }
             let refines = [1usize, 2, 4, 8];
             writeln!(
                 md,

@@ -298,6 +298,17 @@ impl Collection {
     /// Many searches in one pass over the vectors (much faster than one at a time for large
     /// batches). Results are in query order.
     pub fn search_batch<Q: AsRef<[f32]>>(&self, queries: &[Q], k: usize) -> Result<Vec<Vec<Hit>>> {
+        self.search_batch_with(queries, &SearchRequest::new(&[], k))
+    }
+
+    /// [`Collection::search_batch`] with the options of `template` (k, payloads, vectors,
+    /// exact, nprobe, refine); `template.vector` is ignored.
+    pub fn search_batch_with<Q: AsRef<[f32]>>(
+        &self,
+        queries: &[Q],
+        template: &SearchRequest<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        let k = template.k;
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
         validate::k(k)?;
@@ -310,8 +321,13 @@ impl Collection {
             return Ok(Vec::new());
         }
         let arena = state.arena(&snap.read)?;
-        let req = SearchRequest::new(&[], k);
-        let results = match state.index(&snap.read)? {
+        let req = template;
+        let index = if req.exact {
+            None
+        } else {
+            state.index(&snap.read)?
+        };
+        let results = match index {
             Some(ivf) => {
                 // One query per task, the batch split over the cores.
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -321,7 +337,7 @@ impl Collection {
                     let handles: Vec<_> = flat_queries
                         .chunks(per)
                         .map(|part| {
-                            let (ivf, arena, req) = (&ivf, &arena, &req);
+                            let (ivf, arena) = (&ivf, &arena);
                             s.spawn(move || {
                                 part.chunks_exact(dim)
                                     .map(|q| approximate(ivf, arena, q, req))
@@ -348,7 +364,7 @@ impl Collection {
         let reader = snap.read.row_reader(&state.record)?;
         results
             .into_iter()
-            .map(|n| hits(&reader, state.schema.metric, &arena, n, &req))
+            .map(|n| hits(&reader, state.schema.metric, &arena, n, req))
             .collect()
     }
 

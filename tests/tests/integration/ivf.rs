@@ -171,6 +171,34 @@ fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
     let batch = c.search_batch(&queries, 5).unwrap();
     let single: Vec<_> = queries.iter().map(|q| c.search(q, 5).unwrap()).collect();
     assert_eq!(batch, single);
+    // ... also with explicit parameters, and exactly when asked.
+    let tuned = SearchRequest::new(&[], 5)
+        .nprobe(3)
+        .refine(2)
+        .include_payload(false);
+    let batch = c.search_batch_with(&queries, &tuned).unwrap();
+    for (q, b) in queries.iter().zip(&batch) {
+        let one = SearchRequest::new(q, 5)
+            .nprobe(3)
+            .refine(2)
+            .include_payload(false);
+        assert_eq!(&c.search_with(&one).unwrap(), b);
+    }
+    let exact = c
+        .search_batch_with(&queries, &SearchRequest::new(&[], 5).exact(true))
+        .unwrap();
+    for (q, e) in queries.iter().zip(&exact) {
+        // The batched exact path multiplies matrices: same ids, scores equal to rounding.
+        let one = c
+            .search_with(&SearchRequest::new(q, 5).exact(true))
+            .unwrap();
+        assert_eq!(ids(&one), ids(e));
+        assert!(
+            one.iter()
+                .zip(e)
+                .all(|(a, b)| (a.score - b.score).abs() < 1e-5)
+        );
+    }
     let q = &vs[0];
     assert!(c.search_with(&SearchRequest::new(q, 5).nprobe(0)).is_err());
     assert!(c.search_with(&SearchRequest::new(q, 5).refine(0)).is_err());
