@@ -92,14 +92,7 @@ impl ProductQuantizer {
         for (j, cb) in trained.iter().enumerate() {
             codebooks[j * KSUB * dsub..j * KSUB * dsub + cb.len()].copy_from_slice(cb);
         }
-        Ok(ProductQuantizer {
-            dim,
-            m,
-            dsub,
-            ksub,
-            transposed: transpose(&codebooks, m, dsub),
-            codebooks,
-        })
+        Self::from_parts(dim, m, ksub, codebooks)
     }
 
     /// Rebuilds a quantizer from stored parts.

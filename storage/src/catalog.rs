@@ -64,6 +64,17 @@ pub struct CollectionRecord {
     pub version: u8,
 }
 
+/// Looks `name` up in the catalog table of any transaction.
+pub(crate) fn lookup(
+    table: &impl redb::ReadableTable<&'static str, &'static [u8]>,
+    name: &str,
+) -> StorageResult<Option<CollectionRecord>> {
+    let found = table.get(name)?;
+    found
+        .map(|v| CollectionRecord::decode(name, v.value()))
+        .transpose()
+}
+
 impl CollectionRecord {
     /// How this collection's vectors are grouped into blocks.
     pub fn block_layout(&self) -> StorageResult<crate::blocks::BlockLayout> {

@@ -33,11 +33,7 @@ impl ReadSnapshot {
     }
 
     pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
-        let table = self.txn.open_table(CATALOG)?;
-        let found = table.get(name)?;
-        found
-            .map(|v| CollectionRecord::decode(name, v.value()))
-            .transpose()
+        crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name)
     }
 
     fn open<K: redb::Key + 'static, V: redb::Value + 'static>(

@@ -40,11 +40,18 @@ impl WriteBatch {
     }
 
     pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
-        let table = self.txn.open_table(CATALOG)?;
-        let found = table.get(name)?;
-        found
-            .map(|v| CollectionRecord::decode(name, v.value()))
-            .transpose()
+        crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name)
+    }
+
+    /// The four record tables of a collection, opened for writing.
+    fn record_tables(&self, coll: &CollectionRecord) -> StorageResult<RecordTables<'_>> {
+        let t = CollectionTables::of(coll.id);
+        Ok(RecordTables {
+            ids: self.txn.open_table(t.ids())?,
+            keys: self.txn.open_table(t.keys())?,
+            vectors: self.txn.open_table(t.vectors())?,
+            payloads: self.txn.open_table(t.payloads())?,
+        })
     }
 
     /// Adds a collection (the caller has checked that the name is free and valid).
@@ -113,11 +120,12 @@ impl WriteBatch {
         records: &[PutRecord<'_>],
     ) -> StorageResult<Vec<PutOutcome>> {
         let layout = coll.block_layout()?;
-        let t = CollectionTables::of(coll.id);
-        let mut ids = self.txn.open_table(t.ids())?;
-        let mut keys = self.txn.open_table(t.keys())?;
-        let mut vectors = self.txn.open_table(t.vectors())?;
-        let mut payloads = self.txn.open_table(t.payloads())?;
+        let RecordTables {
+            mut ids,
+            mut keys,
+            mut vectors,
+            mut payloads,
+        } = self.record_tables(coll)?;
         let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(records.len());
         for r in records {
@@ -171,11 +179,12 @@ impl WriteBatch {
         ids_to_delete: &[&str],
     ) -> StorageResult<Vec<Option<u64>>> {
         let layout = coll.block_layout()?;
-        let t = CollectionTables::of(coll.id);
-        let mut ids = self.txn.open_table(t.ids())?;
-        let mut keys = self.txn.open_table(t.keys())?;
-        let mut vectors = self.txn.open_table(t.vectors())?;
-        let mut payloads = self.txn.open_table(t.payloads())?;
+        let RecordTables {
+            mut ids,
+            mut keys,
+            mut vectors,
+            mut payloads,
+        } = self.record_tables(coll)?;
         let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(ids_to_delete.len());
         for id in ids_to_delete {
@@ -272,6 +281,13 @@ impl WriteBatch {
         self.txn.commit()?;
         Ok(())
     }
+}
+
+struct RecordTables<'txn> {
+    ids: redb::Table<'txn, &'static str, u64>,
+    keys: redb::Table<'txn, u64, &'static str>,
+    vectors: VectorTable<'txn>,
+    payloads: redb::Table<'txn, u64, &'static [u8]>,
 }
 
 /// Vector blocks read and changed during one call, written back once at the end.
