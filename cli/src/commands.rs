@@ -264,6 +264,7 @@ fn import(
                     id,
                     vector: r.vector,
                     payload: r.payload,
+                    text: None,
                 });
                 origin.push(where_);
                 if batch.len() == batch_size {

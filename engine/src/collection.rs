@@ -20,8 +20,8 @@ use std::sync::Arc;
 /// a handle to a dropped collection returns [`Error::CollectionNotFound`].
 #[derive(Clone, Debug)]
 pub struct Collection {
-    db: Database,
-    name: String,
+    pub(crate) db: Database,
+    pub(crate) name: String,
 }
 
 /// A collection's description, as `Database::collections` lists it.
@@ -79,8 +79,15 @@ impl Collection {
     /// returns `Ok`, all of it is durable; when it returns `Err`, none of it was written.
     /// Within a batch, a later record with the same id wins.
     pub fn upsert(&self, records: &[Record]) -> Result<()> {
+        self.upsert_records(records, false)
+    }
+
+    /// `upsert`, storing each record's `text` when `with_texts` (text writes, whose vectors
+    /// the collection's pinned model computed).
+    pub(crate) fn upsert_records(&self, records: &[Record], with_texts: bool) -> Result<()> {
         let snap = self.db.snapshot();
-        let schema = snap.collection(&self.name)?.schema;
+        let state = snap.collection(&self.name)?;
+        let (schema, collection_id) = (state.schema, state.record.id);
         let mut encoded = Vec::with_capacity(records.len());
         for (position, r) in records.iter().enumerate() {
             validate::id(position, &r.id)?;
@@ -97,8 +104,8 @@ impl Collection {
         }
         self.db.write(|batch, snap| {
             let state = snap.collection(&self.name)?;
-            if state.schema != schema {
-                // Dropped and re-created with another shape since validation.
+            if state.record.id != collection_id {
+                // Dropped and re-created since validation (and embedding).
                 return Err(Error::CollectionNotFound {
                     name: self.name.clone(),
                 });
@@ -111,6 +118,11 @@ impl Collection {
                     id: &r.id,
                     vector: v,
                     payload: p.as_deref(),
+                    text: if with_texts {
+                        r.text.as_deref().map(str::as_bytes)
+                    } else {
+                        None
+                    },
                 })
                 .collect();
             let outcomes = batch.put_many(&mut record, &puts)?;
@@ -210,6 +222,7 @@ impl Collection {
             id: id.to_owned(),
             vector: vectors::decode(&state.schema, &bytes)?,
             payload: parse_payload(row, snap.read.payload(&state.record, row)?)?,
+            text: snap.read.text(&state.record, row)?,
         }))
     }
 
@@ -477,6 +490,11 @@ fn hits(
                 score: metric.score(n.distance),
                 payload: if req.include_payload {
                     parse_payload(n.row, reader.payload(n.row)?)?
+                } else {
+                    None
+                },
+                text: if req.include_payload {
+                    reader.text(n.row)?
                 } else {
                     None
                 },

@@ -1,10 +1,12 @@
 //! Options for opening databases and creating collections.
 
 use crate::database::Database;
+use crate::embed::Embedder;
 use crate::error::Result;
 use quiver_index::{ElementType, Metric};
 use quiver_storage::{Store, StoreOptions};
 use std::path::Path;
+use std::sync::Arc;
 
 pub use quiver_storage::Durability;
 
@@ -51,11 +53,14 @@ impl DatabaseOptions {
 ///
 /// ## Defaults
 /// - `element_type`: [`ElementType::F32`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// - no embedder: records are vectors. With [`CollectionConfig::with_embedder`] the
+///   collection also takes text (`upsert_texts`, `search_text`) and pins the model.
+#[derive(Clone, Debug)]
 pub struct CollectionConfig {
     pub dim: usize,
     pub metric: Metric,
     pub element_type: ElementType,
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl CollectionConfig {
@@ -64,6 +69,18 @@ impl CollectionConfig {
             dim,
             metric,
             element_type: ElementType::F32,
+            embedder: None,
+        }
+    }
+
+    /// A collection whose vectors come from `embedder`: its dimension, cosine similarity
+    /// (sentence encoders are trained for it), f32 storage.
+    pub fn with_embedder(embedder: Arc<dyn Embedder>) -> Self {
+        CollectionConfig {
+            dim: embedder.identity().dim,
+            metric: Metric::Cosine,
+            element_type: ElementType::F32,
+            embedder: Some(embedder),
         }
     }
 

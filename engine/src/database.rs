@@ -3,6 +3,7 @@
 use crate::codes;
 use crate::collection::{Collection, CollectionInfo};
 use crate::config::{CollectionConfig, DatabaseOptions};
+use crate::embed::{Registry, StoredEmbedder};
 use crate::error::{Error, Result};
 use crate::state::{Change, Snapshot};
 use crate::validate;
@@ -29,6 +30,8 @@ pub(crate) struct Inner {
     /// Held for the whole of a write: begin, commit, publish.
     writer: Mutex<()>,
     store: Store,
+    /// Embedding models in use, by collection id.
+    pub(crate) models: Registry,
 }
 
 impl Database {
@@ -53,6 +56,7 @@ impl Database {
             inner: Arc::new(Inner {
                 store,
                 writer: Mutex::new(()),
+                models: Registry::default(),
                 current: RwLock::new(Arc::new(snapshot)),
             }),
         })
@@ -77,6 +81,23 @@ impl Database {
     pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Collection> {
         validate::collection_name(name)?;
         validate::dimension(config.dim)?;
+        let pinned = match &config.embedder {
+            Some(e) => {
+                if e.identity().dim != config.dim {
+                    return Err(Error::InvalidParameter {
+                        name: "dimension",
+                        reason: format!(
+                            "the collection has {} dimensions, its model {} outputs {}",
+                            config.dim,
+                            e.identity().fingerprint(),
+                            e.identity().dim
+                        ),
+                    });
+                }
+                Some(StoredEmbedder::of(e.as_ref()))
+            }
+            None => None,
+        };
         let created_at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -94,9 +115,17 @@ impl Database {
                 });
             }
             let record = batch.create_collection(name, &new)?;
-            Ok(((), vec![Change::Created(record)]))
-        })?;
-        self.collection(name)
+            if let Some(pinned) = &pinned {
+                batch.put_setting(&record, crate::embed::SETTING_KEY, &pinned.encode()?)?;
+            }
+            Ok((record.id, vec![Change::Created(record)]))
+        })
+        .and_then(|id| {
+            if let (Some(pinned), Some(e)) = (&pinned, config.embedder) {
+                self.inner.models.attach(name, id, pinned, e)?;
+            }
+            self.collection(name)
+        })
     }
 
     /// A handle to an existing collection.

@@ -65,6 +65,25 @@ pub enum Error {
     #[error("{path}: {reason}")]
     BadInputFile { path: PathBuf, reason: String },
 
+    #[error("{} has an invalid text: {reason}", at(*position))]
+    InvalidText {
+        /// Index of the offending record in the batch; `None` for a query text.
+        position: Option<usize>,
+        reason: String,
+    },
+    #[error("model at {path} cannot be used: {reason}")]
+    InvalidModel { path: PathBuf, reason: String },
+    #[error("collection '{collection}' is pinned to model {pinned}, but the model offered is {found}")]
+    ModelMismatch {
+        collection: String,
+        pinned: String,
+        found: String,
+    },
+    #[error("collection '{collection}' cannot embed text: {reason}")]
+    NoEmbedder { collection: String, reason: String },
+    #[error("model inference failed: {detail}")]
+    Inference { detail: String },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }

@@ -10,3 +10,6 @@ pub const MAX_DIM: usize = 65_536;
 pub const MAX_COLLECTION_NAME: usize = 64;
 /// Largest `k` a search accepts.
 pub const MAX_K: usize = 100_000;
+/// Largest source text of a record or query, in UTF-8 bytes (models read only the first
+/// few hundred tokens of it; the whole text is stored).
+pub const MAX_TEXT_BYTES: usize = 1 << 20;

@@ -5,7 +5,7 @@ use serde_json::Value;
 /// One search. Build with [`SearchRequest::new`] and the setters.
 ///
 /// ## Defaults
-/// - `include_payload`: `true`
+/// - `include_payload`: `true` (the source text too, for records inserted as text)
 /// - `include_vector`: `false`
 /// - `exact`: `false` — collections with an IVF-PQ index search it; without one, every
 ///   search is exact.
@@ -73,6 +73,8 @@ pub struct Hit {
     pub id: String,
     pub score: f32,
     pub payload: Option<Value>,
+    /// The text the record was embedded from (text collections, with `include_payload`).
+    pub text: Option<String>,
     pub vector: Option<Vec<f32>>,
 }
 
@@ -83,6 +85,9 @@ pub struct Record {
     pub vector: Vec<f32>,
     /// A JSON object, or `None`.
     pub payload: Option<Value>,
+    /// The text the vector was computed from, for records inserted with
+    /// `Collection::upsert_texts` (ignored by `upsert`, which stores none).
+    pub text: Option<String>,
 }
 
 impl Record {
@@ -90,6 +95,31 @@ impl Record {
         Record {
             id: id.into(),
             vector,
+            payload: None,
+            text: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// A record to embed and store (see `Collection::upsert_texts`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextRecord {
+    pub id: String,
+    pub text: String,
+    /// A JSON object, or `None`.
+    pub payload: Option<Value>,
+}
+
+impl TextRecord {
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        TextRecord {
+            id: id.into(),
+            text: text.into(),
             payload: None,
         }
     }

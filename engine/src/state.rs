@@ -7,6 +7,7 @@
 //! snapshot to snapshot, sharing unchanged chunks.
 
 use crate::ann;
+use crate::embed::{SETTING_KEY, StoredEmbedder};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::vectors;
@@ -28,6 +29,8 @@ pub(crate) struct CollectionState {
     arena: OnceLock<Arc<AnyArena>>,
     /// `Some(None)` once known to have no approximate index.
     index: OnceLock<Option<Arc<IvfPq>>>,
+    /// The pinned model, read on first use (`Some(None)`: a plain vector collection).
+    embedder: OnceLock<Option<StoredEmbedder>>,
     load: Mutex<()>,
 }
 
@@ -38,11 +41,15 @@ impl CollectionState {
             record,
             arena: OnceLock::new(),
             index: OnceLock::new(),
+            embedder: OnceLock::new(),
             load: Mutex::new(()),
         })
     }
 
+    /// A state for `record` that keeps what `prev` (the same collection) had loaded, except
+    /// the arena and index, which the caller gives.
     fn with_parts(
+        prev: Option<&CollectionState>,
         record: CollectionRecord,
         schema: Schema,
         arena: Option<Arc<AnyArena>>,
@@ -55,13 +62,31 @@ impl CollectionState {
         if let Some(i) = index {
             let _ = index_cell.set(i);
         }
+        let embedder = OnceLock::new();
+        if let Some(e) = prev.and_then(|p| p.embedder.get()) {
+            let _ = embedder.set(e.clone());
+        }
         CollectionState {
             record,
             schema,
             arena: arena_cell,
             index: index_cell,
+            embedder,
             load: Mutex::new(()),
         }
+    }
+
+    /// The collection's pinned model, if it has one.
+    pub fn embedder(&self, read: &ReadSnapshot) -> Result<Option<StoredEmbedder>> {
+        if let Some(e) = self.embedder.get() {
+            return Ok(e.clone());
+        }
+        let stored = read
+            .setting(&self.record, SETTING_KEY)?
+            .map(|bytes| StoredEmbedder::decode(&self.record.name, &bytes))
+            .transpose()?;
+        let _ = self.embedder.set(stored.clone());
+        Ok(stored)
     }
 
     pub fn loaded_index(&self) -> Option<&Option<Arc<IvfPq>>> {
@@ -189,7 +214,8 @@ impl Snapshot {
                         })
                     });
                     let schema = Schema::of(&record)?;
-                    let state = CollectionState::with_parts(record, schema, arena, index);
+                    let state =
+                        CollectionState::with_parts(prev.as_deref(), record, schema, arena, index);
                     collections.insert(state.record.name.clone(), Arc::new(state));
                 }
                 Change::IndexReplaced { name, index } => {
@@ -198,6 +224,7 @@ impl Snapshot {
                         .cloned()
                         .ok_or_else(|| Error::CollectionNotFound { name: name.clone() })?;
                     let state = CollectionState::with_parts(
+                        Some(&prev),
                         prev.record.clone(),
                         prev.schema,
                         prev.loaded_arena().cloned(),

@@ -77,9 +77,30 @@ const ZSTD_LEVEL: i32 = 3;
 /// enough that a corrupted size cannot exhaust memory.
 pub const MAX_DECODED_PAYLOAD: usize = 64 << 20;
 
+/// Source texts longer than this are zstd-compressed when that saves space (shorter ones
+/// rarely shrink: a zstd frame costs about a dozen bytes).
+pub const TEXT_COMPRESS_THRESHOLD: usize = 96;
+
 /// Tag byte (0 = plain UTF-8 JSON, 1 = zstd frame) followed by the body.
 pub fn encode_payload(json: &[u8]) -> Vec<u8> {
-    if json.len() > PAYLOAD_COMPRESS_THRESHOLD
+    encode_blob(json, PAYLOAD_COMPRESS_THRESHOLD)
+}
+
+pub fn decode_payload(bytes: &[u8]) -> StorageResult<Vec<u8>> {
+    decode_blob(bytes, "payload")
+}
+
+/// A record's source text, encoded like a payload (tag byte, then plain or zstd body).
+pub fn encode_text(text: &[u8]) -> Vec<u8> {
+    encode_blob(text, TEXT_COMPRESS_THRESHOLD)
+}
+
+pub fn decode_text(bytes: &[u8]) -> StorageResult<Vec<u8>> {
+    decode_blob(bytes, "text")
+}
+
+fn encode_blob(json: &[u8], threshold: usize) -> Vec<u8> {
+    if json.len() > threshold
         && let Ok(z) = zstd::bulk::compress(json, ZSTD_LEVEL)
         && z.len() < json.len()
     {
@@ -94,15 +115,15 @@ pub fn encode_payload(json: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn decode_payload(bytes: &[u8]) -> StorageResult<Vec<u8>> {
+fn decode_blob(bytes: &[u8], what: &str) -> StorageResult<Vec<u8>> {
     match bytes.split_first() {
         Some((&PAYLOAD_PLAIN, body)) => Ok(body.to_vec()),
         Some((&PAYLOAD_ZSTD, body)) => zstd::bulk::decompress(body, MAX_DECODED_PAYLOAD)
-            .map_err(|e| StorageError::corrupted(format!("payload does not decompress: {e}"))),
+            .map_err(|e| StorageError::corrupted(format!("{what} does not decompress: {e}"))),
         Some((tag, _)) => Err(StorageError::corrupted(format!(
-            "unknown payload encoding {tag}"
+            "unknown {what} encoding {tag}"
         ))),
-        None => Err(StorageError::corrupted("empty payload record")),
+        None => Err(StorageError::corrupted(format!("empty {what} record"))),
     }
 }
 
@@ -127,6 +148,7 @@ mod tests {
         #[test]
         fn payload_round_trip(s in ".{0,3000}") {
             prop_assert_eq!(decode_payload(&encode_payload(s.as_bytes())).unwrap(), s.as_bytes());
+            prop_assert_eq!(decode_text(&encode_text(s.as_bytes())).unwrap(), s.as_bytes());
         }
 
         #[test]

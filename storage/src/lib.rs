@@ -15,7 +15,7 @@
 //!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0, vector_bytes: 8 })
 //!     .unwrap();
 //! let v = quiver_storage::codec::encode_f32(&[1.0, 2.0]);
-//! batch.put_many(&mut coll, &[quiver_storage::PutRecord { id: "a", vector: &v, payload: None }]).unwrap();
+//! batch.put_many(&mut coll, &[quiver_storage::PutRecord { id: "a", vector: &v, payload: None, text: None }]).unwrap();
 //! batch.save_collection(&coll).unwrap();
 //! batch.commit().unwrap();
 //!

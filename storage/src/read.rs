@@ -79,12 +79,34 @@ impl ReadSnapshot {
         found.map(|v| codec::decode_payload(v.value())).transpose()
     }
 
-    /// Opens the id and payload tables once, for looking up many rows (search results).
+    /// The source text of `row` (decompressed), if it was inserted as text.
+    pub fn text(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<String>> {
+        self.row_reader(coll)?.text(row)
+    }
+
+    /// A collection setting (see `CollectionTables::settings`).
+    pub fn setting(&self, coll: &CollectionRecord, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let t = CollectionTables::of(coll.id);
+        match self.txn.open_table(t.settings()) {
+            Ok(table) => Ok(table.get(key)?.map(|v| v.value().to_vec())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens the id, payload and text tables once, for looking up many rows (search results).
     pub fn row_reader(&self, coll: &CollectionRecord) -> StorageResult<RowReader> {
         let t = CollectionTables::of(coll.id);
+        // Files written before texts existed lack the table: no row has a text there.
+        let texts = match self.txn.open_table(t.texts()) {
+            Ok(table) => Some(table),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
         Ok(RowReader {
             keys: self.open(t.keys())?,
             payloads: self.open(t.payloads())?,
+            texts,
         })
     }
 
@@ -177,10 +199,11 @@ impl ReadSnapshot {
     }
 }
 
-/// Id and payload look-ups by row id, with the tables opened once.
+/// Id, payload and text look-ups by row id, with the tables opened once.
 pub struct RowReader {
     keys: redb::ReadOnlyTable<u64, &'static str>,
     payloads: redb::ReadOnlyTable<u64, &'static [u8]>,
+    texts: Option<redb::ReadOnlyTable<u64, &'static [u8]>>,
 }
 
 impl RowReader {
@@ -192,5 +215,19 @@ impl RowReader {
     pub fn payload(&self, row: u64) -> StorageResult<Option<Vec<u8>>> {
         let found = self.payloads.get(row)?;
         found.map(|v| codec::decode_payload(v.value())).transpose()
+    }
+
+    /// The source text of `row`, if it was inserted as text.
+    pub fn text(&self, row: u64) -> StorageResult<Option<String>> {
+        let Some(texts) = &self.texts else {
+            return Ok(None);
+        };
+        let Some(found) = texts.get(row)? else {
+            return Ok(None);
+        };
+        let bytes = codec::decode_text(found.value())?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| StorageError::corrupted(format!("text of row {row} is not UTF-8")))
     }
 }

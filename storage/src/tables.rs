@@ -8,7 +8,7 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("quiver.meta
 /// Collection name -> catalog record.
 pub const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("quiver.catalog");
 
-/// The four tables of one collection, named after its id (not its name, so a dropped and
+/// The tables of one collection, named after its id (not its name, so a dropped and
 /// re-created collection never sees old data).
 pub struct CollectionTables {
     pub ids: String,
@@ -17,6 +17,8 @@ pub struct CollectionTables {
     pub payloads: String,
     pub index: String,
     pub postings: String,
+    pub texts: String,
+    pub settings: String,
 }
 
 impl CollectionTables {
@@ -29,6 +31,8 @@ impl CollectionTables {
             payloads: format!("{p}.payloads"),
             index: format!("{p}.index"),
             postings: format!("{p}.postings"),
+            texts: format!("{p}.texts"),
+            settings: format!("{p}.settings"),
         }
     }
 
@@ -55,6 +59,17 @@ impl CollectionTables {
     /// Row id -> the row's IVF cell and PQ code.
     pub fn postings(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.postings)
+    }
+
+    /// Row id -> encoded source text (only rows inserted as text; see `codec::encode_text`).
+    pub fn texts(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.texts)
+    }
+
+    /// Collection settings fixed at creation, e.g. the pinned embedding model (engine-defined
+    /// keys and values).
+    pub fn settings(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
+        TableDefinition::new(&self.settings)
     }
 
     /// Row id -> encoded payload (only rows that have one).

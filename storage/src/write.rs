@@ -24,6 +24,8 @@ pub struct PutRecord<'a> {
     pub vector: &'a [u8],
     /// Payload JSON text; `None` removes any payload the record had.
     pub payload: Option<&'a [u8]>,
+    /// Source text the vector was computed from; `None` removes any text the record had.
+    pub text: Option<&'a [u8]>,
 }
 
 /// Where a put landed.
@@ -51,6 +53,7 @@ impl WriteBatch {
             keys: self.txn.open_table(t.keys())?,
             vectors: self.txn.open_table(t.vectors())?,
             payloads: self.txn.open_table(t.payloads())?,
+            texts: self.txn.open_table(t.texts())?,
         })
     }
 
@@ -87,6 +90,8 @@ impl WriteBatch {
         self.txn.open_table(t.keys())?;
         self.txn.open_table(t.vectors())?;
         self.txn.open_table(t.payloads())?;
+        self.txn.open_table(t.texts())?;
+        self.txn.open_table(t.settings())?;
         self.save_collection(&record)?;
         Ok(record)
     }
@@ -100,7 +105,21 @@ impl WriteBatch {
         self.txn.delete_table(t.payloads())?;
         self.txn.delete_table(t.index())?;
         self.txn.delete_table(t.postings())?;
+        self.txn.delete_table(t.texts())?;
+        self.txn.delete_table(t.settings())?;
         self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
+        Ok(())
+    }
+
+    /// Sets one of a collection's settings (see `CollectionTables::settings`).
+    pub fn put_setting(
+        &mut self,
+        coll: &CollectionRecord,
+        key: &str,
+        value: &[u8],
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        self.txn.open_table(t.settings())?.insert(key, value)?;
         Ok(())
     }
 
@@ -125,6 +144,7 @@ impl WriteBatch {
             mut keys,
             mut vectors,
             mut payloads,
+            mut texts,
         } = self.record_tables(coll)?;
         let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(records.len());
@@ -166,6 +186,14 @@ impl WriteBatch {
                     payloads.remove(outcome.row)?;
                 }
             }
+            match r.text {
+                Some(text) => {
+                    texts.insert(outcome.row, codec::encode_text(text).as_slice())?;
+                }
+                None => {
+                    texts.remove(outcome.row)?;
+                }
+            }
             out.push(outcome);
         }
         blocks.write(&mut vectors, &layout)?;
@@ -184,6 +212,7 @@ impl WriteBatch {
             mut keys,
             mut vectors,
             mut payloads,
+            mut texts,
         } = self.record_tables(coll)?;
         let mut blocks = DirtyBlocks::default();
         let mut out = Vec::with_capacity(ids_to_delete.len());
@@ -196,6 +225,7 @@ impl WriteBatch {
                     return Err(StorageError::corrupted(format!("row {row} has no vector")));
                 }
                 payloads.remove(row)?;
+                texts.remove(row)?;
                 coll.count = coll.count.saturating_sub(1);
             }
             out.push(row);
@@ -288,6 +318,7 @@ struct RecordTables<'txn> {
     keys: redb::Table<'txn, u64, &'static str>,
     vectors: VectorTable<'txn>,
     payloads: redb::Table<'txn, u64, &'static [u8]>,
+    texts: redb::Table<'txn, u64, &'static [u8]>,
 }
 
 /// Vector blocks read and changed during one call, written back once at the end.

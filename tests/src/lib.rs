@@ -1,5 +1,7 @@
 //! Helpers shared by Quiver's integration tests and their child programs.
 
+pub mod ir;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -1,0 +1,271 @@
+//! [`BertEmbedder`]: BERT-family sentence encoders (all-MiniLM, bge, e5, …) on candle.
+
+use super::folder::{self, ModelFolder};
+use super::identity::{ModelIdentity, Pooling};
+use super::Embedder;
+use crate::error::{Error, Result};
+use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use std::path::{Path, PathBuf};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+/// Options for loading a model folder.
+///
+/// ## Defaults
+/// - prefixes: none (all-MiniLM needs none; e5 wants `"query: "` / `"passage: "`, bge a
+///   query instruction).
+/// - `max_tokens`: the folder's `sentence_bert_config.json` `max_seq_length` (256 for
+///   all-MiniLM-L6-v2), else the model's position limit. Longer texts are truncated: only
+///   their first `max_tokens` tokens (special tokens included) count.
+/// - `batch_size`: 32 texts per forward pass (texts are sorted by length first, so a batch
+///   pads little).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BertOptions {
+    pub query_prefix: String,
+    pub document_prefix: String,
+    pub max_tokens: Option<usize>,
+    pub batch_size: Option<usize>,
+}
+
+const DEFAULT_BATCH: usize = 32;
+
+/// A BERT encoder with pooling and optional L2 normalisation, as sentence-transformers
+/// defines them, run on the CPU with all cores.
+pub struct BertEmbedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    identity: ModelIdentity,
+    source: PathBuf,
+    pad_id: u32,
+    batch_size: usize,
+}
+
+fn inference(e: impl std::fmt::Display) -> Error {
+    Error::Inference {
+        detail: e.to_string(),
+    }
+}
+
+impl BertEmbedder {
+    /// Loads the model folder at `path` with default options.
+    pub fn load(path: impl AsRef<Path>) -> Result<BertEmbedder> {
+        Self::load_with(path, &BertOptions::default())
+    }
+
+    pub fn load_with(path: impl AsRef<Path>, options: &BertOptions) -> Result<BertEmbedder> {
+        let folder = ModelFolder::inspect(path)?;
+        let bad = |file: &str, reason: String| Error::InvalidModel {
+            path: folder.file(file),
+            reason,
+        };
+        let config: Config = serde_json::from_value(folder.config.clone()).map_err(|e| {
+            bad(
+                folder::CONFIG,
+                format!("not a BERT configuration this build can run: {e}"),
+            )
+        })?;
+        let max_tokens = match options.max_tokens {
+            Some(n) if n < 2 || n > config.max_position_embeddings => {
+                return Err(Error::InvalidParameter {
+                    name: "max_tokens",
+                    reason: format!(
+                        "{n} is outside 2..={} (the model's position limit)",
+                        config.max_position_embeddings
+                    ),
+                });
+            }
+            Some(n) => n,
+            None => folder.max_tokens,
+        };
+        let batch_size = match options.batch_size {
+            Some(0) => {
+                return Err(Error::InvalidParameter {
+                    name: "batch_size",
+                    reason: "must be at least 1".into(),
+                });
+            }
+            Some(n) => n,
+            None => DEFAULT_BATCH,
+        };
+
+        let mut tokenizer = Tokenizer::from_file(folder.file(folder::TOKENIZER))
+            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
+        // Packaged tokenizer.json files often fix padding (all-MiniLM's pads to 128) and
+        // truncation; both would change the vectors. Pad per batch ourselves, truncate like
+        // sentence-transformers.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
+
+        let (weights, sha256) = folder.read_weights()?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+            .map_err(|e| bad(folder::WEIGHTS, e.to_string()))?;
+        let model = BertModel::load(vb, &config).map_err(|e| {
+            bad(
+                folder::WEIGHTS,
+                format!("does not hold the BERT weights {}: {e}", folder::CONFIG),
+            )
+        })?;
+        let identity = ModelIdentity {
+            name: folder.name.clone(),
+            dim: folder.hidden_size,
+            pooling: folder.pooling,
+            normalize: folder.normalize,
+            max_tokens,
+            weights_sha256: sha256,
+            query_prefix: options.query_prefix.clone(),
+            document_prefix: options.document_prefix.clone(),
+        };
+        Ok(BertEmbedder {
+            model,
+            tokenizer,
+            identity,
+            source: folder.path,
+            pad_id: config.pad_token_id as u32,
+            batch_size,
+        })
+    }
+
+    /// The options that reproduce this embedder from its folder.
+    pub fn options(&self) -> BertOptions {
+        BertOptions {
+            query_prefix: self.identity.query_prefix.clone(),
+            document_prefix: self.identity.document_prefix.clone(),
+            max_tokens: Some(self.identity.max_tokens),
+            batch_size: Some(self.batch_size),
+        }
+    }
+
+    /// Token ids of `text` as the model sees it (special tokens included, truncated).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.tokenizer.encode(text, true).map_err(inference)?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The transformer's last hidden state for `text`: one row per token, before pooling.
+    pub fn token_vectors(&self, text: &str) -> Result<Vec<Vec<f32>>> {
+        let ids = self.token_ids(text)?;
+        let hidden = self.forward(&[ids])?;
+        hidden.i(0).and_then(|t| t.to_vec2()).map_err(inference)
+    }
+
+    /// Runs the transformer on token id sequences (padded here); returns (batch, len, dim)
+    /// and the attention mask (batch, len).
+    fn forward_masked(&self, seqs: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
+        let len = seqs.iter().map(Vec::len).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(seqs.len() * len);
+        let mut mask = Vec::with_capacity(seqs.len() * len);
+        for s in seqs {
+            ids.extend_from_slice(s);
+            ids.extend(std::iter::repeat_n(self.pad_id, len - s.len()));
+            mask.extend(std::iter::repeat_n(1u32, s.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - s.len()));
+        }
+        let shape = (seqs.len(), len);
+        let ids = Tensor::from_vec(ids, shape, &Device::Cpu).map_err(inference)?;
+        let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(inference)?;
+        let types = ids.zeros_like().map_err(inference)?;
+        let hidden = self
+            .model
+            .forward(&ids, &types, Some(&mask))
+            .map_err(inference)?;
+        Ok((hidden, mask))
+    }
+
+    fn forward(&self, seqs: &[Vec<u32>]) -> Result<Tensor> {
+        Ok(self.forward_masked(seqs)?.0)
+    }
+
+    /// Pooled (and normalised) vectors of one batch of token id sequences.
+    fn pool(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let (hidden, mask) = self.forward_masked(seqs)?;
+        let pooled = match self.identity.pooling {
+            Pooling::Cls => hidden.i((.., 0)).map_err(inference)?,
+            Pooling::Mean => mean_pool(&hidden, &mask).map_err(inference)?,
+        };
+        let pooled = if self.identity.normalize {
+            l2_normalize(&pooled).map_err(inference)?
+        } else {
+            pooled
+        };
+        pooled.to_vec2().map_err(inference)
+    }
+
+    fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.iter().map(String::as_str).collect(), true)
+            .map_err(inference)?;
+        let seqs: Vec<Vec<u32>> = encodings.iter().map(|e| e.get_ids().to_vec()).collect();
+        // Similar lengths together: each batch pads to its longest text.
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| seqs[i].len());
+        let mut out = vec![Vec::new(); seqs.len()];
+        for chunk in order.chunks(self.batch_size) {
+            let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| seqs[i].clone()).collect();
+            for (&i, v) in chunk.iter().zip(self.pool(&batch)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Mean of the token rows where the mask is 1 (sentence-transformers: sum / max(count, 1e-9)).
+fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+    let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
+    summed.broadcast_div(&counts)
+}
+
+/// Rows divided by their L2 norm (torch's F.normalize: norm clamped at 1e-12).
+fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
+    let norms = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+    x.broadcast_div(&norms)
+}
+
+impl Embedder for BertEmbedder {
+    fn identity(&self) -> &ModelIdentity {
+        &self.identity
+    }
+
+    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let prefix = &self.identity.document_prefix;
+        let texts: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        self.embed_all(&texts)
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let text = format!("{}{text}", self.identity.query_prefix);
+        self.embed_all(&[text])?
+            .pop()
+            .ok_or_else(|| inference("the model returned no vector"))
+    }
+
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let prefix = &self.identity.query_prefix;
+        let texts: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        self.embed_all(&texts)
+    }
+
+    fn source(&self) -> Option<&Path> {
+        Some(&self.source)
+    }
+}
+
+impl std::fmt::Debug for BertEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BertEmbedder")
+            .field("identity", &self.identity)
+            .field("source", &self.source)
+            .finish()
+    }
+}

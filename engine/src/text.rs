@@ -1,0 +1,132 @@
+//! Text in, text out: collections that embed with their pinned model.
+
+use crate::collection::Collection;
+use crate::embed::{self, Embedder, ModelIdentity};
+use crate::error::{Error, Result};
+use crate::search::{Hit, Record, SearchRequest, TextRecord};
+use crate::validate;
+use std::sync::Arc;
+
+impl Collection {
+    /// The identity of the model this collection is pinned to, if it has one.
+    pub fn model(&self) -> Result<Option<ModelIdentity>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        Ok(state.embedder(&snap.read)?.map(|e| e.identity))
+    }
+
+    /// The collection's embedder. A model loaded from a folder is loaded again from there on
+    /// first use after reopening (and refused with [`Error::ModelMismatch`] if the folder now
+    /// holds a different model); an application's own embedder must be attached again with
+    /// [`Collection::attach_embedder`].
+    pub fn embedder(&self) -> Result<Arc<dyn Embedder>> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let pinned = state.embedder(&snap.read)?.ok_or_else(|| self.no_model())?;
+        self.db
+            .inner
+            .models
+            .get(&self.name, state.record.id, &pinned)
+    }
+
+    /// Makes `embedder` serve this collection (e.g. after reopening a database whose
+    /// collection uses an application-defined embedder). Its identity must equal the pinned
+    /// one.
+    pub fn attach_embedder(&self, embedder: Arc<dyn Embedder>) -> Result<()> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let pinned = state.embedder(&snap.read)?.ok_or_else(|| self.no_model())?;
+        self.db
+            .inner
+            .models
+            .attach(&self.name, state.record.id, &pinned, embedder)
+    }
+
+    fn no_model(&self) -> Error {
+        Error::NoEmbedder {
+            collection: self.name.clone(),
+            reason: "it was created without a model (CollectionConfig::with_embedder)".into(),
+        }
+    }
+
+    /// Embeds the texts with the collection's model and stores each record's vector, text
+    /// (compressed) and payload, replacing records with the same id — one transaction, as
+    /// [`Collection::upsert`]. Texts longer than the model's window are embedded from their
+    /// first `max_tokens` tokens; the whole text is stored.
+    pub fn upsert_texts(&self, records: &[TextRecord]) -> Result<()> {
+        for (position, r) in records.iter().enumerate() {
+            validate::id(position, &r.id)?;
+            embed::text::check(Some(position), &r.text)?;
+            if let Some(p) = &r.payload {
+                validate::payload(position, p)?;
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let embedder = self.embedder()?;
+        let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        let vectors = embedder.embed_documents(&texts)?;
+        check_output(embedder.as_ref(), vectors.len(), records.len())?;
+        let records: Vec<Record> = records
+            .iter()
+            .zip(vectors)
+            .map(|(r, vector)| Record {
+                id: r.id.clone(),
+                vector,
+                payload: r.payload.clone(),
+                text: Some(r.text.clone()),
+            })
+            .collect();
+        self.upsert_records(&records, true)
+    }
+
+    /// The `k` records closest to the query text, closest first.
+    pub fn search_text(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
+        self.search_text_with(query, &SearchRequest::new(&[], k))
+    }
+
+    /// [`Collection::search_text`] with the options of `template` (k, payloads, vectors,
+    /// exact, nprobe, refine); `template.vector` is ignored.
+    pub fn search_text_with(&self, query: &str, template: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+        embed::text::check(None, query)?;
+        let embedder = self.embedder()?;
+        let vector = embedder.embed_query(query)?;
+        let req = SearchRequest {
+            vector: &vector,
+            ..template.clone()
+        };
+        self.search_with(&req)
+    }
+
+    /// Many text queries: embedded together (faster than one by one), then searched as a
+    /// batch. Results are in query order.
+    pub fn search_texts_with(
+        &self,
+        queries: &[&str],
+        template: &SearchRequest<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        for q in queries {
+            embed::text::check(None, q)?;
+        }
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let embedder = self.embedder()?;
+        let vectors = embedder.embed_queries(queries)?;
+        check_output(embedder.as_ref(), vectors.len(), queries.len())?;
+        self.search_batch_with(&vectors, template)
+    }
+}
+
+fn check_output(embedder: &dyn Embedder, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(Error::Inference {
+            detail: format!(
+                "model {} returned {got} vectors for {expected} texts",
+                embedder.identity().fingerprint()
+            ),
+        });
+    }
+    Ok(())
+}
