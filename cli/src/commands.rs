@@ -4,11 +4,13 @@ use crate::Command;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
-    Collection, CollectionConfig, Database, ElementType, Error, Hit, IvfPqParams, Metric, Record,
-    SearchRequest,
+    BertEmbedder, BertOptions, Collection, CollectionConfig, Database, ElementType, Embedder,
+    Error, Hit, IvfPqParams, Metric, Record, SearchRequest, TextRecord,
 };
 use serde_json::json;
+use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub fn run(command: Command) -> DynResult<()> {
@@ -17,19 +19,43 @@ pub fn run(command: Command) -> DynResult<()> {
             db,
             collection,
             dim,
+            model,
+            query_prefix,
+            document_prefix,
             metric,
             dtype,
         } => {
             let metric: Metric = metric.parse()?;
             let dtype: ElementType = dtype.parse()?;
+            let config = match model {
+                Some(dir) => {
+                    let embedder = load_model(&dir, query_prefix, document_prefix)?;
+                    let model_dim = embedder.identity().dim;
+                    if let Some(d) = dim.filter(|&d| d != model_dim) {
+                        return Err(format!("--dim {d}, but the model outputs {model_dim}").into());
+                    }
+                    eprintln!("model: {}", embedder.identity().fingerprint());
+                    CollectionConfig {
+                        metric,
+                        ..CollectionConfig::with_embedder(Arc::new(embedder))
+                    }
+                }
+                None => CollectionConfig::new(dim.unwrap_or_default(), metric),
+            }
+            .element_type(dtype);
+            let dim = config.dim;
             let db = Database::create(&db)?;
-            db.create_collection(
-                &collection,
-                CollectionConfig::new(dim, metric).element_type(dtype),
-            )?;
+            db.create_collection(&collection, config)?;
             eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype})");
             Ok(())
         }
+        Command::Embed {
+            file,
+            model,
+            query,
+            query_prefix,
+            document_prefix,
+        } => embed(&file, &model, query, query_prefix, document_prefix),
         Command::Import {
             db,
             collection,
@@ -51,6 +77,7 @@ pub fn run(command: Command) -> DynResult<()> {
             vector,
             queries,
             like,
+            text,
             k,
             json,
             nprobe,
@@ -71,6 +98,10 @@ pub fn run(command: Command) -> DynResult<()> {
                 );
             }
             let (queries, labels) = match (vector, queries, like.is_empty()) {
+                _ if !text.is_empty() => {
+                    let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+                    (c.embedder()?.embed_queries(&refs)?, text)
+                }
                 (Some(v), _, _) => (
                     vec![
                         serde_json::from_str::<Vec<f32>>(&v)
@@ -89,7 +120,12 @@ pub fn run(command: Command) -> DynResult<()> {
                     }
                     (qs, like)
                 }
-                _ => return Err("give a query: --vector JSON, --queries FILE or --like ID".into()),
+                _ => {
+                    return Err(
+                        "give a query: --vector JSON, --text TEXT, --queries FILE or --like ID"
+                            .into(),
+                    );
+                }
             };
             let tuning = Tuning {
                 nprobe,
@@ -111,6 +147,9 @@ pub fn run(command: Command) -> DynResult<()> {
                 match c.get(id)? {
                     Some(r) => {
                         let mut line = json!({"id": r.id, "payload": r.payload});
+                        if let Some(text) = &r.text {
+                            line["text"] = json!(text);
+                        }
                         if vectors {
                             line["vector"] = json!(r.vector);
                         }
@@ -214,6 +253,7 @@ fn position(e: &Error) -> Option<usize> {
         Error::InvalidId { position, .. }
         | Error::InvalidPayload { position, .. }
         | Error::PayloadTooLarge { position, .. } => Some(*position),
+        Error::InvalidText { position, .. } => *position,
         _ => None,
     }
 }
@@ -224,14 +264,16 @@ fn import(
     file: &Path,
     format: Option<&str>,
     ids_file: Option<&Path>,
-    batch_size: usize,
+    batch_size: Option<usize>,
 ) -> DynResult<()> {
-    if batch_size == 0 {
-        return Err("--batch must be at least 1".into());
-    }
     let format = readers::format_of(file, format)?;
     let db = Database::open(db)?;
     let c = db.collection(collection)?;
+    let has_model = c.model()?.is_some();
+    let batch_size = batch_size.unwrap_or(if has_model { 128 } else { 1000 });
+    if batch_size == 0 {
+        return Err("--batch must be at least 1".into());
+    }
     let start = Instant::now();
     // `origin[i]` names where record i of the pending batch came from, for error messages.
     let flush = |batch: &mut Vec<Record>, origin: &mut Vec<String>| -> DynResult<()> {
@@ -246,8 +288,21 @@ fn import(
         origin.clear();
         Ok(())
     };
+    let flush_texts = |batch: &mut Vec<TextRecord>, origin: &mut Vec<String>| -> DynResult<()> {
+        if let Err(e) = c.upsert_texts(batch) {
+            let at = position(&e).and_then(|p| origin.get(p)).cloned();
+            return Err(match at {
+                Some(at) => format!("{at}: {e}").into(),
+                None => e.into(),
+            });
+        }
+        batch.clear();
+        origin.clear();
+        Ok(())
+    };
     let mut batch = Vec::with_capacity(batch_size);
     let mut origin = Vec::with_capacity(batch_size);
+    let (mut text_batch, mut text_origin) = (Vec::new(), Vec::new());
     let mut total = 0u64;
     match format {
         Format::Jsonl => {
@@ -260,19 +315,46 @@ fn import(
                     serde_json::from_str(&line).map_err(|e| format!("{where_}: {e}"))?;
                 let id = readers::id_text(&r.id)
                     .ok_or_else(|| format!("{where_}: \"id\" must be a string or an integer"))?;
-                batch.push(Record {
-                    id,
-                    vector: r.vector,
-                    payload: r.payload,
-                    text: None,
-                });
-                origin.push(where_);
-                if batch.len() == batch_size {
-                    flush(&mut batch, &mut origin)?;
+                match (r.vector, r.text) {
+                    (Some(vector), None) => {
+                        batch.push(Record {
+                            id,
+                            vector,
+                            payload: r.payload,
+                            text: None,
+                        });
+                        origin.push(where_);
+                        if batch.len() == batch_size {
+                            flush(&mut batch, &mut origin)?;
+                        }
+                    }
+                    (None, Some(text)) => {
+                        if !has_model {
+                            return Err(format!(
+                                "{where_}: a text record, but '{collection}' has no model \
+                                 (create it with --model to import text)"
+                            )
+                            .into());
+                        }
+                        let mut record = TextRecord::new(id, text);
+                        record.payload = r.payload;
+                        text_batch.push(record);
+                        text_origin.push(where_);
+                        if text_batch.len() == batch_size {
+                            flush_texts(&mut text_batch, &mut text_origin)?;
+                        }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{where_}: give exactly one of \"vector\" and \"text\""
+                        )
+                        .into());
+                    }
                 }
                 total += 1;
             }
             flush(&mut batch, &mut origin)?;
+            flush_texts(&mut text_batch, &mut text_origin)?;
             bar.finish_and_clear();
         }
         Format::Npy | Format::Fvecs => {
@@ -322,7 +404,81 @@ fn import(
 }
 
 fn hit_json(h: &Hit) -> serde_json::Value {
-    json!({"id": h.id, "score": h.score, "payload": h.payload})
+    let mut hit = json!({"id": h.id, "score": h.score, "payload": h.payload});
+    if let Some(text) = &h.text {
+        hit["text"] = json!(text);
+    }
+    hit
+}
+
+fn load_model(
+    dir: &Path,
+    query_prefix: String,
+    document_prefix: String,
+) -> DynResult<BertEmbedder> {
+    let options = BertOptions {
+        query_prefix,
+        document_prefix,
+        ..BertOptions::default()
+    };
+    Ok(BertEmbedder::load_with(dir, &options)?)
+}
+
+/// `quiver embed`: texts in, one JSON vector line out per text, streamed in chunks.
+fn embed(
+    file: &Path,
+    model: &Path,
+    as_queries: bool,
+    query_prefix: String,
+    document_prefix: String,
+) -> DynResult<()> {
+    let embedder = load_model(model, query_prefix, document_prefix)?;
+    let input: Box<dyn BufRead> = if file == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut chunk: Vec<String> = Vec::new();
+    let mut write_chunk = |chunk: &mut Vec<String>| -> DynResult<()> {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let vectors = if as_queries {
+            embedder.embed_queries(&refs)?
+        } else {
+            embedder.embed_documents(&refs)?
+        };
+        for v in vectors {
+            writeln!(out, "{}", json!({ "vector": v }))?;
+        }
+        out.flush()?;
+        chunk.clear();
+        Ok(())
+    };
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let text = if line.trim_start().starts_with('{') {
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
+            v.get("text")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| format!("{}:{}: no \"text\" string", file.display(), n + 1))?
+                .to_owned()
+        } else {
+            line
+        };
+        chunk.push(text);
+        if chunk.len() == 256 {
+            write_chunk(&mut chunk)?;
+        }
+    }
+    if !chunk.is_empty() {
+        write_chunk(&mut chunk)?;
+    }
+    Ok(())
 }
 
 /// Search parameters from the command line.
@@ -369,11 +525,20 @@ fn search(
             }
             let width = hits.iter().map(|h| h.id.chars().count()).max().unwrap_or(0);
             for (rank, h) in hits.iter().enumerate() {
-                let payload = h
+                let mut payload = h
                     .payload
                     .as_ref()
                     .map(|p| p.to_string())
                     .unwrap_or_default();
+                if let Some(text) = &h.text {
+                    let snippet: String = text.chars().take(100).collect();
+                    let more = if snippet.len() < text.len() {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    payload = format!("{snippet}{more} {payload}");
+                }
                 println!(
                     "{:>3}. {:<width$}  {:>9.4}  {payload}",
                     rank + 1,
@@ -400,14 +565,17 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
     let size = db.file_size()?;
     let colls = db.collections()?;
     if as_json {
-        let list: Vec<_> = colls
+        let list = colls
             .iter()
             .map(|c| {
-                json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
+                let model = db.collection(&c.name)?.model()?;
+                Ok(
+                    json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
                        "dtype": c.element_type.name(), "count": c.count,
-                       "created_at_ms": c.created_at_ms})
+                       "created_at_ms": c.created_at_ms, "model": model}),
+                )
             })
-            .collect();
+            .collect::<Result<Vec<_>, Error>>()?;
         println!(
             "{}",
             json!({"path": path, "file_size": size, "collections": list})
@@ -427,10 +595,14 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
         );
     }
     for c in colls {
-        let index = match db.collection(&c.name)?.index_info()? {
+        let handle = db.collection(&c.name)?;
+        let mut index = match handle.index_info()? {
             Some(i) => format!("IVF-PQ nlist {} m {}", i.nlist, i.m),
             None => "flat".to_owned(),
         };
+        if let Some(model) = handle.model()? {
+            index.push_str(&format!("; model {}", model.fingerprint()));
+        }
         println!(
             "  {:<24} {:>6} {:<7} {:<5} {:>12}  {index}",
             c.name,

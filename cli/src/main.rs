@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// Model inference allocates and frees large tensors; glibc's malloc hands them back to the OS
+// every time. mimalloc keeps them: 35% faster embedding (see quiver::BertOptions).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "quiver",
@@ -26,9 +31,19 @@ enum Command {
     Create {
         db: PathBuf,
         collection: String,
-        /// Vector dimension.
+        /// Vector dimension (taken from the model with --model).
+        #[arg(long, required_unless_present = "model")]
+        dim: Option<usize>,
+        /// A sentence-transformers / HuggingFace BERT model folder: the collection embeds its
+        /// own text with it (scripts/fetch_model.sh fetches all-MiniLM-L6-v2).
         #[arg(long)]
-        dim: usize,
+        model: Option<PathBuf>,
+        /// With --model: prepended to every query text (e.g. "query: " for e5 models).
+        #[arg(long, default_value = "", requires = "model")]
+        query_prefix: String,
+        /// With --model: prepended to every document text (e.g. "passage: " for e5).
+        #[arg(long, default_value = "", requires = "model")]
+        document_prefix: String,
         /// cosine, dot or l2.
         #[arg(long, default_value = "cosine")]
         metric: String,
@@ -36,8 +51,8 @@ enum Command {
         #[arg(long, default_value = "f32")]
         dtype: String,
     },
-    /// Import vectors from JSONL ({"id","vector","payload"} per line), .npy (2-D float32/64,
-    /// C or Fortran order) or .fvecs.
+    /// Import records from JSONL ({"id","vector","payload"} per line, or {"id","text","payload"}
+    /// for collections with a model), .npy (2-D float32/64, C or Fortran order) or .fvecs.
     Import {
         db: PathBuf,
         collection: String,
@@ -48,9 +63,10 @@ enum Command {
         /// For .npy/.fvecs: a text file with one id per line (default: the row number).
         #[arg(long)]
         ids: Option<PathBuf>,
-        /// Records per transaction (each committed durably).
-        #[arg(long, default_value_t = 1000)]
-        batch: usize,
+        /// Records per transaction, each committed durably (default 1000; 128 for texts,
+        /// which are embedded batch by batch).
+        #[arg(long)]
+        batch: Option<usize>,
     },
     /// Search for the nearest records.
     Search {
@@ -65,6 +81,9 @@ enum Command {
         /// Use the stored vector of this record as the query (repeatable).
         #[arg(long, group = "query")]
         like: Vec<String>,
+        /// A query text, embedded with the collection's model (repeatable).
+        #[arg(long, group = "query")]
+        text: Vec<String>,
         /// Number of results per query.
         #[arg(short, long, default_value_t = 10)]
         k: usize,
@@ -125,6 +144,21 @@ enum Command {
     Drop { db: PathBuf, collection: String },
     /// Check that every collection's stored tables and in-memory index agree.
     Check { db: PathBuf },
+    /// Embed texts with a model: FILE has JSONL lines with "text" or plain text, one per
+    /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order.
+    Embed {
+        file: PathBuf,
+        /// The model folder (see `create --model`).
+        #[arg(long)]
+        model: PathBuf,
+        /// Embed as queries (with the query prefix) instead of documents.
+        #[arg(long)]
+        query: bool,
+        #[arg(long, default_value = "")]
+        query_prefix: String,
+        #[arg(long, default_value = "")]
+        document_prefix: String,
+    },
 }
 
 fn main() -> ExitCode {

@@ -42,7 +42,10 @@ pub fn format_of(path: &Path, explicit: Option<&str>) -> DynResult<Format> {
 #[derive(serde::Deserialize)]
 pub struct JsonRecord {
     pub id: serde_json::Value,
-    pub vector: Vec<f32>,
+    #[serde(default)]
+    pub vector: Option<Vec<f32>>,
+    #[serde(default)]
+    pub text: Option<String>,
     #[serde(default)]
     pub payload: Option<serde_json::Value>,
 }

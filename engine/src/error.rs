@@ -73,7 +73,9 @@ pub enum Error {
     },
     #[error("model at {path} cannot be used: {reason}")]
     InvalidModel { path: PathBuf, reason: String },
-    #[error("collection '{collection}' is pinned to model {pinned}, but the model offered is {found}")]
+    #[error(
+        "collection '{collection}' is pinned to model {pinned}, but the model offered is {found}"
+    )]
     ModelMismatch {
         collection: String,
         pinned: String,

@@ -55,9 +55,9 @@ pub use ann::{IndexInfo, IvfPqParams};
 pub use collection::{Collection, CollectionInfo};
 pub use config::{CollectionConfig, DatabaseOptions, Durability};
 pub use database::Database;
-pub use error::{Error, Result, VectorProblem};
-pub use quiver_index::{ElementType, Metric};
-pub use embed::{Embedder, ModelIdentity, Pooling};
 #[cfg(feature = "embed")]
 pub use embed::{BertEmbedder, BertOptions};
+pub use embed::{Embedder, ModelIdentity, Pooling};
+pub use error::{Error, Result, VectorProblem};
+pub use quiver_index::{ElementType, Metric};
 pub use search::{Hit, Record, SearchRequest, TextRecord};

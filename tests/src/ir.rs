@@ -83,7 +83,12 @@ pub fn ndcg_at(k: usize, ranking: &[String], gains: &HashMap<String, f64>) -> f6
         .sum();
     let mut ideal: Vec<f64> = gains.values().copied().collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, g)| g * discount(i)).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, g)| g * discount(i))
+        .sum();
     if idcg > 0.0 { dcg / idcg } else { 0.0 }
 }
 
@@ -92,7 +97,11 @@ pub fn recall_at(k: usize, ranking: &[String], gains: &HashMap<String, f64>) -> 
     if gains.is_empty() {
         return 0.0;
     }
-    let found = ranking.iter().take(k).filter(|d| gains.contains_key(*d)).count();
+    let found = ranking
+        .iter()
+        .take(k)
+        .filter(|d| gains.contains_key(*d))
+        .count();
     found as f64 / gains.len() as f64
 }
 
@@ -100,8 +109,16 @@ pub fn recall_at(k: usize, ranking: &[String], gains: &HashMap<String, f64>) -> 
 pub fn evaluate(rankings: &[Vec<String>], qrels: &[HashMap<String, f64>]) -> (f64, f64, usize) {
     let judged: Vec<usize> = (0..qrels.len()).filter(|&q| !qrels[q].is_empty()).collect();
     let n = judged.len().max(1) as f64;
-    let ndcg = judged.iter().map(|&q| ndcg_at(10, &rankings[q], &qrels[q])).sum::<f64>() / n;
-    let recall = judged.iter().map(|&q| recall_at(100, &rankings[q], &qrels[q])).sum::<f64>() / n;
+    let ndcg = judged
+        .iter()
+        .map(|&q| ndcg_at(10, &rankings[q], &qrels[q]))
+        .sum::<f64>()
+        / n;
+    let recall = judged
+        .iter()
+        .map(|&q| recall_at(100, &rankings[q], &qrels[q]))
+        .sum::<f64>()
+        / n;
     (ndcg, recall, judged.len())
 }
 
@@ -134,7 +151,11 @@ mod tests {
         assert_eq!(c.docs.len(), 1400);
         assert_eq!(c.queries.len(), 225);
         assert_eq!(c.docs[0].0, "1");
-        assert!(c.docs[0].1.starts_with("experimental investigation of the aerodynamics"));
+        assert!(
+            c.docs[0]
+                .1
+                .starts_with("experimental investigation of the aerodynamics")
+        );
         assert!(c.queries[0].starts_with("what similarity laws must be obeyed"));
         assert_eq!(c.qrels[0].get("184"), Some(&3.0));
         assert!(c.qrels.iter().filter(|q| !q.is_empty()).count() > 200);

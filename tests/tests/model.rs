@@ -10,6 +10,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+// As the CLI does: inference churns through large tensors (see quiver::BertOptions).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn model_dir() -> PathBuf {
     PathBuf::from(
         std::env::var("QUIVER_MODEL_DIR").expect("set QUIVER_MODEL_DIR (scripts/fetch_model.sh)"),
@@ -25,7 +29,9 @@ fn model() -> Arc<BertEmbedder> {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -62,7 +68,10 @@ fn matches_pytorch_golden_outputs() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    for (s, ids) in sentences.iter().zip(golden["token_ids"].as_array().unwrap()) {
+    for (s, ids) in sentences
+        .iter()
+        .zip(golden["token_ids"].as_array().unwrap())
+    {
         let want: Vec<u32> = ids
             .as_array()
             .unwrap()
@@ -146,17 +155,30 @@ fn cranfield_retrieval_quality() {
     let hit = &c.search_text(&data.queries[0], 1).unwrap()[0];
     let doc = &data.docs.iter().find(|(id, _)| *id == hit.id).unwrap().1;
     assert_eq!(hit.text.as_deref(), Some(doc.as_str()));
-    assert_eq!(c.get("1").unwrap().unwrap().text.as_deref(), Some(data.docs[0].1.as_str()));
+    assert_eq!(
+        c.get("1").unwrap().unwrap().text.as_deref(),
+        Some(data.docs[0].1.as_str())
+    );
 }
 
 /// Copies the model folder (weights included) so a test can change it.
 fn copy_model(to: &Path) {
     let from = model_dir();
-    for entry in ["config.json", "tokenizer.json", "model.safetensors", "modules.json", "sentence_bert_config.json"] {
+    for entry in [
+        "config.json",
+        "tokenizer.json",
+        "model.safetensors",
+        "modules.json",
+        "sentence_bert_config.json",
+    ] {
         std::fs::copy(from.join(entry), to.join(entry)).unwrap();
     }
     std::fs::create_dir_all(to.join("1_Pooling")).unwrap();
-    std::fs::copy(from.join("1_Pooling/config.json"), to.join("1_Pooling/config.json")).unwrap();
+    std::fs::copy(
+        from.join("1_Pooling/config.json"),
+        to.join("1_Pooling/config.json"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -202,7 +224,10 @@ fn reopening_loads_the_pinned_model_and_refuses_another() {
         other => panic!("expected ModelMismatch, got {other:?}"),
     }
     // Vectors and texts are still readable without the model.
-    assert_eq!(c.get("b").unwrap().unwrap().text.as_deref(), Some("Stock markets fell sharply today."));
+    assert_eq!(
+        c.get("b").unwrap().unwrap().text.as_deref(),
+        Some("Stock markets fell sharply today.")
+    );
 }
 
 #[test]
@@ -218,10 +243,16 @@ fn incomplete_model_folders_are_refused() {
     }
     copy_model(&folder);
     std::fs::write(folder.join("model.safetensors"), b"not weights").unwrap();
-    assert!(matches!(BertEmbedder::load(&folder), Err(Error::InvalidModel { .. })));
+    assert!(matches!(
+        BertEmbedder::load(&folder),
+        Err(Error::InvalidModel { .. })
+    ));
     copy_model(&folder);
     std::fs::write(folder.join("config.json"), b"{").unwrap();
-    assert!(matches!(BertEmbedder::load(&folder), Err(Error::InvalidModel { .. })));
+    assert!(matches!(
+        BertEmbedder::load(&folder),
+        Err(Error::InvalidModel { .. })
+    ));
     assert!(matches!(
         BertEmbedder::load(tmp.path().join("nowhere")),
         Err(Error::InvalidModel { .. })

@@ -49,7 +49,10 @@ pub struct ModelIdentity {
 impl ModelIdentity {
     /// One line naming everything that makes the model what it is, for error messages.
     pub fn fingerprint(&self) -> String {
-        let short = self.weights_sha256.get(..12).unwrap_or(&self.weights_sha256);
+        let short = self
+            .weights_sha256
+            .get(..12)
+            .unwrap_or(&self.weights_sha256);
         let mut s = format!(
             "{} ({}-d, {} pooling, {}, max {} tokens, weights sha256 {short}",
             self.name,

@@ -25,7 +25,9 @@ impl StoredEmbedder {
     pub fn of(embedder: &dyn Embedder) -> Self {
         StoredEmbedder {
             identity: embedder.identity().clone(),
-            source: embedder.source().map(|p| p.canonicalize().unwrap_or(p.into())),
+            source: embedder
+                .source()
+                .map(|p| p.canonicalize().unwrap_or(p.into())),
         }
     }
 
@@ -37,7 +39,9 @@ impl StoredEmbedder {
 
     pub fn decode(collection: &str, bytes: &[u8]) -> Result<Self> {
         serde_json::from_slice(bytes).map_err(|e| {
-            Error::corrupted(format!("embedder setting of '{collection}' is invalid: {e}"))
+            Error::corrupted(format!(
+                "embedder setting of '{collection}' is invalid: {e}"
+            ))
         })
     }
 }

@@ -6,4 +6,5 @@ mod crash;
 mod files;
 mod ivf;
 mod search_oracle;
+mod texts;
 mod validation;
