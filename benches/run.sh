@@ -6,6 +6,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
+
+# --embed: only the embedding benchmark (Quiver's BertEmbedder vs sentence-transformers on
+# Cranfield abstracts and WordNet definitions), in its own venv.
+if [[ "${1:-}" == "--embed" ]]; then
+  shift
+  STVENV="$CACHE/venv-st"
+  [[ -x "$STVENV/bin/python" ]] || python3 -m venv "$STVENV"
+  "$STVENV/bin/pip" install --quiet -r benches/peers/requirements-embed.txt
+  MODEL=$(scripts/fetch_model.sh)
+  WORDNET=$(scripts/fetch_wordnet.sh)
+  python3 -c 'import json,sys; [print(json.loads(l)["text"]) for l in sys.stdin]' \
+    < <(python3 scripts/cranfield_jsonl.py) > "$CACHE/cranfield-abstracts.txt"
+  # WordNet in a fixed shuffled order (definitions are sorted by part of speech and offset).
+  python3 -c 'import random,sys; l=sys.stdin.read().splitlines(); random.Random(7).shuffle(l); print("\n".join(l))' \
+    < "$WORDNET" > "$CACHE/wordnet-shuffled.txt"
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --embed-only --embed-model "$MODEL" --st-python "$STVENV/bin/python" \
+    --embed-texts "cranfield=$CACHE/cranfield-abstracts.txt" \
+    --embed-texts "wordnet=$CACHE/wordnet-shuffled.txt" --out results "$@"
+fi
 VENV="$CACHE/venv-bench"
 if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"

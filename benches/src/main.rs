@@ -7,11 +7,16 @@
 //! Figures are medians; single-query latency also has p90 and min/max.
 
 mod datasets;
+mod embed;
 mod measure;
 mod report;
 
 use clap::Parser;
 use std::path::PathBuf;
+
+// As the CLI: model inference churns through large tensors (see quiver::BertOptions).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(about = "Quiver benchmarks with FAISS side by side")]
@@ -43,10 +48,54 @@ pub struct Args {
     /// Queries for the IVF-PQ sweep.
     #[arg(long, default_value_t = 200)]
     ivf_queries: usize,
+    /// Embedding throughput with this model folder (scripts/fetch_model.sh), against
+    /// sentence-transformers when --st-python is given.
+    #[arg(long)]
+    embed_model: Option<PathBuf>,
+    /// A corpus for the embedding benchmark, NAME=FILE with one text per line (repeatable).
+    #[arg(long, value_parser = embed::parse_corpus)]
+    embed_texts: Vec<(String, PathBuf)>,
+    /// Texts per corpus in the embedding benchmark (batch 1 uses the first 200).
+    #[arg(long, default_value_t = 1000)]
+    embed_limit: usize,
+    /// Python with sentence-transformers (benches/run.sh --embed makes one).
+    #[arg(long)]
+    st_python: Option<PathBuf>,
+    /// Run only the embedding benchmark.
+    #[arg(long)]
+    embed_only: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if let Some(model) = &args.embed_model {
+        let mut runs = Vec::new();
+        for (name, file) in &args.embed_texts {
+            eprintln!("== embedding: {name} ({})", file.display());
+            runs.push(embed::run(
+                model,
+                name,
+                file,
+                args.embed_limit,
+                args.st_python.as_deref(),
+            )?);
+        }
+        let table = embed::markdown(&runs);
+        println!("{table}");
+        std::fs::create_dir_all(&args.out)?;
+        let stem = args.out.join(format!("{}-embed", report::today()));
+        std::fs::write(stem.with_extension("md"), &table)?;
+        std::fs::write(
+            stem.with_extension("json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "machine": report::machine(),
+                "runs": runs,
+            }))?,
+        )?;
+        if args.embed_only {
+            return Ok(());
+        }
+    }
     let mut sets = Vec::new();
     if !args.no_synthetic {
         sets.push(datasets::synthetic(&args));

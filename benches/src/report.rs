@@ -4,7 +4,7 @@ use crate::Args;
 use crate::measure::{DatasetResult, IvfPoint};
 use std::fmt::Write;
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -198,7 +198,7 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.
-fn today() -> String {
+pub fn today() -> String {
     {
         let days = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

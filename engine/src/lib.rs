@@ -27,6 +27,10 @@
 //!   read while one writes; another process gets [`Error::Locked`].
 //! - A [`Collection`] has a fixed dimension, [`Metric`] and [`ElementType`]; records have a
 //!   string id (at most [`limits::MAX_ID_BYTES`]), a vector and an optional JSON-object payload.
+//! - A collection may own an [`Embedder`] ([`CollectionConfig::with_embedder`]): it then takes
+//!   and returns text ([`Collection::upsert_texts`], [`Collection::search_text`]) and pins the
+//!   model's identity. [`BertEmbedder`] (feature `embed`, on by default) runs BERT-family
+//!   sentence-transformers models from a local folder on the CPU; see [`embed`].
 //! - Every write call is one transaction, durable when it returns (see [`Durability`]); a
 //!   failed call changes nothing. Searches see one commit's state, never half a batch.
 //!

@@ -5,6 +5,40 @@
 //! transaction as the collection; every later text write or text search checks that the
 //! embedder in use has exactly that identity, so vectors from two different models never
 //! mix in one collection.
+//!
+//! ```
+//! use quiver::{CollectionConfig, Database, Embedder, ModelIdentity, Pooling, TextRecord};
+//! use std::sync::Arc;
+//!
+//! /// Any model can serve a collection: here, letter counts.
+//! struct Letters(ModelIdentity);
+//! impl Embedder for Letters {
+//!     fn identity(&self) -> &ModelIdentity { &self.0 }
+//!     fn embed_documents(&self, texts: &[&str]) -> quiver::Result<Vec<Vec<f32>>> {
+//!         texts.iter().map(|t| self.embed_query(t)).collect()
+//!     }
+//!     fn embed_query(&self, text: &str) -> quiver::Result<Vec<f32>> {
+//!         let mut v = vec![0.0; 26];
+//!         for b in text.bytes().filter(u8::is_ascii_lowercase) {
+//!             v[(b - b'a') as usize] += 1.0;
+//!         }
+//!         Ok(v)
+//!     }
+//! }
+//!
+//! # let dir = tempfile::tempdir().unwrap();
+//! let model = Arc::new(Letters(ModelIdentity {
+//!     name: "letters".into(), dim: 26, pooling: Pooling::Mean, normalize: false,
+//!     max_tokens: 1 << 20, weights_sha256: "v1".into(),
+//!     query_prefix: String::new(), document_prefix: String::new(),
+//! }));
+//! let db = Database::create(dir.path().join("t.qvr"))?;
+//! let words = db.create_collection("words", CollectionConfig::with_embedder(model))?;
+//! words.upsert_texts(&[TextRecord::new("1", "banana"), TextRecord::new("2", "kiwi")])?;
+//! let hits = words.search_text("bananas", 1)?;
+//! assert_eq!(hits[0].text.as_deref(), Some("banana"));
+//! # Ok::<(), quiver::Error>(())
+//! ```
 
 #[cfg(feature = "embed")]
 mod bert;
