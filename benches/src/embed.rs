@@ -57,6 +57,8 @@ pub fn run(
         .map(str::to_owned)
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // Reset this process's peak RSS (Linux: "5" > clear_refs) so each corpus reports its own.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let probe = BertEmbedder::load(model)?;
     let tokens: usize = refs
         .iter()

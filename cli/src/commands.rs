@@ -51,11 +51,15 @@ pub fn run(command: Command) -> DynResult<()> {
         }
         Command::Embed {
             file,
+            npy,
             model,
             query,
             query_prefix,
             document_prefix,
-        } => embed(&file, &model, query, query_prefix, document_prefix),
+        } => {
+            let embedder = load_model(&model, query_prefix, document_prefix)?;
+            embed(&file, &embedder, query, npy.as_deref())
+        }
         Command::Import {
             db,
             collection,
@@ -424,15 +428,14 @@ fn load_model(
     Ok(BertEmbedder::load_with(dir, &options)?)
 }
 
-/// `quiver embed`: texts in, one JSON vector line out per text, streamed in chunks.
+/// `quiver embed`: texts in, one JSON vector line out per text, streamed in chunks (or one
+/// .npy matrix, with a progress bar).
 fn embed(
     file: &Path,
-    model: &Path,
+    embedder: &BertEmbedder,
     as_queries: bool,
-    query_prefix: String,
-    document_prefix: String,
+    npy: Option<&Path>,
 ) -> DynResult<()> {
-    let embedder = load_model(model, query_prefix, document_prefix)?;
     let input: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
@@ -440,7 +443,25 @@ fn embed(
         Box::new(std::io::BufReader::new(f))
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut chunk: Vec<String> = Vec::new();
+    let dim = embedder.identity().dim;
+    let mut matrix = quiver::vecfile::Matrix {
+        rows: 0,
+        dim,
+        data: Vec::new(),
+    };
+    let bar = match npy {
+        // A file is counted first, so the bar has a length and an ETA.
+        Some(_) if file != Path::new("-") => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            Some(progress(
+                text.lines().filter(|l| !l.trim().is_empty()).count() as u64,
+                "texts",
+            ))
+        }
+        Some(_) => Some(progress(0, "texts")),
+        None => None,
+    };
     let mut write_chunk = |chunk: &mut Vec<String>| -> DynResult<()> {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let vectors = if as_queries {
@@ -449,12 +470,21 @@ fn embed(
             embedder.embed_documents(&refs)?
         };
         for v in vectors {
-            writeln!(out, "{}", json!({ "vector": v }))?;
+            if npy.is_some() {
+                matrix.data.extend_from_slice(&v);
+                matrix.rows += 1;
+            } else {
+                writeln!(out, "{}", json!({ "vector": v }))?;
+            }
         }
         out.flush()?;
+        if let Some(bar) = &bar {
+            bar.inc(chunk.len() as u64);
+        }
         chunk.clear();
         Ok(())
     };
+    let mut chunk: Vec<String> = Vec::new();
     for (n, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
         if line.trim().is_empty() {
@@ -477,6 +507,14 @@ fn embed(
     }
     if !chunk.is_empty() {
         write_chunk(&mut chunk)?;
+    }
+    if let Some(path) = npy {
+        quiver::vecfile::write_npy(path, &matrix)?;
+        eprintln!(
+            "wrote {} x {dim} vectors to {}",
+            matrix.rows,
+            path.display()
+        );
     }
     Ok(())
 }

@@ -145,9 +145,13 @@ enum Command {
     /// Check that every collection's stored tables and in-memory index agree.
     Check { db: PathBuf },
     /// Embed texts with a model: FILE has JSONL lines with "text" or plain text, one per
-    /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order.
+    /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order
+    /// (or, with --npy, a float32 matrix with one row per input).
     Embed {
         file: PathBuf,
+        /// Write the vectors to this .npy file instead of JSON lines on stdout.
+        #[arg(long)]
+        npy: Option<PathBuf>,
         /// The model folder (see `create --model`).
         #[arg(long)]
         model: PathBuf,
