@@ -262,6 +262,14 @@ fn position(e: &Error) -> Option<usize> {
     }
 }
 
+/// A batch error, prefixed with the file position of the record it points at (if any).
+fn located(e: Error, origin: &[String]) -> Box<dyn std::error::Error> {
+    match position(&e).and_then(|p| origin.get(p)) {
+        Some(at) => format!("{at}: {e}").into(),
+        None => e.into(),
+    }
+}
+
 fn import(
     db: &Path,
     collection: &str,
@@ -281,25 +289,13 @@ fn import(
     let start = Instant::now();
     // `origin[i]` names where record i of the pending batch came from, for error messages.
     let flush = |batch: &mut Vec<Record>, origin: &mut Vec<String>| -> DynResult<()> {
-        if let Err(e) = c.upsert(batch) {
-            let at = position(&e).and_then(|p| origin.get(p)).cloned();
-            return Err(match at {
-                Some(at) => format!("{at}: {e}").into(),
-                None => e.into(),
-            });
-        }
+        c.upsert(batch).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())
     };
     let flush_texts = |batch: &mut Vec<TextRecord>, origin: &mut Vec<String>| -> DynResult<()> {
-        if let Err(e) = c.upsert_texts(batch) {
-            let at = position(&e).and_then(|p| origin.get(p)).cloned();
-            return Err(match at {
-                Some(at) => format!("{at}: {e}").into(),
-                None => e.into(),
-            });
-        }
+        c.upsert_texts(batch).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())

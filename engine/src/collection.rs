@@ -75,7 +75,8 @@ impl Collection {
     }
 
     /// Inserts records, replacing any with the same id (vector and payload both; a record
-    /// without payload removes the old payload). The batch is one transaction: when this
+    /// without payload removes the old payload, and a record inserted as text loses its
+    /// text: `Record::text` is ignored here, see [`Collection::upsert_texts`]). The batch is one transaction: when this
     /// returns `Ok`, all of it is durable; when it returns `Err`, none of it was written.
     /// Within a batch, a later record with the same id wins.
     pub fn upsert(&self, records: &[Record]) -> Result<()> {

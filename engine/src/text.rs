@@ -1,7 +1,7 @@
 //! Text in, text out: collections that embed with their pinned model.
 
 use crate::collection::Collection;
-use crate::embed::{self, Embedder, ModelIdentity};
+use crate::embed::{self, Embedder, ModelIdentity, StoredEmbedder};
 use crate::error::{Error, Result};
 use crate::search::{Hit, Record, SearchRequest, TextRecord};
 use crate::validate;
@@ -20,33 +20,32 @@ impl Collection {
     /// holds a different model); an application's own embedder must be attached again with
     /// [`Collection::attach_embedder`].
     pub fn embedder(&self) -> Result<Arc<dyn Embedder>> {
-        let snap = self.db.snapshot();
-        let state = snap.collection(&self.name)?;
-        let pinned = state.embedder(&snap.read)?.ok_or_else(|| self.no_model())?;
-        self.db
-            .inner
-            .models
-            .get(&self.name, state.record.id, &pinned)
+        let (id, pinned) = self.pinned()?;
+        self.db.inner.models.get(&self.name, id, &pinned)
     }
 
     /// Makes `embedder` serve this collection (e.g. after reopening a database whose
     /// collection uses an application-defined embedder). Its identity must equal the pinned
     /// one.
     pub fn attach_embedder(&self, embedder: Arc<dyn Embedder>) -> Result<()> {
-        let snap = self.db.snapshot();
-        let state = snap.collection(&self.name)?;
-        let pinned = state.embedder(&snap.read)?.ok_or_else(|| self.no_model())?;
+        let (id, pinned) = self.pinned()?;
         self.db
             .inner
             .models
-            .attach(&self.name, state.record.id, &pinned, embedder)
+            .attach(&self.name, id, &pinned, embedder)
     }
 
-    fn no_model(&self) -> Error {
-        Error::NoEmbedder {
-            collection: self.name.clone(),
-            reason: "it was created without a model (CollectionConfig::with_embedder)".into(),
-        }
+    /// The collection's id and pinned model; `NoEmbedder` for a plain vector collection.
+    fn pinned(&self) -> Result<(u64, StoredEmbedder)> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let pinned = state
+            .embedder(&snap.read)?
+            .ok_or_else(|| Error::NoEmbedder {
+                collection: self.name.clone(),
+                reason: "it was created without a model (CollectionConfig::with_embedder)".into(),
+            })?;
+        Ok((state.record.id, pinned))
     }
 
     /// Embeds the texts with the collection's model and stores each record's vector, text
