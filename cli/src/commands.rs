@@ -308,7 +308,7 @@ fn import(
         Format::Jsonl => {
             let bar = progress(std::fs::metadata(file)?.len(), "bytes");
             for (n, line) in readers::lines(file)? {
-                let line = line?;
+                let line = line.map_err(|e| format!("{}:{n}: {e}", file.display()))?;
                 bar.inc(line.len() as u64 + 1);
                 let where_ = format!("{}:{n}", file.display());
                 let r: JsonRecord =

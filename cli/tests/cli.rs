@@ -186,3 +186,22 @@ fn errors_are_one_line_and_nonzero() {
             .success()
     );
 }
+
+#[test]
+fn invalid_utf8_input_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("u.qvr");
+    let data = dir.path().join("bad.jsonl");
+    let mut bytes =
+        b"{\"id\":\"a\",\"vector\":[1,0]}\n{\"id\":\"b\xff\",\"vector\":[0,1]}\n".to_vec();
+    bytes.extend_from_slice(b"{\"id\":\"c\",\"vector\":[1,1]}\n");
+    std::fs::write(&data, bytes).unwrap();
+    ok(&["create", s(&db), "v", "--dim", "2"]);
+    let out = quiver(&["import", s(&db), "v", s(&data)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.jsonl:2") && err.contains("UTF-8"),
+        "{err}"
+    );
+}
