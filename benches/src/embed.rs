@@ -29,14 +29,7 @@ pub struct EmbedRow {
 }
 
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    crate::measure::proc_status_mb("VmHWM:")
 }
 
 /// Batch 1 is slow: it runs on the first `SINGLE` texts only.

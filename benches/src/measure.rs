@@ -65,11 +65,16 @@ pub struct DatasetResult {
 const K: usize = 10;
 
 fn rss_mb() -> f64 {
+    proc_status_mb("VmRSS:")
+}
+
+/// A memory figure of this process from /proc/self/status (e.g. "VmRSS:", "VmHWM:"), in MB.
+pub fn proc_status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
