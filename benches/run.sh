@@ -34,7 +34,10 @@ fi
 scripts/fetch_glove.sh
 cargo build --release --quiet -p quiver-benches
 out=results
-target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" --out "$out" "$@"
+# The WordNet x MiniLM vectors join when scripts/wordnet_vectors.sh has made them (~13 min).
+wordnet=()
+[[ -s "$CACHE/wordnet/minilm.npy" ]] && wordnet=(--wordnet "$CACHE/wordnet/minilm.npy")
+target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" "${wordnet[@]}" --out "$out" "$@"
 # Recall/QPS plots for IVF-PQ sweeps (--ivf), from the newest results file.
 latest=$(ls -t "$out"/*.json | head -n 1)
 "$VENV/bin/python" benches/peers/plot.py "$latest"

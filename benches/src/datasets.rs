@@ -47,7 +47,16 @@ pub fn synthetic(args: &Args) -> Dataset {
 
 /// GloVe 6B 50d, 400k words (100k in --quick), cosine; queries are words sampled from the set.
 pub fn glove(dir: &Path, args: &Args) -> Result<Dataset, Box<dyn std::error::Error>> {
-    let mut base = read_npy(&dir.join("glove_6B_50d_emb.npy"))?;
+    real_npy("glove-6B-50d", &dir.join("glove_6B_50d_emb.npy"), args)
+}
+
+/// A real vector set from a .npy matrix (cosine); queries are rows sampled with a fixed seed.
+pub fn real_npy(
+    label: &str,
+    path: &Path,
+    args: &Args,
+) -> Result<Dataset, Box<dyn std::error::Error>> {
+    let mut base = read_npy(path)?;
     if args.quick {
         base.rows = 100_000;
         base.data.truncate(base.rows * base.dim);
@@ -60,7 +69,7 @@ pub fn glove(dir: &Path, args: &Args) -> Result<Dataset, Box<dyn std::error::Err
         data.extend_from_slice(base.row(r));
     }
     Ok(Dataset {
-        name: format!("glove-6B-50d-{}k", base.rows / 1000),
+        name: format!("{label}-{}k", base.rows / 1000),
         metric: Metric::Cosine,
         queries: Matrix {
             rows: nq,

@@ -42,6 +42,10 @@ pub struct Args {
     /// Also build the default IVF-PQ index and sweep nprobe x refine (recall@10 and QPS).
     #[arg(long)]
     ivf: bool,
+    /// WordNet definitions embedded with all-MiniLM-L6-v2 (117,659 x 384, from
+    /// scripts/wordnet_vectors.sh); skipped when absent.
+    #[arg(long)]
+    wordnet: Option<PathBuf>,
     /// Skip the synthetic data set (GloVe only).
     #[arg(long)]
     no_synthetic: bool,
@@ -104,6 +108,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match datasets::glove(dir, &args) {
             Ok(d) => sets.push(d),
             Err(e) => eprintln!("skipping GloVe: {e}"),
+        }
+    }
+    if let Some(path) = &args.wordnet {
+        match datasets::real_npy("wordnet-minilm-384", path, &args) {
+            Ok(d) => sets.push(d),
+            Err(e) => eprintln!("skipping WordNet: {e}"),
         }
     }
     let mut results = Vec::new();
