@@ -67,8 +67,8 @@ impl Embedder for Broken {
     }
 }
 
-#[test]
-fn texts_are_embedded_stored_and_searched() {
+/// A new database with collection "notes" on the bag-of-words model (keep the dir alive).
+fn notes_db() -> (tempfile::TempDir, Database, quiver::Collection) {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::create(dir.path().join("t.qvr")).unwrap();
     let c = db
@@ -77,6 +77,12 @@ fn texts_are_embedded_stored_and_searched() {
             CollectionConfig::with_embedder(BagOfWords::new("v1")),
         )
         .unwrap();
+    (dir, db, c)
+}
+
+#[test]
+fn texts_are_embedded_stored_and_searched() {
+    let (_dir, _db, c) = notes_db();
     let long = "lorem ipsum dolor ".repeat(100);
     c.upsert_texts(&[
         TextRecord::new("a", "red apples and green pears").with_payload(json!({"n": 1})),
@@ -174,14 +180,7 @@ fn texts_are_embedded_stored_and_searched() {
 
 #[test]
 fn bad_texts_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::create(dir.path().join("t.qvr")).unwrap();
-    let c = db
-        .create_collection(
-            "notes",
-            CollectionConfig::with_embedder(BagOfWords::new("v1")),
-        )
-        .unwrap();
+    let (_dir, db, c) = notes_db();
     for (bad, pos) in [
         (
             vec![TextRecord::new("a", "fine"), TextRecord::new("b", "")],
