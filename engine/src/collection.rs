@@ -4,13 +4,13 @@ use crate::ann::{self, IndexInfo, IvfPqParams};
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::search::{Hit, Record, SearchRequest};
-use crate::state::{Change, CollectionState, PostingChange};
-use crate::{validate, vectors};
+use crate::state::{Change, CollectionState, PostingChange, Snapshot};
+use crate::{filtered, validate, vectors};
 use quiver_index::flat::{self, SearchOptions};
 use quiver_index::ivf::IvfPq;
 use quiver_index::{AnyArena, ElementType, Metric, Neighbor};
 use quiver_storage::index_store::Posting;
-use quiver_storage::{PutRecord, RowReader};
+use quiver_storage::{PutRecord, RowReader, WriteBatch};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -128,6 +128,13 @@ impl Collection {
                 .collect();
             let outcomes = batch.put_many(&mut record, &puts)?;
             batch.save_collection(&record)?;
+            let indexed: Vec<_> = outcomes
+                .iter()
+                .zip(records)
+                .enumerate()
+                .map(|(position, (o, r))| (position, o.row, o.replaced, r.payload.as_ref()))
+                .collect();
+            filtered::index_puts(batch, snap, state, &indexed)?;
             let puts = outcomes
                 .iter()
                 .zip(&encoded)
@@ -173,11 +180,22 @@ impl Collection {
     /// Deletes records by id in one transaction; unknown ids are ignored. Returns how many
     /// records were deleted.
     pub fn delete(&self, ids: &[&str]) -> Result<usize> {
-        self.db.write(|batch, snap| {
+        self.db.write(|batch, snap| self.delete_in(batch, snap, ids))
+    }
+
+    /// `delete` inside a write transaction.
+    pub(crate) fn delete_in(
+        &self,
+        batch: &mut WriteBatch,
+        snap: &Snapshot,
+        ids: &[&str],
+    ) -> Result<(usize, Vec<Change>)> {
+        {
             let state = snap.collection(&self.name)?;
             let mut record = state.record.clone();
             let rows = batch.delete_many(&mut record, ids)?;
             let deletes: Vec<u64> = rows.into_iter().flatten().collect();
+            filtered::index_deletes(batch, snap, state, &deletes)?;
             let n = deletes.len();
             if n > 0 {
                 batch.save_collection(&record)?;
@@ -205,7 +223,7 @@ impl Collection {
                     postings,
                 }],
             ))
-        })
+        }
     }
 
     /// The record with this id, if any (its vector as stored, widened to f32).
@@ -243,11 +261,21 @@ impl Collection {
         } else {
             state.index(&snap.read)?
         };
-        let neighbors = match index {
-            Some(ivf) => approximate(&ivf, &arena, req.vector, req)?,
-            None => {
-                let opts = SearchOptions::default();
+        let allowed = req
+            .filter
+            .map(|f| filtered::allowed_rows(&snap.read, state, &arena, f))
+            .transpose()?;
+        let opts = SearchOptions::default();
+        let neighbors = match (index, &allowed) {
+            (Some(ivf), None) => approximate(&ivf, &arena, req.vector, req)?,
+            (Some(ivf), Some(allowed)) => {
+                filtered::approximate_filtered(&ivf, &arena, req.vector, req, allowed)?
+            }
+            (None, None) => {
                 quiver_index::with_arena!(&*arena, a => flat::search(a, req.vector, req.k, &opts))
+            }
+            (None, Some(allowed)) => {
+                filtered::exact_filtered(&arena, req.vector, req.k, allowed, &opts)
             }
         };
         let reader = snap.read.row_reader(&state.record)?;
@@ -341,36 +369,26 @@ impl Collection {
         } else {
             state.index(&snap.read)?
         };
-        let results = match index {
-            Some(ivf) => {
-                // One query per task, the batch split over the cores.
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let dim = state.schema.dim;
-                let per = queries.len().div_ceil(threads).max(1) * dim;
-                let parts: Vec<Result<Vec<Vec<Neighbor>>>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = flat_queries
-                        .chunks(per)
-                        .map(|part| {
-                            let (ivf, arena) = (&ivf, &arena);
-                            s.spawn(move || {
-                                part.chunks_exact(dim)
-                                    .map(|q| approximate(ivf, arena, q, req))
-                                    .collect()
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                        .collect()
-                });
-                let mut all = Vec::with_capacity(queries.len());
-                for part in parts {
-                    all.extend(part?);
-                }
-                all
+        let allowed = req
+            .filter
+            .map(|f| filtered::allowed_rows(&snap.read, state, &arena, f))
+            .transpose()?;
+        let dim = state.schema.dim;
+        let results = match (index, allowed) {
+            (index, Some(allowed)) => {
+                let single = SearchOptions {
+                    threads: 1,
+                    ..SearchOptions::default()
+                };
+                per_query_parallel(&flat_queries, dim, |q| match &index {
+                    Some(ivf) => filtered::approximate_filtered(ivf, &arena, q, req, &allowed),
+                    None => Ok(filtered::exact_filtered(&arena, q, k, &allowed, &single)),
+                })?
             }
-            None => {
+            (Some(ivf), None) => {
+                per_query_parallel(&flat_queries, dim, |q| approximate(&ivf, &arena, q, req))?
+            }
+            (None, None) => {
                 let opts = SearchOptions::default();
                 quiver_index::with_arena!(&*arena, a => flat::search_batch(a, &flat_queries, k, &opts))
             }
@@ -442,17 +460,46 @@ impl Collection {
                 )));
             }
         }
+        self.check_payload_indexes(&snap, state)?;
         Ok(state.record.count)
     }
 }
 
-fn parse_payload(row: u64, bytes: Option<Vec<u8>>) -> Result<Option<serde_json::Value>> {
+pub(crate) fn parse_payload(row: u64, bytes: Option<Vec<u8>>) -> Result<Option<serde_json::Value>> {
     bytes
         .map(|bytes| {
             serde_json::from_slice(&bytes)
                 .map_err(|e| Error::corrupted(format!("payload of row {row} is not JSON: {e}")))
         })
         .transpose()
+}
+
+/// Answers each query with `search`, the batch split over the cores (one query per task).
+fn per_query_parallel(
+    queries: &[f32],
+    dim: usize,
+    search: impl Fn(&[f32]) -> Result<Vec<Neighbor>> + Sync,
+) -> Result<Vec<Vec<Neighbor>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = (queries.len() / dim).div_ceil(threads).max(1) * dim;
+    let parts: Vec<Result<Vec<Vec<Neighbor>>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = queries
+            .chunks(per)
+            .map(|part| {
+                let search = &search;
+                s.spawn(move || part.chunks_exact(dim).map(search).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(queries.len() / dim);
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
 }
 
 /// IVF-PQ candidates re-ranked exactly against the stored vectors.

@@ -86,6 +86,14 @@ pub enum Error {
     #[error("model inference failed: {detail}")]
     Inference { detail: String },
 
+    #[error("invalid filter{}: {reason}", filter_at(at))]
+    InvalidFilter {
+        /// Where in the filter, as a path through its JSON form (`$and[1].$not.tag.$in`);
+        /// empty for the whole filter.
+        at: String,
+        reason: String,
+    },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
@@ -110,6 +118,14 @@ fn at(position: Option<usize>) -> String {
     match position {
         Some(p) => format!("record {p}"),
         None => "the query".to_owned(),
+    }
+}
+
+fn filter_at(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!(" at {at}")
     }
 }
 

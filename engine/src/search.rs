@@ -1,5 +1,6 @@
 //! Search requests and their results.
 
+use crate::filter::Filter;
 use serde_json::Value;
 
 /// One search. Build with [`SearchRequest::new`] and the setters.
@@ -10,6 +11,9 @@ use serde_json::Value;
 /// - `exact`: `false` — collections with an IVF-PQ index search it; without one, every
 ///   search is exact.
 /// - `nprobe`: nlist / 16 (at least 8); `refine`: 4 (4 x k candidates re-ranked exactly).
+/// - `filter`: none. With a filter and an IVF-PQ index, selective filters (few matching
+///   rows) are answered by an exact scan of the matching rows, others by probing more lists
+///   in proportion (see `Collection::search_with`).
 #[derive(Clone, Debug)]
 pub struct SearchRequest<'a> {
     pub vector: &'a [f32],
@@ -22,6 +26,9 @@ pub struct SearchRequest<'a> {
     pub nprobe: Option<usize>,
     /// Candidates re-ranked exactly, as a multiple of k (default 4).
     pub refine: Option<usize>,
+    /// Only records whose payload matches. The result holds the k best matching records
+    /// (fewer only when fewer match), and never a record that does not match.
+    pub filter: Option<&'a Filter>,
 }
 
 impl<'a> SearchRequest<'a> {
@@ -34,6 +41,7 @@ impl<'a> SearchRequest<'a> {
             exact: false,
             nprobe: None,
             refine: None,
+            filter: None,
         }
     }
 
@@ -49,6 +57,11 @@ impl<'a> SearchRequest<'a> {
 
     pub fn refine(mut self, refine: usize) -> Self {
         self.refine = Some(refine);
+        self
+    }
+
+    pub fn filter(mut self, filter: &'a Filter) -> Self {
+        self.filter = Some(filter);
         self
     }
 

@@ -10,6 +10,7 @@ use crate::distance;
 use crate::element::Element;
 use crate::matmul;
 use crate::metric::Metric;
+use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 use std::sync::OnceLock;
 
@@ -130,10 +131,11 @@ fn scan_chunk<E: Element>(
     chunk: &Chunk<E>,
     q: &[E],
     top: &mut TopK,
+    keep: impl Fn(u64) -> bool,
 ) {
     let rows = chunk.data.chunks_exact(dim);
     for (slot, (x, (&live, &norm))) in rows.zip(chunk.live.iter().zip(&chunk.norms)).enumerate() {
-        if live {
+        if live && keep(base_row + slot as u64) {
             let d = exact_distance(metric, q, x, norm);
             if d <= top.threshold() {
                 top.push(Neighbor {
@@ -177,6 +179,36 @@ pub fn search<E: Element>(
     k: usize,
     opts: &SearchOptions,
 ) -> Vec<Neighbor> {
+    scan(arena, query, k, opts, |_| true)
+}
+
+/// [`search`] restricted to the rows of `allowed` (a filter's matching set): the same
+/// distances, so the result is exactly the unrestricted ranking with other rows removed.
+/// Sparse sets are visited row by row; dense ones by the parallel scan with a membership test.
+///
+/// # Panics
+/// If `query.len() != arena.dim()`.
+pub fn search_filtered<E: Element>(
+    arena: &VectorArena<E>,
+    query: &[f32],
+    k: usize,
+    opts: &SearchOptions,
+    allowed: &RowSet,
+) -> Vec<Neighbor> {
+    // Row-by-row visits cost a random access each; below 1/8 of the rows they still win.
+    if allowed.len().saturating_mul(8) < arena.len() {
+        return rerank(arena, query, allowed.iter(), k);
+    }
+    scan(arena, query, k, opts, |row| allowed.contains(row))
+}
+
+fn scan<E: Element>(
+    arena: &VectorArena<E>,
+    query: &[f32],
+    k: usize,
+    opts: &SearchOptions,
+    keep: impl Fn(u64) -> bool + Sync,
+) -> Vec<Neighbor> {
     assert_eq!(query.len(), arena.dim(), "query dimension mismatch");
     let q = prepare_query::<E>(arena.metric(), query);
     let (metric, dim) = (arena.metric(), arena.dim());
@@ -185,7 +217,7 @@ pub fn search<E: Element>(
         let mut top = TopK::new(k);
         for (i, chunk) in chunks.iter().enumerate() {
             let base = ((first + i) * CHUNK_ROWS) as u64;
-            scan_chunk(metric, dim, base, chunk, &q, &mut top);
+            scan_chunk(metric, dim, base, chunk, &q, &mut top, &keep);
         }
         top
     });

@@ -10,6 +10,7 @@
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
 use crate::pq::{KSUB, ProductQuantizer, scan_codes};
+use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 use std::sync::Arc;
 
@@ -342,6 +343,28 @@ impl IvfPq {
     /// The `candidates` best rows by approximate (PQ) distance among the `nprobe` cells nearest
     /// to `query`, closest first. Distances are approximations: re-rank them exactly.
     pub fn search(&self, query: &[f32], nprobe: usize, candidates: usize) -> Vec<Neighbor> {
+        self.scan(query, nprobe, candidates, |_| true)
+    }
+
+    /// [`IvfPq::search`] over the rows of `allowed` only (a filter's matching set): codes of
+    /// other rows are skipped, so all `candidates` slots go to matching rows.
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        nprobe: usize,
+        candidates: usize,
+        allowed: &RowSet,
+    ) -> Vec<Neighbor> {
+        self.scan(query, nprobe, candidates, |row| allowed.contains(row))
+    }
+
+    fn scan(
+        &self,
+        query: &[f32],
+        nprobe: usize,
+        candidates: usize,
+        keep: impl Fn(u64) -> bool,
+    ) -> Vec<Neighbor> {
         let q = prepare(self.metric, query);
         let dim = self.dim;
         let nlist = self.lists.len();
@@ -400,7 +423,7 @@ impl IvfPq {
             };
             scan_codes(&table, &list.codes, m, |i, sum| {
                 let d = base + sign * sum;
-                if d <= top.threshold() {
+                if d <= top.threshold() && keep(list.rows[i]) {
                     top.push(Neighbor {
                         distance: d,
                         row: list.rows[i],

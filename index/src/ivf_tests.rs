@@ -60,6 +60,14 @@ proptest! {
             let got = flat::rerank(&arena, q, candidates.iter().map(|c| c.row), k);
             let want = flat::search(&arena, q, k, &SearchOptions::default());
             prop_assert_eq!(got, want);
+            // Filtered: only allowed rows become candidates, and exhaustively it is exact.
+            let allowed: RowSet = (0..n as u64).filter(|r| r % 3 == seed % 3).collect();
+            let candidates = ivf.search_filtered(q, ivf.nlist(), n, &allowed);
+            prop_assert_eq!(candidates.len(), allowed.len());
+            prop_assert!(candidates.iter().all(|c| allowed.contains(c.row)));
+            let got = flat::rerank(&arena, q, candidates.iter().map(|c| c.row), k);
+            let want = flat::search_filtered(&arena, q, k, &SearchOptions::default(), &allowed);
+            prop_assert_eq!(got, want);
         }
     }
 }

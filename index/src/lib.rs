@@ -27,9 +27,11 @@ mod matmul;
 pub mod metric;
 pub mod pq;
 pub mod rng;
+pub mod rowset;
 pub mod topk;
 
 pub use arena::{AnyArena, VectorArena};
 pub use element::{Element, bf16, f16};
 pub use metric::{ElementType, Metric};
+pub use rowset::RowSet;
 pub use topk::{Neighbor, TopK};

@@ -31,6 +31,7 @@ pub mod blocks;
 pub mod catalog;
 pub mod codec;
 mod error;
+pub mod fields;
 pub mod format;
 pub mod index_store;
 mod read;

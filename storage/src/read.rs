@@ -94,6 +94,67 @@ impl ReadSnapshot {
         }
     }
 
+    /// Calls `f` with the row of every payload-index entry whose key lies in `range` (from
+    /// `fields::range` and friends), in key order. A file without index entries has none.
+    pub fn for_each_field_row(
+        &self,
+        coll: &CollectionRecord,
+        range: &(std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>),
+        mut f: impl FnMut(u64),
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        let table = match self.txn.open_table(t.fields()) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if !range_is_ordered(range) {
+            return Ok(());
+        }
+        for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
+            let (key, _) = entry?;
+            let row = crate::fields::entry_row(key.value())
+                .ok_or_else(|| StorageError::corrupted("payload-index key shorter than 8 bytes"))?;
+            f(row);
+        }
+        Ok(())
+    }
+
+    /// The payload-index keys in `range`, in order (for consistency checks).
+    pub fn field_keys(
+        &self,
+        coll: &CollectionRecord,
+        range: &(std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>),
+    ) -> StorageResult<Vec<Vec<u8>>> {
+        let t = CollectionTables::of(coll.id);
+        let table = match self.txn.open_table(t.fields()) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        if range_is_ordered(range) {
+            for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
+                out.push(entry?.0.value().to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every (row, payload JSON text) of the collection, in row order.
+    pub fn for_each_payload(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        for entry in self.open(t.payloads())?.iter()? {
+            let (row, bytes) = entry?;
+            f(row.value(), &codec::decode_payload(bytes.value())?)?;
+        }
+        Ok(())
+    }
+
     /// Opens the id, payload and text tables once, for looking up many rows (search results).
     pub fn row_reader(&self, coll: &CollectionRecord) -> StorageResult<RowReader> {
         let t = CollectionTables::of(coll.id);
@@ -229,5 +290,15 @@ impl RowReader {
         String::from_utf8(bytes)
             .map(Some)
             .map_err(|_| StorageError::corrupted(format!("text of row {row} is not UTF-8")))
+    }
+}
+
+/// redb panics on a range whose start lies after its end; such a range is empty.
+fn range_is_ordered((lo, hi): &(std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>)) -> bool {
+    use std::ops::Bound::*;
+    match (lo, hi) {
+        (Included(a), Included(b)) => a <= b,
+        (Included(a) | Excluded(a), Excluded(b)) | (Excluded(a), Included(b)) => a < b,
+        _ => true,
     }
 }

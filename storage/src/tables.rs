@@ -19,6 +19,7 @@ pub struct CollectionTables {
     pub postings: String,
     pub texts: String,
     pub settings: String,
+    pub fields: String,
 }
 
 impl CollectionTables {
@@ -33,6 +34,7 @@ impl CollectionTables {
             postings: format!("{p}.postings"),
             texts: format!("{p}.texts"),
             settings: format!("{p}.settings"),
+            fields: format!("{p}.fields"),
         }
     }
 
@@ -70,6 +72,11 @@ impl CollectionTables {
     /// keys and values).
     pub fn settings(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
         TableDefinition::new(&self.settings)
+    }
+
+    /// Payload-index entries (see `fields`): keys only.
+    pub fn fields(&self) -> TableDefinition<'_, &'static [u8], ()> {
+        TableDefinition::new(&self.fields)
     }
 
     /// Row id -> encoded payload (only rows that have one).

@@ -107,6 +107,7 @@ impl WriteBatch {
         self.txn.delete_table(t.postings())?;
         self.txn.delete_table(t.texts())?;
         self.txn.delete_table(t.settings())?;
+        self.txn.delete_table(t.fields())?;
         self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
         Ok(())
     }
@@ -121,6 +122,48 @@ impl WriteBatch {
         let t = CollectionTables::of(coll.id);
         self.txn.open_table(t.settings())?.insert(key, value)?;
         Ok(())
+    }
+
+    /// Adds payload-index entries (keys from `fields::entry_key`).
+    pub fn put_field_entries(
+        &mut self,
+        coll: &CollectionRecord,
+        keys: &[Vec<u8>],
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        let mut table = self.txn.open_table(t.fields())?;
+        for key in keys {
+            table.insert(key.as_slice(), ())?;
+        }
+        Ok(())
+    }
+
+    /// Removes payload-index entries; absent keys are ignored.
+    pub fn remove_field_entries(
+        &mut self,
+        coll: &CollectionRecord,
+        keys: &[Vec<u8>],
+    ) -> StorageResult<()> {
+        let t = CollectionTables::of(coll.id);
+        let mut table = self.txn.open_table(t.fields())?;
+        for key in keys {
+            table.remove(key.as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Removes every entry of one indexed field; returns how many there were.
+    pub fn clear_field(&mut self, coll: &CollectionRecord, field: &str) -> StorageResult<u64> {
+        let t = CollectionTables::of(coll.id);
+        let mut table = self.txn.open_table(t.fields())?;
+        let range = crate::fields::field_range(field);
+        let removed = table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
+        let mut n = 0;
+        for entry in removed {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Writes the catalog record (row counter and count) back.
@@ -363,3 +406,4 @@ impl DirtyBlocks {
         Ok(())
     }
 }
+
