@@ -180,7 +180,8 @@ impl Collection {
     /// Deletes records by id in one transaction; unknown ids are ignored. Returns how many
     /// records were deleted.
     pub fn delete(&self, ids: &[&str]) -> Result<usize> {
-        self.db.write(|batch, snap| self.delete_in(batch, snap, ids))
+        self.db
+            .write(|batch, snap| self.delete_in(batch, snap, ids))
     }
 
     /// `delete` inside a write transaction.

@@ -293,7 +293,11 @@ impl Collection {
     }
 
     /// Checks that the payload-index entries are exactly those the stored payloads give.
-    pub(crate) fn check_payload_indexes(&self, snap: &Snapshot, state: &CollectionState) -> Result<()> {
+    pub(crate) fn check_payload_indexes(
+        &self,
+        snap: &Snapshot,
+        state: &CollectionState,
+    ) -> Result<()> {
         let list = payload_index::declared(&snap.read, &state.record)?;
         for spec in list {
             let path = spec.path()?;
@@ -331,4 +335,3 @@ impl Collection {
         Ok(())
     }
 }
-

@@ -130,7 +130,10 @@ impl PayloadIndex {
 }
 
 /// The collection's declared payload indexes.
-pub(crate) fn declared(read: &ReadSnapshot, record: &CollectionRecord) -> Result<Vec<PayloadIndex>> {
+pub(crate) fn declared(
+    read: &ReadSnapshot,
+    record: &CollectionRecord,
+) -> Result<Vec<PayloadIndex>> {
     match read.setting(record, SETTING_KEY)? {
         None => Ok(Vec::new()),
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -171,7 +174,11 @@ impl Keys {
     }
 
     /// Every index key of one row's payload.
-    pub fn of(&self, payload: Option<&Value>, row: u64) -> std::result::Result<Vec<Vec<u8>>, String> {
+    pub fn of(
+        &self,
+        payload: Option<&Value>,
+        row: u64,
+    ) -> std::result::Result<Vec<Vec<u8>>, String> {
         let mut out = Vec::new();
         for (index, path) in &self.indexes {
             out.extend(index.entries(path, payload, row)?);

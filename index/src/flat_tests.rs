@@ -110,8 +110,17 @@ fn check_case<E: Element>(c: &Case, tol: f64) -> Result<(), TestCaseError> {
         assert_matches(fast_batch, &oracle, c.k, tol)?;
         // Filtered: a dense set (scan with membership test) and a sparse one (row visits).
         for modulus in [2u64, 11] {
-            let allowed: RowSet = c.rows.iter().map(|(r, _)| *r).filter(|r| r % modulus == 1).collect();
-            let kept: Vec<(u64, f64)> = oracle.iter().copied().filter(|(r, _)| allowed.contains(*r)).collect();
+            let allowed: RowSet = c
+                .rows
+                .iter()
+                .map(|(r, _)| *r)
+                .filter(|r| r % modulus == 1)
+                .collect();
+            let kept: Vec<(u64, f64)> = oracle
+                .iter()
+                .copied()
+                .filter(|(r, _)| allowed.contains(*r))
+                .collect();
             let filtered = search_filtered(&arena, q, c.k, &opts, &allowed);
             assert_matches(&filtered, &kept, c.k, tol)?;
         }

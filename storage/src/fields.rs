@@ -134,7 +134,10 @@ pub fn field_range(field: &str) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 
 /// A key range as redb takes it.
 pub(crate) fn borrow(range: &(Bound<Vec<u8>>, Bound<Vec<u8>>)) -> (Bound<&[u8]>, Bound<&[u8]>) {
-    (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice))
+    (
+        range.0.as_ref().map(Vec::as_slice),
+        range.1.as_ref().map(Vec::as_slice),
+    )
 }
 
 /// The smallest byte string greater than every string starting with `prefix`.

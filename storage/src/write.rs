@@ -157,7 +157,8 @@ impl WriteBatch {
         let t = CollectionTables::of(coll.id);
         let mut table = self.txn.open_table(t.fields())?;
         let range = crate::fields::field_range(field);
-        let removed = table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
+        let removed =
+            table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
         let mut n = 0;
         for entry in removed {
             entry?;
@@ -406,4 +407,3 @@ impl DirtyBlocks {
         Ok(())
     }
 }
-

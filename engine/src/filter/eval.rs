@@ -42,9 +42,9 @@ fn holds(condition: &Condition, field: Option<&Value>) -> bool {
             matches!(order(x, v), Some(Ordering::Less | Ordering::Equal))
         }),
         Condition::Exists(yes) => field.is_some() == *yes,
-        Condition::Contains(needle) => {
-            any_element(field, |x| x.as_str().is_some_and(|s| s.contains(needle.as_str())))
-        }
+        Condition::Contains(needle) => any_element(field, |x| {
+            x.as_str().is_some_and(|s| s.contains(needle.as_str()))
+        }),
         Condition::Prefix(prefix) => any_element(field, |x| {
             x.as_str().is_some_and(|s| s.starts_with(prefix.as_str()))
         }),
@@ -54,7 +54,9 @@ fn holds(condition: &Condition, field: Option<&Value>) -> bool {
 /// `f == v`, or `f` is an array with an element equal to the non-array `v`.
 fn equal_or_member(f: &Value, v: &Value) -> bool {
     json_equal(f, v)
-        || (!v.is_array() && f.as_array().is_some_and(|items| items.iter().any(|x| json_equal(x, v))))
+        || (!v.is_array()
+            && f.as_array()
+                .is_some_and(|items| items.iter().any(|x| json_equal(x, v))))
 }
 
 /// The field itself, or any element when it is an array.
@@ -75,8 +77,7 @@ pub(crate) fn json_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, a)| y.get(k).is_some_and(|b| json_equal(a, b)))
         }
         _ => a == b,

@@ -73,7 +73,10 @@ pub enum Filter {
     Or(Vec<Filter>),
     Not(Box<Filter>),
     /// A condition on one field.
-    Field { path: FieldPath, condition: Condition },
+    Field {
+        path: FieldPath,
+        condition: Condition,
+    },
 }
 
 /// A dotted path into the payload (`"a.b.0"`).

@@ -89,7 +89,9 @@ impl Parser {
         if let Some(plain) = operators.keys().find(|k| !k.starts_with('$')) {
             return Err(err(
                 at,
-                format!("mixes operators with the plain key '{plain}' (use $eq for literal objects)"),
+                format!(
+                    "mixes operators with the plain key '{plain}' (use $eq for literal objects)"
+                ),
             ));
         }
         let mut parts = Vec::with_capacity(operators.len());
@@ -214,7 +216,8 @@ fn check_node(filter: &Filter, at: &str, depth: usize, nodes: &mut usize) -> Res
             if *nodes > MAX_NODES {
                 return Err(err(&here, format!("more than {MAX_NODES} conditions")));
             }
-            check_condition(condition).map_err(|reason| err(&join(&here, op_name(condition)), reason))
+            check_condition(condition)
+                .map_err(|reason| err(&join(&here, op_name(condition)), reason))
         }
     }
 }
@@ -302,9 +305,17 @@ mod tests {
     #[test]
     fn errors_point_at_the_offending_part() {
         let cases = [
-            (json!({"$and": [{"a": 1}, {"$not": {"tag": {"$in": "a"}}}]}), "$and[1].$not.tag.$in", "array"),
+            (
+                json!({"$and": [{"a": 1}, {"$not": {"tag": {"$in": "a"}}}]}),
+                "$and[1].$not.tag.$in",
+                "array",
+            ),
             (json!({"$nor": []}), "$nor", "unknown operator"),
-            (json!({"a": {"$regex": "x"}}), "a.$regex", "unknown operator"),
+            (
+                json!({"a": {"$regex": "x"}}),
+                "a.$regex",
+                "unknown operator",
+            ),
             (json!({"$or": []}), "$or", "at least one"),
             (json!({"$and": {"a": 1}}), "$and", "array"),
             (json!({"a": {"$gt": true}}), "a.$gt", "number or a string"),
@@ -342,7 +353,9 @@ mod tests {
     #[test]
     fn built_filters_are_checked_too() {
         let bad = Filter::and([Filter::field("ok").eq(1), Filter::field("x").gt(json!([1]))]);
-        assert!(matches!(bad.validate(), Err(Error::InvalidFilter { at, .. }) if at == "$and[1].x.$gt"));
+        assert!(
+            matches!(bad.validate(), Err(Error::InvalidFilter { at, .. }) if at == "$and[1].x.$gt")
+        );
         assert!(Filter::field("a..b").eq(1).validate().is_err());
         assert!(Filter::field("").eq(1).validate().is_err());
         assert!(Filter::Or(vec![]).validate().is_err());
@@ -353,7 +366,10 @@ mod tests {
     fn json_round_trip() {
         let f = Filter::or([
             Filter::not(Filter::field("a").exists(true)),
-            Filter::and([Filter::field("b.c").gte(2.5), Filter::field("d").prefix("x")]),
+            Filter::and([
+                Filter::field("b.c").gte(2.5),
+                Filter::field("d").prefix("x"),
+            ]),
             Filter::field("e").not_in([json!(1), json!("s")]),
             Filter::field("o").eq(json!({"k": [1, 2]})),
         ]);

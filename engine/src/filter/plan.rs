@@ -136,7 +136,9 @@ impl<'a> Planner<'a> {
             Condition::Lt(v) => self.compare(field, kind, v, Side::Below, false)?,
             Condition::Lte(v) => self.compare(field, kind, v, Side::Below, true)?,
             Condition::Prefix(p) => match kind {
-                PayloadIndexKind::Keyword => Some(self.scan(&fields::keyword_prefix_range(field, p))?),
+                PayloadIndexKind::Keyword => {
+                    Some(self.scan(&fields::keyword_prefix_range(field, p))?)
+                }
                 // String conditions never hold on a non-string index's values.
                 _ => Some(RowSet::new()),
             },
@@ -164,12 +166,7 @@ impl<'a> Planner<'a> {
                 None => return Ok(Some(RowSet::new())),
             },
         };
-        let range = fields::range(
-            field,
-            value,
-            Bound::Included(value),
-            Bound::Included(value),
-        );
+        let range = fields::range(field, value, Bound::Included(value), Bound::Included(value));
         Ok(Some(self.scan(&range)?))
     }
 
@@ -230,10 +227,9 @@ impl<'a> Planner<'a> {
 
     fn scan(&self, range: &(Bound<Vec<u8>>, Bound<Vec<u8>>)) -> Result<RowSet> {
         let mut set = RowSet::new();
-        self.read
-            .for_each_field_row(self.record, range, |row| {
-                set.insert(row);
-            })?;
+        self.read.for_each_field_row(self.record, range, |row| {
+            set.insert(row);
+        })?;
         Ok(set)
     }
 
@@ -318,4 +314,3 @@ fn integer_bound(n: &Number, side: Side, inclusive: bool) -> Option<(i64, bool)>
         Side::Below => (f.floor() as i64, true),
     })
 }
-

@@ -4,6 +4,7 @@ mod basics;
 mod concurrency;
 mod crash;
 mod files;
+mod filters;
 mod ivf;
 mod search_oracle;
 mod texts;
