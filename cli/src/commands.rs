@@ -5,7 +5,7 @@ use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
     BertEmbedder, BertOptions, Collection, CollectionConfig, Database, ElementType, Embedder,
-    Error, Hit, IvfPqParams, Metric, Record, SearchRequest, TextRecord,
+    Error, Filter, Hit, IvfPqParams, Metric, PayloadIndexKind, Record, SearchRequest, TextRecord,
 };
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -87,7 +87,9 @@ pub fn run(command: Command) -> DynResult<()> {
             nprobe,
             refine,
             exact,
+            filter,
         } => {
+            let filter = filter.as_deref().map(Filter::parse).transpose()?;
             let t = Instant::now();
             let db = Database::open(&db)?;
             let c = db.collection(&collection)?;
@@ -135,6 +137,7 @@ pub fn run(command: Command) -> DynResult<()> {
                 nprobe,
                 refine,
                 exact,
+                filter,
             };
             search(&c, &queries, &labels, k, json, &tuning)
         }
@@ -143,22 +146,21 @@ pub fn run(command: Command) -> DynResult<()> {
             collection,
             ids,
             vectors,
+            filter,
+            limit,
         } => {
             let db = Database::open(&db)?;
             let c = db.collection(&collection)?;
+            if let Some(filter) = filter {
+                for r in c.get_where(&Filter::parse(&filter)?, limit)? {
+                    print_record(&r, vectors);
+                }
+                return Ok(());
+            }
             let mut missing = 0;
             for id in &ids {
                 match c.get(id)? {
-                    Some(r) => {
-                        let mut line = json!({"id": r.id, "payload": r.payload});
-                        if let Some(text) = &r.text {
-                            line["text"] = json!(text);
-                        }
-                        if vectors {
-                            line["vector"] = json!(r.vector);
-                        }
-                        println!("{line}");
-                    }
+                    Some(r) => print_record(&r, vectors),
                     None => {
                         eprintln!("quiver: no record '{id}'");
                         missing += 1;
@@ -174,14 +176,70 @@ pub fn run(command: Command) -> DynResult<()> {
             db,
             collection,
             ids,
+            filter,
         } => {
             let db = Database::open(&db)?;
+            if let Some(filter) = filter {
+                let n = db
+                    .collection(&collection)?
+                    .delete_where(&Filter::parse(&filter)?)?;
+                eprintln!("deleted {n} records");
+                return Ok(());
+            }
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let n = db.collection(&collection)?.delete(&refs)?;
             eprintln!("deleted {n} of {} records", ids.len());
             Ok(())
         }
         Command::Info { db, json } => info(&db, json),
+        Command::Count {
+            db,
+            collection,
+            filter,
+        } => {
+            let db = Database::open(&db)?;
+            let c = db.collection(&collection)?;
+            let n = match filter {
+                Some(f) => c.count_where(&Filter::parse(&f)?)?,
+                None => c.count()?,
+            };
+            println!("{n}");
+            Ok(())
+        }
+        Command::PayloadIndex {
+            db,
+            collection,
+            field,
+            kind,
+            drop,
+        } => {
+            let db = Database::open(&db)?;
+            let c = db.collection(&collection)?;
+            if drop {
+                let had = c.drop_payload_index(&field)?;
+                eprintln!(
+                    "{}",
+                    if had {
+                        "payload index dropped"
+                    } else {
+                        "no payload index on that field"
+                    }
+                );
+                return Ok(());
+            }
+            let kind = kind.unwrap_or_default();
+            let kind = PayloadIndexKind::parse(&kind).ok_or_else(|| {
+                format!("--kind '{kind}': expected keyword, integer, float or bool")
+            })?;
+            let t = Instant::now();
+            c.create_payload_index(&field, kind)?;
+            eprintln!(
+                "payload index on '{field}' ({}) ready in {:.2} s",
+                kind.name(),
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Index {
             db,
             collection,
@@ -520,6 +578,7 @@ struct Tuning {
     nprobe: Option<usize>,
     refine: Option<usize>,
     exact: bool,
+    filter: Option<Filter>,
 }
 
 fn search(
@@ -531,20 +590,23 @@ fn search(
     tuning: &Tuning,
 ) -> DynResult<()> {
     let start = Instant::now();
-    let tuned = tuning.nprobe.is_some() || tuning.refine.is_some() || tuning.exact;
-    // A handful of queries (e.g. --like words) or tuned ones go one by one; files as a batch.
-    let results = if queries.len() < 8 || tuned {
+    let mut template = SearchRequest::new(&[], k).exact(tuning.exact);
+    template.nprobe = tuning.nprobe;
+    template.refine = tuning.refine;
+    template.filter = tuning.filter.as_ref();
+    // A handful of queries (e.g. --like words) go one by one; files as a batch.
+    let results = if queries.len() < 8 {
         queries
             .iter()
             .map(|q| {
-                let mut req = SearchRequest::new(q, k).exact(tuning.exact);
-                req.nprobe = tuning.nprobe;
-                req.refine = tuning.refine;
-                c.search_with(&req)
+                c.search_with(&SearchRequest {
+                    vector: q,
+                    ..template.clone()
+                })
             })
             .collect::<Result<Vec<_>, _>>()?
     } else {
-        c.search_batch(queries, k)?
+        c.search_batch_with(queries, &template)?
     };
     let elapsed = start.elapsed();
     for (i, hits) in results.iter().enumerate() {
@@ -594,6 +656,17 @@ fn search(
     Ok(())
 }
 
+fn print_record(r: &Record, vectors: bool) {
+    let mut line = json!({"id": r.id, "payload": r.payload});
+    if let Some(text) = &r.text {
+        line["text"] = json!(text);
+    }
+    if vectors {
+        line["vector"] = json!(r.vector);
+    }
+    println!("{line}");
+}
+
 fn info(path: &Path, as_json: bool) -> DynResult<()> {
     let db = Database::open(path)?;
     let size = db.file_size()?;
@@ -606,7 +679,8 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
                 Ok(
                     json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
                        "dtype": c.element_type.name(), "count": c.count,
-                       "created_at_ms": c.created_at_ms, "model": model}),
+                       "created_at_ms": c.created_at_ms, "model": model,
+                       "payload_indexes": db.collection(&c.name)?.payload_indexes()?}),
                 )
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -636,6 +710,9 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
         };
         if let Some(model) = handle.model()? {
             index.push_str(&format!("; model {}", model.fingerprint()));
+        }
+        for p in handle.payload_indexes()? {
+            index.push_str(&format!("; {} {}", p.kind.name(), p.field));
         }
         println!(
             "  {:<24} {:>6} {:<7} {:<5} {:>12}  {index}",

@@ -99,6 +99,29 @@ enum Command {
         /// Scan every vector even if the collection has an index.
         #[arg(long)]
         exact: bool,
+        /// Only records whose payload matches this JSON filter, e.g.
+        /// '{"year":{"$gte":2010},"tag":{"$in":["a","b"]}}' (see docs/filters.md).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Declare a typed index on a payload field (fast filters), or drop it.
+    PayloadIndex {
+        db: PathBuf,
+        collection: String,
+        /// Dotted field path, e.g. user.id.
+        field: String,
+        /// keyword, integer, float or bool.
+        #[arg(long, required_unless_present = "drop")]
+        kind: Option<String>,
+        #[arg(long)]
+        drop: bool,
+    },
+    /// Count records (all, or those matching --filter).
+    Count {
+        db: PathBuf,
+        collection: String,
+        #[arg(long)]
+        filter: Option<String>,
     },
     /// Build (or rebuild) a collection's IVF-PQ index; parameters default from its size.
     Index {
@@ -117,22 +140,29 @@ enum Command {
         #[arg(long)]
         drop: bool,
     },
-    /// Print records by id.
+    /// Print records by id, or those matching --filter (oldest first).
     Get {
         db: PathBuf,
         collection: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "filter")]
         ids: Vec<String>,
         /// Print the vectors too.
         #[arg(long)]
         vectors: bool,
+        #[arg(long, conflicts_with = "ids")]
+        filter: Option<String>,
+        /// With --filter: print at most this many records.
+        #[arg(long, default_value_t = 100, requires = "filter")]
+        limit: usize,
     },
-    /// Delete records by id.
+    /// Delete records by id, or every record matching --filter.
     Delete {
         db: PathBuf,
         collection: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "filter")]
         ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        filter: Option<String>,
     },
     /// Show the collections, their counts and the file size.
     Info {

@@ -205,3 +205,73 @@ fn invalid_utf8_input_is_reported_with_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn filters_on_search_count_get_delete_and_payload_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.qvr");
+    let data = dir.path().join("data.jsonl");
+    let mut lines = String::new();
+    for i in 0..100 {
+        let tag = ["a", "b", "c"][i % 3];
+        lines.push_str(&format!(
+            "{{\"id\":\"d{i}\",\"vector\":[{i}, 1],\"payload\":{{\"year\":{},\"tag\":\"{tag}\"}}}}\n",
+            2000 + i % 25
+        ));
+    }
+    std::fs::write(&data, lines).unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "2", "--metric", "l2"]);
+    ok(&["import", s(&db), "docs", s(&data)]);
+    ok(&["payload-index", s(&db), "docs", "year", "--kind", "integer"]);
+    assert!(ok(&["info", s(&db)]).contains("integer year"));
+    let filter = r#"{"year":{"$gte":2020},"tag":{"$ne":"a"}}"#;
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[0, 1]",
+        "-k",
+        "3",
+        "--json",
+        "--filter",
+        filter,
+    ]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let ids: Vec<&str> = line["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    // year >= 2020 means i % 25 >= 20; tag != a means i % 3 != 0.
+    assert_eq!(ids, ["d20", "d22", "d23"]);
+    let matching = (0..100).filter(|i| i % 25 >= 20 && i % 3 != 0).count();
+    assert_eq!(
+        ok(&["count", s(&db), "docs", "--filter", filter]).trim(),
+        matching.to_string()
+    );
+    let got = ok(&["get", s(&db), "docs", "--filter", filter, "--limit", "2"]);
+    assert_eq!(got.lines().count(), 2);
+    assert!(got.starts_with(r#"{"id":"d20""#), "{got}");
+    ok(&["delete", s(&db), "docs", "--filter", filter]);
+    assert_eq!(
+        ok(&["count", s(&db), "docs"]).trim(),
+        (100 - matching).to_string()
+    );
+    ok(&["check", s(&db)]);
+    // A bad filter: a one-line error naming the offending part, nothing changed.
+    let out = quiver(&[
+        "count",
+        s(&db),
+        "docs",
+        "--filter",
+        r#"{"$or":[{"year":{"$near":1}}]}"#,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("$or[0].year.$near"), "{err}");
+    let out = quiver(&["payload-index", s(&db), "docs", "tag", "--kind", "integer"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("indexed as integer"));
+}
