@@ -8,6 +8,7 @@
 
 mod datasets;
 mod embed;
+mod filters;
 mod measure;
 mod report;
 
@@ -68,6 +69,10 @@ pub struct Args {
     /// Run only the embedding benchmark.
     #[arg(long)]
     embed_only: bool,
+    /// Run only the filtered-search benchmark (recall and latency by selectivity; see
+    /// `filters.rs`), writing results/<date>-filters.{json,md}.
+    #[arg(long)]
+    filters: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -115,6 +120,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(d) => sets.push(d),
             Err(e) => eprintln!("skipping WordNet: {e}"),
         }
+    }
+    if args.filters {
+        let mut results = Vec::new();
+        for d in &sets {
+            eprintln!("== filters: {} ({} x {})", d.name, d.base.rows, d.base.dim);
+            results.push(filters::run(d, args.ivf_queries)?);
+        }
+        let table = filters::markdown(&results);
+        println!("{table}");
+        std::fs::create_dir_all(&args.out)?;
+        let stem = args.out.join(format!("{}-filters", report::today()));
+        std::fs::write(stem.with_extension("md"), &table)?;
+        std::fs::write(
+            stem.with_extension("json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "machine": report::machine(),
+                "results": results,
+            }))?,
+        )?;
+        return Ok(());
     }
     let mut results = Vec::new();
     for d in &sets {
