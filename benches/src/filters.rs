@@ -19,7 +19,8 @@ pub struct FilterRow {
     pub selectivity: f64,
     pub payload_index: bool,
     pub matching: u64,
-    /// Time to compute the matching set alone (`count_where`), median ms.
+    /// Time to compute the matching set (the first `count_where`), ms; searches then find
+    /// it in the collection's per-commit cache.
     pub plan_ms: f64,
     pub ivf_recall_at_10: f64,
     pub ivf_ms: Stats,
@@ -78,17 +79,22 @@ pub fn run(d: &Dataset, nq: usize) -> Result<FilterResult, Box<dyn std::error::E
         if !indexed {
             c.drop_payload_index("bucket")?;
         }
-        let filter = Filter::field("bucket").lt((1000.0 * share) as i64);
+        // Without the index, the same set spelled differently (so no cached set is reused).
+        let limit = (1000.0 * share) as i64;
+        let filter = if indexed {
+            Filter::field("bucket").lt(limit)
+        } else {
+            Filter::field("bucket").lte(limit - 1)
+        };
         let use_filter = share < 1.0;
         let filter_used = use_filter.then_some(&filter);
         let request = |q| request(q, filter_used);
-        let mut plan = Vec::new();
-        let mut matching = n as u64;
-        for _ in 0..5 {
-            let t = Instant::now();
-            matching = c.count_where(&filter)?;
-            plan.push(t.elapsed().as_secs_f64() * 1e3);
-        }
+        // The first evaluation computes the matching set; the collection then keeps it for
+        // this commit (the searches below reuse it, as an application repeating a filter
+        // between writes would).
+        let t = Instant::now();
+        let matching = c.count_where(&filter)?;
+        let plan_ms = t.elapsed().as_secs_f64() * 1e3;
         let (mut exact_ms, mut ivf_ms) = (Vec::new(), Vec::new());
         let mut found = 0;
         for q in &queries {
@@ -114,7 +120,7 @@ pub fn run(d: &Dataset, nq: usize) -> Result<FilterResult, Box<dyn std::error::E
             selectivity: share,
             payload_index: indexed,
             matching,
-            plan_ms: Stats::of(plan).median,
+            plan_ms,
             ivf_recall_at_10: found as f64 / denominator as f64,
             ivf_ms: Stats::of(ivf_ms),
             exact_ms: Stats::of(exact_ms),
@@ -148,7 +154,7 @@ fn request<'a>(q: &'a [f32], filter: Option<&'a Filter>) -> SearchRequest<'a> {
 
 pub fn markdown(results: &[FilterResult]) -> String {
     let mut s = String::from(
-        "| dataset | selectivity | payload index | matching | plan ms | IVF-PQ recall@10 | IVF-PQ ms (median) | vs unfiltered | exact ms (median) |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| dataset | selectivity | payload index | matching | matching set ms (once per commit) | IVF-PQ recall@10 | IVF-PQ ms (median) | vs unfiltered | exact ms (median) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let base = r.runs.first().map_or(f64::NAN, |u| u.ivf_ms.median);

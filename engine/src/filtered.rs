@@ -15,18 +15,22 @@ use quiver_index::ivf::IvfPq;
 use quiver_index::{AnyArena, Neighbor, RowSet};
 use quiver_storage::{ReadSnapshot, WriteBatch};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// The live rows of the collection matching `filter`, in `snap`'s commit.
+/// The live rows of the collection matching `filter`, in the commit of `state` (whose cache
+/// keeps the sets of its last few filters: applications tend to repeat theirs).
 pub(crate) fn allowed_rows(
     read: &ReadSnapshot,
     state: &CollectionState,
     arena: &AnyArena,
     filter: &Filter,
-) -> Result<RowSet> {
+) -> Result<Arc<RowSet>> {
     filter.validate()?;
-    let indexes = payload_index::declared(read, &state.record)?;
-    let universe: RowSet = quiver_index::with_arena!(arena, a => a.rows().collect());
-    Planner::new(read, &state.record, &indexes, &universe).matching_rows(filter)
+    state.filter_rows(filter.to_json().to_string(), || {
+        let indexes = payload_index::declared(read, &state.record)?;
+        let universe: RowSet = quiver_index::with_arena!(arena, a => a.rows().collect());
+        Planner::new(read, &state.record, &indexes, &universe).matching_rows(filter)
+    })
 }
 
 /// Exact search over the allowed rows.
@@ -78,19 +82,20 @@ pub(crate) fn approximate_filtered(
     Ok(found)
 }
 
-/// Cost model, in multiply-adds: an exact scan computes one `dim`-long distance per matching
-/// row, at about twice the cost per component of a sequential scan (rows are visited out of
-/// order); a probe builds one `m x 256` lookup table over `dim / m`-long sub-vectors (`dim x
-/// 256`) and then reads `m` table entries per code of the list. On WordNet x MiniLM (117k x
-/// 384, nlist 1372, m 96) this picks the exact scan at 10% selectivity (3.7 ms against 15 ms
-/// for 850 probes) and the probes at 50% (docs/benchmarks.md).
+/// Cost model, in multiply-adds (or table reads): an exact scan computes one `dim`-long
+/// distance per matching row, at about twice the cost per component of a sequential scan
+/// (rows are visited out of order); a filtered IVF probe ranks the `nlist` centroids, builds
+/// one `dim x 256` table per query, tests each code's row against the filter and reads `m`
+/// table entries for each matching one.
 pub(crate) fn exact_is_cheaper(ivf: &IvfPq, rows: usize, matching: usize, probes: usize) -> bool {
-    let dim = ivf.centroids().len() / ivf.nlist().max(1);
-    let m = ivf.quantizer().m();
-    let exact = 2.0 * matching as f64 * dim as f64;
-    let codes_per_list = rows as f64 / ivf.nlist().max(1) as f64;
-    let ivf_cost = probes as f64 * (dim as f64 * 256.0 + codes_per_list * m as f64);
-    exact <= ivf_cost
+    let nlist = ivf.nlist().max(1) as f64;
+    let dim = ivf.centroids().len() as f64 / nlist;
+    let m = ivf.quantizer().m() as f64;
+    let share = matching as f64 / rows.max(1) as f64;
+    let exact = 2.0 * matching as f64 * dim;
+    let scanned = probes as f64 * rows as f64 / nlist;
+    let probed = nlist * dim + dim * 256.0 + scanned * (1.0 + share * m);
+    exact <= probed
 }
 
 /// Keeps payload-index entries in step with a batch of puts: removes the entries of the

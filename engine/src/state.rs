@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::vectors;
 use parking_lot::Mutex;
-use quiver_index::AnyArena;
 use quiver_index::ivf::IvfPq;
+use quiver_index::{AnyArena, RowSet};
 use quiver_storage::{CollectionRecord, ReadSnapshot};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -31,8 +31,14 @@ pub(crate) struct CollectionState {
     index: OnceLock<Option<Arc<IvfPq>>>,
     /// The pinned model, read on first use (`Some(None)`: a plain vector collection).
     embedder: OnceLock<Option<StoredEmbedder>>,
+    /// Matching sets of recent filters (canonical JSON -> rows), most recent last. Valid for
+    /// this commit only: every write that changes records makes a new state (and cache).
+    filters: Mutex<Vec<(String, Arc<RowSet>)>>,
     load: Mutex<()>,
 }
+
+/// Filters whose matching sets a collection state keeps (a few KB each per 100k rows).
+const FILTER_CACHE: usize = 8;
 
 impl CollectionState {
     pub fn new(record: CollectionRecord) -> Result<Self> {
@@ -42,6 +48,7 @@ impl CollectionState {
             arena: OnceLock::new(),
             index: OnceLock::new(),
             embedder: OnceLock::new(),
+            filters: Mutex::new(Vec::new()),
             load: Mutex::new(()),
         })
     }
@@ -72,6 +79,7 @@ impl CollectionState {
             arena: arena_cell,
             index: index_cell,
             embedder,
+            filters: Mutex::new(Vec::new()),
             load: Mutex::new(()),
         }
     }
@@ -87,6 +95,24 @@ impl CollectionState {
             .transpose()?;
         let _ = self.embedder.set(stored.clone());
         Ok(stored)
+    }
+
+    /// The cached matching set of the filter with canonical JSON `key`, or `compute`'s.
+    pub fn filter_rows(
+        &self,
+        key: String,
+        compute: impl FnOnce() -> Result<RowSet>,
+    ) -> Result<Arc<RowSet>> {
+        if let Some(rows) = self.filters.lock().iter().find(|(k, _)| *k == key) {
+            return Ok(rows.1.clone());
+        }
+        let rows = Arc::new(compute()?);
+        let mut cache = self.filters.lock();
+        if cache.len() == FILTER_CACHE {
+            cache.remove(0);
+        }
+        cache.push((key, rows.clone()));
+        Ok(rows)
     }
 
     pub fn loaded_index(&self) -> Option<&Option<Arc<IvfPq>>> {

@@ -9,7 +9,7 @@
 
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
-use crate::pq::{KSUB, ProductQuantizer, scan_codes};
+use crate::pq::{KSUB, ProductQuantizer, scan_codes, scan_selected};
 use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 use std::sync::Arc;
@@ -31,6 +31,11 @@ pub struct IvfPqParams {
 pub struct InvertedList {
     pub rows: Vec<u64>,
     pub codes: Vec<u8>,
+    /// Per row (L2 and cosine indexes): `2<c, r> + ||r||^2` for the cell's centroid `c` and
+    /// the decoded residual `r`, so that `||q - c - r||^2 = ||q - c||^2 + term - 2<q, r>`
+    /// needs only one query-wide `<q, codeword>` table instead of one table per probed cell.
+    /// Derived from the codes: [`IvfPq::from_parts`] and [`IvfPq::insert_code`] compute it.
+    pub terms: Vec<f32>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +81,21 @@ impl Quantizers {
             centroid_sq,
             pq,
         }
+    }
+
+    /// `2<c, r> + ||r||^2` for the centroid of `cell` and the residual `code` decodes to.
+    fn row_term(&self, cell: usize, code: &[u8]) -> f32 {
+        let dim = self.centroids.len() / self.centroid_sq.len().max(1);
+        let c = &self.centroids[cell * dim..(cell + 1) * dim];
+        let dsub = dim / self.pq.m().max(1);
+        let mut term = 0f32;
+        for (j, &k) in code.iter().enumerate() {
+            let r = self.pq.codeword(j, k as usize);
+            for (x, y) in r.iter().zip(&c[j * dsub..(j + 1) * dsub]) {
+                term += x * (2.0 * y + x);
+            }
+        }
+        term
     }
 
     /// Inner products of `q` with every centroid.
@@ -178,11 +198,27 @@ impl IvfPq {
             ));
         }
         let len = lists.iter().map(|l| l.rows.len()).sum();
+        let quantizers = Quantizers::new(dim, centroids, pq);
+        let lists = lists
+            .into_iter()
+            .enumerate()
+            .map(|(cell, mut list)| {
+                list.terms = if metric == Metric::Dot {
+                    Vec::new()
+                } else {
+                    list.codes
+                        .chunks_exact(m.max(1))
+                        .map(|code| quantizers.row_term(cell, code))
+                        .collect()
+                };
+                Arc::new(list)
+            })
+            .collect();
         Ok(IvfPq {
             metric,
             dim,
-            quantizers: Arc::new(Quantizers::new(dim, centroids, pq)),
-            lists: lists.into_iter().map(Arc::new).collect(),
+            quantizers: Arc::new(quantizers),
+            lists,
             len,
             seed,
         })
@@ -223,6 +259,7 @@ impl IvfPq {
             let list = Arc::make_mut(list);
             list.rows.shrink_to_fit();
             list.codes.shrink_to_fit();
+            list.terms.shrink_to_fit();
         }
     }
 
@@ -230,7 +267,7 @@ impl IvfPq {
     pub fn memory_bytes(&self) -> usize {
         self.lists
             .iter()
-            .map(|l| l.codes.capacity() + l.rows.capacity() * 8)
+            .map(|l| l.codes.capacity() + l.rows.capacity() * 8 + l.terms.capacity() * 4)
             .sum::<usize>()
             // Centroids and codebooks are each held twice (row-major and transposed).
             + self.quantizers.centroids.len() * 4 * 2
@@ -295,9 +332,11 @@ impl IvfPq {
 
     /// Adds a row with a code computed by [`IvfPq::encode`] (or loaded from storage).
     pub fn insert_code(&mut self, row: u64, cell: usize, code: &[u8]) {
+        let term = (self.metric != Metric::Dot).then(|| self.quantizers.row_term(cell, code));
         let list = Arc::make_mut(&mut self.lists[cell]);
         list.rows.push(row);
         list.codes.extend_from_slice(code);
+        list.terms.extend(term);
         self.len += 1;
     }
 
@@ -313,6 +352,9 @@ impl IvfPq {
         let m = self.quantizers.pq.m();
         let list = Arc::make_mut(&mut self.lists[cell]);
         list.rows.swap_remove(pos);
+        if !list.terms.is_empty() {
+            list.terms.swap_remove(pos);
+        }
         let last = list.rows.len();
         if pos != last {
             let (head, tail) = list.codes.split_at_mut(last * m);
@@ -326,10 +368,7 @@ impl IvfPq {
     /// Adds `row` (whose vector is `v`). The caller guarantees the row is not already present.
     pub fn add(&mut self, row: u64, v: &[f32]) {
         let (cell, code) = self.encode(v);
-        let list = Arc::make_mut(&mut self.lists[cell]);
-        list.rows.push(row);
-        list.codes.extend_from_slice(&code);
-        self.len += 1;
+        self.insert_code(row, cell, &code);
     }
 
     /// Removes `row` (whose vector is `v`); returns whether it was present. Looks in the cell
@@ -343,7 +382,7 @@ impl IvfPq {
     /// The `candidates` best rows by approximate (PQ) distance among the `nprobe` cells nearest
     /// to `query`, closest first. Distances are approximations: re-rank them exactly.
     pub fn search(&self, query: &[f32], nprobe: usize, candidates: usize) -> Vec<Neighbor> {
-        self.scan(query, nprobe, candidates, |_| true)
+        self.scan(query, nprobe, candidates, None::<fn(u64) -> bool>)
     }
 
     /// [`IvfPq::search`] over the rows of `allowed` only (a filter's matching set): codes of
@@ -355,7 +394,7 @@ impl IvfPq {
         candidates: usize,
         allowed: &RowSet,
     ) -> Vec<Neighbor> {
-        self.scan(query, nprobe, candidates, |row| allowed.contains(row))
+        self.scan(query, nprobe, candidates, Some(|row| allowed.contains(row)))
     }
 
     fn scan(
@@ -363,10 +402,9 @@ impl IvfPq {
         query: &[f32],
         nprobe: usize,
         candidates: usize,
-        keep: impl Fn(u64) -> bool,
+        keep: Option<impl Fn(u64) -> bool>,
     ) -> Vec<Neighbor> {
         let q = prepare(self.metric, query);
-        let dim = self.dim;
         let nlist = self.lists.len();
         // Rank cells: L2 to the centroid (cosine, l2) or inner product (dot).
         // ||q - c||^2 = ||q||^2 + ||c||^2 - 2 <q, c>; the constant ||q||^2 is kept so that
@@ -393,43 +431,38 @@ impl IvfPq {
             cells.truncate(nprobe);
         }
         let m = self.quantizers.pq.m();
+        // One table per query: <q_j, codeword(j, k)>. Dot: distance = -(<q, c> + sum);
+        // L2 / cosine: ||q - c||^2 + term(row) - 2 sum (see `InvertedList::terms`).
         let mut table = vec![0f32; m * KSUB];
+        self.quantizers.pq.dot_table(&q, &mut table);
         let mut top = TopK::new(candidates);
-        if self.metric == Metric::Dot {
-            // Inner product: <q, c + r> = <q, c> + sum of per-sub-space tables, shared by cells.
-            self.quantizers.pq.dot_table(&q, &mut table);
-        }
-        let mut residual = vec![0f32; dim];
+        let mut selected = Vec::new();
         for &(cell_d, cell) in &cells {
             let list = &self.lists[cell];
             if list.rows.is_empty() {
                 continue;
             }
-            let base = if self.metric == Metric::Dot {
-                cell_d
-            } else {
-                let c = &self.quantizers.centroids[cell * dim..(cell + 1) * dim];
-                residual
-                    .iter_mut()
-                    .zip(q.iter().zip(c))
-                    .for_each(|(r, (a, b))| *r = a - b);
-                self.quantizers.pq.l2_table(&residual, &mut table);
-                0.0
-            };
-            let sign = if self.metric == Metric::Dot {
-                -1.0
-            } else {
-                1.0
-            };
-            scan_codes(&table, &list.codes, m, |i, sum| {
-                let d = base + sign * sum;
-                if d <= top.threshold() && keep(list.rows[i]) {
+            let mut offer = |i: usize, sum: f32| {
+                let d = if self.metric == Metric::Dot {
+                    cell_d - sum
+                } else {
+                    cell_d + list.terms[i] - 2.0 * sum
+                };
+                if d <= top.threshold() {
                     top.push(Neighbor {
                         distance: d,
                         row: list.rows[i],
                     });
                 }
-            });
+            };
+            match &keep {
+                None => scan_codes(&table, &list.codes, m, &mut offer),
+                Some(keep) => {
+                    selected.clear();
+                    selected.extend((0..list.rows.len()).filter(|&i| keep(list.rows[i])));
+                    scan_selected(&table, &list.codes, m, &selected, &mut offer);
+                }
+            }
         }
         top.into_sorted_vec()
     }

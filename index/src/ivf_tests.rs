@@ -72,6 +72,47 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// The scan's approximate distances (one query-wide table plus per-row terms) equal the
+    /// distance from the query to each row's decoded vector (centroid + decoded residual).
+    #[test]
+    fn scan_distances_equal_distances_to_decoded_vectors(
+        metric in prop_oneof![Just(Metric::Cosine), Just(Metric::Dot), Just(Metric::L2)],
+        n in 20usize..300, nlist in 1usize..8, m in prop_oneof![Just(1usize), Just(2), Just(4)],
+        seed in 0u64..1000, filtered in any::<bool>(),
+    ) {
+        let dim = 8;
+        let data = clustered(n, dim, 5, seed);
+        let (ivf, _) = build(metric, &data, dim, &params(nlist, m));
+        let mut decoded = std::collections::HashMap::new();
+        for cell in 0..ivf.nlist() {
+            let list = ivf.list(cell);
+            let c = &ivf.centroids()[cell * dim..(cell + 1) * dim];
+            for (i, &row) in list.rows.iter().enumerate() {
+                let r = ivf.quantizer().decode(&list.codes[i * m..(i + 1) * m]);
+                let v: Vec<f64> = c.iter().zip(&r).map(|(a, b)| f64::from(*a) + f64::from(*b)).collect();
+                decoded.insert(row, v);
+            }
+        }
+        let allowed: RowSet = (0..n as u64).filter(|r| !filtered || r % 2 == 0).collect();
+        for q in clustered(3, dim, 3, seed + 7).chunks_exact(dim) {
+            let p: Vec<f64> = prepare(metric, q).iter().map(|&x| f64::from(x)).collect();
+            let found = ivf.search_filtered(q, ivf.nlist(), n, &allowed);
+            prop_assert_eq!(found.len(), allowed.len());
+            for nb in found {
+                let v = &decoded[&nb.row];
+                let want = match metric {
+                    Metric::Dot => -p.iter().zip(v).map(|(a, b)| a * b).sum::<f64>(),
+                    _ => p.iter().zip(v).map(|(a, b)| (a - b).powi(2)).sum::<f64>(),
+                };
+                prop_assert!((f64::from(nb.distance) - want).abs() <= 1e-3 * (1.0 + want.abs()),
+                    "row {}: {} vs {}", nb.row, nb.distance, want);
+            }
+        }
+    }
+}
+
 #[test]
 fn recall_with_few_probes_on_clustered_data() {
     let (dim, n) = (32, 20_000);

@@ -136,7 +136,7 @@ impl ProductQuantizer {
         &self.codebooks
     }
 
-    fn codeword(&self, j: usize, c: usize) -> &[f32] {
+    pub(crate) fn codeword(&self, j: usize, c: usize) -> &[f32] {
         let at = (j * KSUB + c) * self.dsub;
         &self.codebooks[at..at + self.dsub]
     }
@@ -237,6 +237,38 @@ pub fn scan_codes(table: &[f32], codes: &[u8], m: usize, mut f: impl FnMut(usize
     for code in quads.remainder().chunks_exact(m) {
         f(i, table_distance(table, code));
         i += 1;
+    }
+}
+
+/// [`scan_codes`] over the codes at positions `selected` only (rows a filter keeps), calling
+/// `f(position, distance)`; four at a time like `scan_codes`.
+#[inline]
+pub fn scan_selected(
+    table: &[f32],
+    codes: &[u8],
+    m: usize,
+    selected: &[usize],
+    mut f: impl FnMut(usize, f32),
+) {
+    let (rows, _) = table.as_chunks::<KSUB>();
+    let rows = &rows[..m];
+    let code = |i: usize| &codes[i * m..(i + 1) * m];
+    let mut quads = selected.chunks_exact(4);
+    for quad in &mut quads {
+        let (a, b, c, d) = (code(quad[0]), code(quad[1]), code(quad[2]), code(quad[3]));
+        let mut acc = [0f32; 4];
+        for (j, t) in rows.iter().enumerate() {
+            acc[0] += t[a[j] as usize];
+            acc[1] += t[b[j] as usize];
+            acc[2] += t[c[j] as usize];
+            acc[3] += t[d[j] as usize];
+        }
+        for (&i, v) in quad.iter().zip(acc) {
+            f(i, v);
+        }
+    }
+    for &i in quads.remainder() {
+        f(i, table_distance(table, code(i)));
     }
 }
 
