@@ -189,7 +189,9 @@ pub(super) fn check(filter: &Filter) -> Result<()> {
 }
 
 fn check_node(filter: &Filter, at: &str, depth: usize, nodes: &mut usize) -> Result<()> {
-    if depth > MAX_DEPTH {
+    // A parsed filter's implicit `and`s (several keys or operators in one object) are tree
+    // nodes too, so a tree may be up to twice as deep as the JSON nesting parse allowed.
+    if depth > 2 * MAX_DEPTH + 1 {
         return Err(err(at, format!("nested deeper than {MAX_DEPTH} levels")));
     }
     match filter {
@@ -374,5 +376,56 @@ mod tests {
             Filter::field("o").eq(json!({"k": [1, 2]})),
         ]);
         assert_eq!(parse(&f.to_json()).unwrap(), f);
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Arbitrary JSON into the parser and evaluator (until the cargo-fuzz workspace exists):
+    //! never a panic; whatever parses prints back to the same filter.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("$and".to_owned()),
+            Just("$or".to_owned()),
+            Just("$not".to_owned()),
+            Just("$eq".to_owned()),
+            Just("$in".to_owned()),
+            Just("$gt".to_owned()),
+            Just("$exists".to_owned()),
+            Just("$prefix".to_owned()),
+            Just("$bogus".to_owned()),
+            "[a-c.]{0,4}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[ab\\x00]{0,3}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 4, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn arbitrary_json_never_panics(filter in json(), payload in json()) {
+            if let Ok(f) = parse(&filter) {
+                prop_assert_eq!(parse(&to_json(&f)).ok(), Some(f.clone()));
+                prop_assert!(check(&f).is_ok());
+                let _ = f.matches(&payload);
+            }
+        }
     }
 }
