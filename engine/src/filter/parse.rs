@@ -386,8 +386,8 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
-    fn json() -> impl Strategy<Value = Value> {
-        let key = prop_oneof![
+    fn key() -> impl Strategy<Value = String> + Clone {
+        prop_oneof![
             Just("$and".to_owned()),
             Just("$or".to_owned()),
             Just("$not".to_owned()),
@@ -398,7 +398,11 @@ mod fuzz {
             Just("$prefix".to_owned()),
             Just("$bogus".to_owned()),
             "[a-c.]{0,4}",
-        ];
+        ]
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let key = key();
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
@@ -420,7 +424,11 @@ mod fuzz {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
-        fn arbitrary_json_never_panics(filter in json(), payload in json()) {
+        fn arbitrary_json_never_panics(
+            top in proptest::collection::btree_map(key(), json(), 0..4),
+            payload in json(),
+        ) {
+            let filter = Value::Object(top.into_iter().collect());
             if let Ok(f) = parse(&filter) {
                 prop_assert_eq!(parse(&to_json(&f)).ok(), Some(f.clone()));
                 prop_assert!(check(&f).is_ok());
