@@ -17,6 +17,8 @@
 //!   threads at once; a `quiver_results`/`quiver_names` list may be read concurrently and is
 //!   freed once. Error messages are per thread.
 //! - **Panics** never cross the boundary: they become `QUIVER_INTERNAL`.
+//! - **Linking**: `-lquiver_ffi` (libquiver_ffi.so or .a; the static library also needs
+//!   `-lpthread -ldl -lm`); `ffi/quiver.pc.in` is a pkg-config template.
 #![allow(non_camel_case_types)]
 
 mod db;
