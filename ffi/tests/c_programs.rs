@@ -40,6 +40,10 @@ fn compile(source: &Path, out: &Path) {
 }
 
 fn run(program: &Path, arg: &Path) -> String {
+    run_with(program, &[arg.as_os_str()])
+}
+
+fn run_with(program: &Path, args: &[&std::ffi::OsStr]) -> String {
     let valgrind = std::env::var_os("QUIVER_VALGRIND").is_some_and(|v| v == "1");
     let mut cmd = if valgrind {
         let mut c = Command::new("valgrind");
@@ -55,7 +59,7 @@ fn run(program: &Path, arg: &Path) -> String {
     } else {
         Command::new(program)
     };
-    let out = cmd.arg(arg).output().expect("run the C program");
+    let out = cmd.args(args).output().expect("run the C program");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -95,4 +99,27 @@ fn quickstart_example() {
     compile(&crate_dir().join("examples/quickstart.c"), &program);
     let out = run(&program, &dir.path().join("docs.qvr"));
     assert_eq!(out.trim(), r#"a 0.9939 {"title":"east"}"#);
+}
+
+/// Text collections with the real model (scripts/fetch_model.sh; CI sets QUIVER_MODEL_DIR and
+/// the `model-tests` feature). Not under valgrind: inference there takes minutes.
+#[cfg(feature = "model-tests")]
+#[test]
+fn text_collections_with_the_real_model() {
+    let model = std::env::var_os("QUIVER_MODEL_DIR").expect("QUIVER_MODEL_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("text");
+    compile(&crate_dir().join("tests/c/text.c"), &program);
+    let out = Command::new(&program)
+        .arg(dir.path())
+        .arg(&model)
+        .output()
+        .expect("run text");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("text: ok"));
 }
