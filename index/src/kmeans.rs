@@ -250,9 +250,57 @@ pub fn assign(
 /// for its packing; `assign_small` is ~50x faster there.
 const SMALL_DIM: usize = 16;
 
-/// Nearest centroid for low-dimensional points: centroids transposed (component-major), so
-/// each point's distances to all centroids are `dim` contiguous multiply-adds over k lanes.
+/// Nearest centroid for low-dimensional points (PQ training: 20 iterations x 65k points x 256
+/// centroids per sub-quantizer, most of an index build). The same code compiled for the
+/// widest vector unit the CPU has, chosen at run time: the default x86-64 target has SSE2
+/// only, and this loop is 2-3x faster with AVX-512. Results are bit-identical on every path
+/// (same operation order per lane; Rust never fuses multiply-adds on its own).
 fn assign_small(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Vec<(u32, f32)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            #[allow(unsafe_code)]
+            return unsafe { assign_small_avx512(data, dim, centroids, c_sq) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            #[allow(unsafe_code)]
+            return unsafe { assign_small_avx2(data, dim, centroids, c_sq) };
+        }
+    }
+    assign_small_portable(data, dim, centroids, c_sq)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn assign_small_avx512(
+    data: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    c_sq: &[f32],
+) -> Vec<(u32, f32)> {
+    assign_small_portable(data, dim, centroids, c_sq)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn assign_small_avx2(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Vec<(u32, f32)> {
+    assign_small_portable(data, dim, centroids, c_sq)
+}
+
+/// The body of [`assign_small`], inlined into each target-feature variant. Plain loops on
+/// purpose: a closure (e.g. in `map`) becomes its own function, compiled without the
+/// caller's target features. Centroids go sixteen at a time, so each block's sums stay in
+/// one vector register across the point's few components and meet the running minimum there.
+#[inline(always)]
+fn assign_small_portable(
+    data: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    c_sq: &[f32],
+) -> Vec<(u32, f32)> {
+    const LANES: usize = 16;
     let k = c_sq.len();
     let mut transposed = vec![0f32; dim * k];
     for (c, cent) in centroids.chunks_exact(dim).enumerate() {
@@ -260,22 +308,57 @@ fn assign_small(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Ve
             transposed[t * k + c] = x;
         }
     }
-    let mut acc = vec![0f32; k];
-    data.chunks_exact(dim)
-        .map(|p| {
-            acc.copy_from_slice(c_sq);
-            for (t, &x) in p.iter().enumerate() {
-                let m2x = -2.0 * x;
-                for (a, &w) in acc.iter_mut().zip(&transposed[t * k..(t + 1) * k]) {
-                    *a += m2x * w;
+    let full = k - k % LANES;
+    let mut m2x = vec![0f32; dim];
+    let mut out = Vec::with_capacity(data.len() / dim);
+    for p in data.chunks_exact(dim) {
+        for (m, &x) in m2x.iter_mut().zip(p) {
+            *m = -2.0 * x;
+        }
+        let mut best = [f32::INFINITY; LANES];
+        let mut at = [0u32; LANES];
+        for c0 in (0..full).step_by(LANES) {
+            let mut acc = [0f32; LANES];
+            acc.copy_from_slice(&c_sq[c0..c0 + LANES]);
+            for (t, &m) in m2x.iter().enumerate() {
+                let w = &transposed[t * k + c0..t * k + c0 + LANES];
+                for l in 0..LANES {
+                    acc[l] += m * w[l];
                 }
             }
-            // Minimum first (a branch-free, vectorised fold), then its first position.
-            let min = acc.iter().fold(f32::INFINITY, |m, &d| m.min(d));
-            let at = acc.iter().position(|&d| d == min).unwrap_or(0);
-            (at as u32, (min + sq_norm(p)).max(0.0))
-        })
-        .collect()
+            for l in 0..LANES {
+                let better = acc[l] < best[l];
+                best[l] = if better { acc[l] } else { best[l] };
+                at[l] = if better { (c0 + l) as u32 } else { at[l] };
+            }
+        }
+        // Lanes hold the first minimum of their centroids; the smallest value wins, ties to
+        // the lower centroid (the first minimum overall).
+        let mut result = (u32::MAX, f32::INFINITY);
+        for l in 0..LANES {
+            if best[l] < result.1 || (best[l] == result.1 && at[l] < result.0) {
+                result = (at[l], best[l]);
+            }
+        }
+        for c in full..k {
+            let mut d = c_sq[c];
+            for (t, &m) in m2x.iter().enumerate() {
+                d += m * transposed[t * k + c];
+            }
+            if d < result.1 {
+                result = (c as u32, d);
+            }
+        }
+        if result.0 == u32::MAX {
+            result.0 = 0; // every distance infinite or NaN
+        }
+        let mut norm = 0f32;
+        for &x in p {
+            norm += x * x;
+        }
+        out.push((result.0, (result.1 + norm).max(0.0)));
+    }
+    out
 }
 
 fn sq_norm(v: &[f32]) -> f32 {
@@ -308,6 +391,26 @@ pub fn inertia(data: &[f32], dim: usize, centroids: &[f32]) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The CPU-specific variant (AVX-512 / AVX2 where present) returns exactly what the
+        /// baseline build of the same code returns.
+        #[test]
+        fn assign_small_variants_agree_bit_for_bit(
+            n in 1usize..200, k in 1usize..300, dim in 1usize..9, seed in 0u64..100
+        ) {
+            let data = blobs(3, n.div_ceil(3), dim, seed);
+            let data = &data[..n * dim];
+            let cents = blobs(k, 1, dim, seed + 1);
+            let c_sq: Vec<f32> = cents.chunks_exact(dim).map(sq_norm).collect();
+            let fast = assign_small(data, dim, &cents, &c_sq);
+            let portable = assign_small_portable(data, dim, &cents, &c_sq);
+            prop_assert_eq!(
+                fast.iter().map(|&(c, d)| (c, d.to_bits())).collect::<Vec<_>>(),
+                portable.iter().map(|&(c, d)| (c, d.to_bits())).collect::<Vec<_>>()
+            );
+        }
+    }
 
     /// Points around `k` well-separated centres.
     fn blobs(k: usize, per: usize, dim: usize, seed: u64) -> Vec<f32> {
