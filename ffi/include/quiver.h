@@ -71,7 +71,8 @@ typedef struct quiver_collection quiver_collection;
 // A database: one open file. Thread-safe: any number of threads may use one handle at once.
 typedef struct quiver_db quiver_db;
 
-// The list of collection names `quiver_list_collections` returns.
+// The list of collection names `quiver_list_collections` returns. Immutable: any number of
+// threads may read one at once; free it once, with `quiver_names_free`.
 typedef struct quiver_names quiver_names;
 
 // A list of results (search hits, or the record of `quiver_get`), closest first. Immutable:

@@ -37,7 +37,8 @@ pub enum quiver_dtype {
     QUIVER_DTYPE_BF16 = 2,
 }
 
-/// The list of collection names `quiver_list_collections` returns.
+/// The list of collection names `quiver_list_collections` returns. Immutable: any number of
+/// threads may read one at once; free it once, with `quiver_names_free`.
 pub struct quiver_names {
     names: Vec<CString>,
 }
