@@ -164,9 +164,9 @@ fn init(sample: &[f32], dim: usize, k: usize, rng: &mut SplitMix64) -> Vec<f32> 
     let mut centroids = Vec::with_capacity(k * dim);
     let first = rng.below(n);
     centroids.extend_from_slice(row(first));
-    let mut d2: Vec<f64> = (0..n).map(|i| f64::from(l2(row(i), row(first)))).collect();
+    let mut d2 = vec![f64::INFINITY; n];
+    let mut total = nearer(sample, dim, row(first), &mut d2);
     while centroids.len() < k * dim {
-        let total: f64 = d2.iter().sum();
         let next = if total > 0.0 {
             let mut target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
             let mut pick = n - 1;
@@ -182,15 +182,47 @@ fn init(sample: &[f32], dim: usize, k: usize, rng: &mut SplitMix64) -> Vec<f32> 
             rng.below(n)
         };
         centroids.extend_from_slice(row(next));
-        for (i, d) in d2.iter_mut().enumerate() {
-            *d = d.min(f64::from(l2(row(i), row(next))));
-        }
+        total = nearer(sample, dim, row(next), &mut d2);
     }
     centroids
 }
 
-fn l2(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+/// Lowers each point's squared distance in `d2` to `centre`'s where that is nearer, and
+/// returns the new sum of `d2` (k-means++ seeding does this once per centre: for PQ's 256
+/// centres per sub-quantizer it was 15% of an index build). Dispatched like [`assign_small`].
+fn nearer(sample: &[f32], dim: usize, centre: &[f32], d2: &mut [f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            #[allow(unsafe_code)]
+            return unsafe { nearer_avx512(sample, dim, centre, d2) };
+        }
+    }
+    nearer_portable(sample, dim, centre, d2)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn nearer_avx512(sample: &[f32], dim: usize, centre: &[f32], d2: &mut [f64]) -> f64 {
+    nearer_portable(sample, dim, centre, d2)
+}
+
+#[inline(always)]
+fn nearer_portable(sample: &[f32], dim: usize, centre: &[f32], d2: &mut [f64]) -> f64 {
+    // Eight running sums: one serial chain of f64 additions would bound the loop.
+    let mut sums = [0f64; 8];
+    for (i, (p, d)) in sample.chunks_exact(dim).zip(d2.iter_mut()).enumerate() {
+        let mut l = 0f32;
+        for t in 0..dim {
+            let diff = p[t] - centre[t];
+            l += diff * diff;
+        }
+        let v = d.min(f64::from(l));
+        *d = v;
+        sums[i % 8] += v;
+    }
+    sums.iter().sum()
 }
 
 /// Gives every empty cluster half of the largest one: both get its centroid nudged in
