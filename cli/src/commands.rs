@@ -283,6 +283,11 @@ pub fn run(command: Command) -> DynResult<()> {
             eprintln!("dropped collection '{collection}'");
             Ok(())
         }
+        Command::Compact { db } => {
+            let (before, after) = Database::compact(&db)?;
+            eprintln!("compacted {}: {before} -> {after} bytes", db.display());
+            Ok(())
+        }
         Command::Check { db } => {
             let db = Database::open(&db)?;
             for info in db.collections()? {

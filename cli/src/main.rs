@@ -174,6 +174,9 @@ enum Command {
     Drop { db: PathBuf, collection: String },
     /// Check that every collection's stored tables and in-memory index agree.
     Check { db: PathBuf },
+    /// Shrink the file: move live pages to the front and cut off the free space that deletes
+    /// and overwrites left (no other process may have the database open).
+    Compact { db: PathBuf },
     /// Embed texts with a model: FILE has JSONL lines with "text" or plain text, one per
     /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order
     /// (or, with --npy, a float32 matrix with one row per input).

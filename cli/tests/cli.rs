@@ -259,6 +259,7 @@ fn filters_on_search_count_get_delete_and_payload_indexes() {
         ok(&["count", s(&db), "docs"]).trim(),
         (100 - matching).to_string()
     );
+    ok(&["compact", s(&db)]);
     ok(&["check", s(&db)]);
     // A bad filter: a one-line error naming the offending part, nothing changed.
     let out = quiver(&[

@@ -45,6 +45,16 @@ impl Database {
         DatabaseOptions::default().create(path)
     }
 
+    /// Compacts the database file at `path` (no handle may have it open: that gives
+    /// [`Error::Locked`]). Space freed by deletes and overwrites is reused by later writes,
+    /// but the file only shrinks here. Returns the file size before and after, in bytes.
+    pub fn compact(path: impl AsRef<Path>) -> Result<(u64, u64)> {
+        Ok(quiver_storage::Store::compact(
+            path,
+            &quiver_storage::StoreOptions::default(),
+        )?)
+    }
+
     /// Options for opening (cache size, durability, verification).
     pub fn builder() -> DatabaseOptions {
         DatabaseOptions::default()

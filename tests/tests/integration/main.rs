@@ -7,5 +7,6 @@ mod files;
 mod filters;
 mod ivf;
 mod search_oracle;
+mod space;
 mod texts;
 mod validation;
