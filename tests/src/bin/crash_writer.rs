@@ -4,7 +4,7 @@
 //!
 //! Usage: crash_writer DB_PATH FIRST_BATCH
 
-use quiver::{CollectionConfig, Database, IvfPqParams, Metric, Record};
+use quiver::{CollectionConfig, Database, IvfPqParams, Metric, PayloadIndexKind, Record};
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
 use serde_json::json;
 use std::io::Write;
@@ -40,6 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 m: Some(4),
                 ..IvfPqParams::default()
             })?;
+            // And a payload index, maintained by every later upsert and delete.
+            coll.create_payload_index("batch", PayloadIndexKind::Integer)?;
         }
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {

@@ -1,5 +1,6 @@
 //! Kill -9 a writer at random moments; every acknowledged batch must be whole afterwards and no
-//! other batch partly visible. (A first version of the reliability suite's crash loop.)
+//! other batch partly visible; the IVF-PQ index and the payload index must agree with the data.
+//! (A first version of the reliability suite's crash loop.)
 //!
 //! `QUIVER_CRASH_ROUNDS` sets the number of kills (default 12).
 
@@ -87,6 +88,15 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
         assert!(
             first_ok.contains(&first),
             "batch {b}: {first} of its first half present"
+        );
+        // The payload index agrees (check() compared all its entries with the payloads).
+        let by_filter = c
+            .count_where(&quiver::Filter::field("batch").eq(b))
+            .expect("count by filter");
+        assert_eq!(
+            by_filter as usize,
+            first + second,
+            "batch {b}: filter count"
         );
         if second > 0 {
             // Exact search finds the record; so does the IVF-PQ index when every list is
