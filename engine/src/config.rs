@@ -43,6 +43,17 @@ impl DatabaseOptions {
         Database::from_store(Store::open(path, &self.store)?)
     }
 
+    /// Opens the database in a custom storage backend (creating it when the backend is
+    /// empty): an in-memory database, or a fault-injecting backend in tests. `name` stands
+    /// for the file path in error messages.
+    pub fn open_backend(
+        &self,
+        backend: impl crate::StorageBackend,
+        name: &str,
+    ) -> Result<Database> {
+        Database::from_store(Store::with_backend(backend, name, &self.store)?)
+    }
+
     /// Opens the file, creating an empty database if it does not exist.
     pub fn create(&self, path: impl AsRef<Path>) -> Result<Database> {
         Database::from_store(Store::create(path, &self.store)?)

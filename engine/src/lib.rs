@@ -69,4 +69,5 @@ pub use error::{Error, Result, VectorProblem};
 pub use filter::Filter;
 pub use payload_index::{PayloadIndex, PayloadIndexKind};
 pub use quiver_index::{ElementType, Metric};
+pub use quiver_storage::StorageBackend;
 pub use search::{Hit, Record, SearchRequest, TextRecord};

@@ -42,5 +42,7 @@ mod write;
 pub use catalog::{CollectionRecord, NewCollection};
 pub use error::{StorageError, StorageResult};
 pub use read::{ReadSnapshot, RowReader};
+/// The storage seam: anything that reads, writes, sizes and syncs bytes (redb's trait).
+pub use redb::StorageBackend;
 pub use store::{Durability, Store, StoreOptions};
 pub use write::{PutOutcome, PutRecord, WriteBatch};

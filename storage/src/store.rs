@@ -92,6 +92,25 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database held by a custom storage backend, or creates one in it when it is
+    /// empty: in-memory databases, or the fault-injecting backends of the reliability tests.
+    /// `name` stands for the path in error messages.
+    pub fn with_backend(
+        backend: impl redb::StorageBackend,
+        name: &str,
+        opts: &StoreOptions,
+    ) -> StorageResult<Store> {
+        let path = PathBuf::from(name);
+        let db = guarded(&path, || builder(opts).create_with_backend(backend))?;
+        let store = Store {
+            db,
+            path,
+            durability: opts.durability,
+        };
+        store.check_header(true)?;
+        Ok(store)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

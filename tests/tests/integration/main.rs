@@ -3,6 +3,7 @@
 mod basics;
 mod concurrency;
 mod crash;
+mod faults;
 mod files;
 mod filters;
 mod ivf;
