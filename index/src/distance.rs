@@ -10,21 +10,21 @@ use crate::metric::Metric;
 pub fn dot<E: Element>(a: &[E], b: &[E]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     // simsimd returns None only for slices of different lengths, which callers rule out.
-    E::dot(a, b).map_or(f32::NAN, |d| d as f32)
+    E::kernel_dot(a, b).map_or(f32::NAN, |d| d as f32)
 }
 
 /// Squared Euclidean distance of two equally long vectors.
 #[inline]
 pub fn l2sq<E: Element>(a: &[E], b: &[E]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
-    E::l2sq(a, b).map_or(f32::NAN, |d| d as f32)
+    E::kernel_l2sq(a, b).map_or(f32::NAN, |d| d as f32)
 }
 
 /// Cosine *distance* (1 - cosine similarity); 1 when either vector is zero.
 #[inline]
 pub fn cosine_distance<E: Element>(a: &[E], b: &[E]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
-    E::cos(a, b).map_or(f32::NAN, |d| d as f32)
+    E::kernel_cos(a, b).map_or(f32::NAN, |d| d as f32)
 }
 
 /// Euclidean norm, accumulated in f64 (used once per stored row, so exactness beats speed).

@@ -33,6 +33,7 @@ pub mod codec;
 mod error;
 pub mod fields;
 pub mod format;
+mod guard;
 pub mod index_store;
 mod read;
 mod store;

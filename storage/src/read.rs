@@ -23,17 +23,19 @@ impl ReadSnapshot {
 
     /// Every collection, in name order.
     pub fn collections(&self) -> StorageResult<Vec<CollectionRecord>> {
-        let table = self.txn.open_table(CATALOG)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (k, v) = entry?;
-            out.push(CollectionRecord::decode(k.value(), v.value())?);
-        }
-        Ok(out)
+        crate::guard::guarded(|| {
+            let table = self.txn.open_table(CATALOG)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                out.push(CollectionRecord::decode(k.value(), v.value())?);
+            }
+            Ok(out)
+        })
     }
 
     pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
-        crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name)
+        crate::guard::guarded(|| crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name))
     }
 
     fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
@@ -48,50 +50,60 @@ impl ReadSnapshot {
     }
 
     pub fn row_of(&self, coll: &CollectionRecord, id: &str) -> StorageResult<Option<u64>> {
-        let t = CollectionTables::of(coll.id);
-        Ok(self.open(t.ids())?.get(id)?.map(|v| v.value()))
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            Ok(self.open(t.ids())?.get(id)?.map(|v| v.value()))
+        })
     }
 
     pub fn id_of(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<String>> {
-        let t = CollectionTables::of(coll.id);
-        Ok(self.open(t.keys())?.get(row)?.map(|v| v.value().to_owned()))
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            Ok(self.open(t.keys())?.get(row)?.map(|v| v.value().to_owned()))
+        })
     }
 
     /// The stored vector bytes of `row`.
     pub fn vector(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
-        let layout = coll.block_layout()?;
-        let t = CollectionTables::of(coll.id);
-        let (block, slot) = layout.locate(row);
-        let table = self.open(t.vectors())?;
-        let Some(v) = table.get(block)? else {
-            return Ok(None);
-        };
-        let bytes = v.value();
-        layout.check(block, bytes)?;
-        Ok(layout.get(bytes, slot).map(<[u8]>::to_vec))
+        crate::guard::guarded(|| {
+            let layout = coll.block_layout()?;
+            let t = CollectionTables::of(coll.id);
+            let (block, slot) = layout.locate(row);
+            let table = self.open(t.vectors())?;
+            let Some(v) = table.get(block)? else {
+                return Ok(None);
+            };
+            let bytes = v.value();
+            layout.check(block, bytes)?;
+            Ok(layout.get(bytes, slot).map(<[u8]>::to_vec))
+        })
     }
 
     /// The payload JSON text of `row` (decompressed), if it has one.
     pub fn payload(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
-        let t = CollectionTables::of(coll.id);
-        let table = self.open(t.payloads())?;
-        let found = table.get(row)?;
-        found.map(|v| codec::decode_payload(v.value())).transpose()
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = self.open(t.payloads())?;
+            let found = table.get(row)?;
+            found.map(|v| codec::decode_payload(v.value())).transpose()
+        })
     }
 
     /// The source text of `row` (decompressed), if it was inserted as text.
     pub fn text(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<String>> {
-        self.row_reader(coll)?.text(row)
+        crate::guard::guarded(|| self.row_reader(coll)?.text(row))
     }
 
     /// A collection setting (see `CollectionTables::settings`).
     pub fn setting(&self, coll: &CollectionRecord, key: &str) -> StorageResult<Option<Vec<u8>>> {
-        let t = CollectionTables::of(coll.id);
-        match self.txn.open_table(t.settings()) {
-            Ok(table) => Ok(table.get(key)?.map(|v| v.value().to_vec())),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            match self.txn.open_table(t.settings()) {
+                Ok(table) => Ok(table.get(key)?.map(|v| v.value().to_vec())),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
     }
 
     /// Calls `f` with the row of every payload-index entry whose key lies in `range` (from
@@ -102,22 +114,25 @@ impl ReadSnapshot {
         range: &(std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>),
         mut f: impl FnMut(u64),
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        let table = match self.txn.open_table(t.fields()) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        };
-        if !range_is_ordered(range) {
-            return Ok(());
-        }
-        for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
-            let (key, _) = entry?;
-            let row = crate::fields::entry_row(key.value())
-                .ok_or_else(|| StorageError::corrupted("payload-index key shorter than 8 bytes"))?;
-            f(row);
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.fields()) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            if !range_is_ordered(range) {
+                return Ok(());
+            }
+            for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
+                let (key, _) = entry?;
+                let row = crate::fields::entry_row(key.value()).ok_or_else(|| {
+                    StorageError::corrupted("payload-index key shorter than 8 bytes")
+                })?;
+                f(row);
+            }
+            Ok(())
+        })
     }
 
     /// The payload-index keys in `range`, in order (for consistency checks).
@@ -126,19 +141,21 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         range: &(std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>),
     ) -> StorageResult<Vec<Vec<u8>>> {
-        let t = CollectionTables::of(coll.id);
-        let table = match self.txn.open_table(t.fields()) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = Vec::new();
-        if range_is_ordered(range) {
-            for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
-                out.push(entry?.0.value().to_vec());
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.fields()) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            let mut out = Vec::new();
+            if range_is_ordered(range) {
+                for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
+                    out.push(entry?.0.value().to_vec());
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Calls `f` with every (row, payload JSON text) of the collection, in row order.
@@ -147,52 +164,58 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        for entry in self.open(t.payloads())?.iter()? {
-            let (row, bytes) = entry?;
-            f(row.value(), &codec::decode_payload(bytes.value())?)?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            for entry in self.open(t.payloads())?.iter()? {
+                let (row, bytes) = entry?;
+                f(row.value(), &codec::decode_payload(bytes.value())?)?;
+            }
+            Ok(())
+        })
     }
 
     /// Opens the id, payload and text tables once, for looking up many rows (search results).
     pub fn row_reader(&self, coll: &CollectionRecord) -> StorageResult<RowReader> {
-        let t = CollectionTables::of(coll.id);
-        // Files written before texts existed lack the table: no row has a text there.
-        let texts = match self.txn.open_table(t.texts()) {
-            Ok(table) => Some(table),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(RowReader {
-            keys: self.open(t.keys())?,
-            payloads: self.open(t.payloads())?,
-            texts,
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            // Files written before texts existed lack the table: no row has a text there.
+            let texts = match self.txn.open_table(t.texts()) {
+                Ok(table) => Some(table),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            Ok(RowReader {
+                keys: self.open(t.keys())?,
+                payloads: self.open(t.payloads())?,
+                texts,
+            })
         })
     }
 
     /// The collection's approximate index, if it has one.
     pub fn index(&self, coll: &CollectionRecord) -> StorageResult<Option<StoredIndex>> {
-        let t = CollectionTables::of(coll.id);
-        let table = match self.txn.open_table(t.index()) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let get = |key: &str| -> StorageResult<Vec<u8>> {
-            table
-                .get(key)?
-                .map(|v| v.value().to_vec())
-                .ok_or_else(|| StorageError::corrupted(format!("index entry {key} is missing")))
-        };
-        if table.get(index_store::HEADER_KEY)?.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(StoredIndex {
-            header: IvfPqHeader::decode(&get(index_store::HEADER_KEY)?)?,
-            centroids: get(index_store::CENTROIDS_KEY)?,
-            codebooks: get(index_store::CODEBOOKS_KEY)?,
-        }))
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.index()) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let get = |key: &str| -> StorageResult<Vec<u8>> {
+                table
+                    .get(key)?
+                    .map(|v| v.value().to_vec())
+                    .ok_or_else(|| StorageError::corrupted(format!("index entry {key} is missing")))
+            };
+            if table.get(index_store::HEADER_KEY)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(StoredIndex {
+                header: IvfPqHeader::decode(&get(index_store::HEADER_KEY)?)?,
+                centroids: get(index_store::CENTROIDS_KEY)?,
+                codebooks: get(index_store::CODEBOOKS_KEY)?,
+            }))
+        })
     }
 
     /// Calls `f(row, cell, code)` for every posting, in row order.
@@ -201,13 +224,15 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         mut f: impl FnMut(u64, u32, &[u8]) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        for entry in self.open(t.postings())?.iter()? {
-            let (k, v) = entry?;
-            let (cell, code) = index_store::decode_posting(v.value())?;
-            f(k.value(), cell, code)?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            for entry in self.open(t.postings())?.iter()? {
+                let (k, v) = entry?;
+                let (cell, code) = index_store::decode_posting(v.value())?;
+                f(k.value(), cell, code)?;
+            }
+            Ok(())
+        })
     }
 
     /// Calls `f(row, vector_bytes)` for every stored vector, in row order.
@@ -216,18 +241,20 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let layout = coll.block_layout()?;
-        let t = CollectionTables::of(coll.id);
-        for entry in self.open(t.vectors())?.iter()? {
-            let (k, v) = entry?;
-            let (block, bytes) = (k.value(), v.value());
-            layout.check(block, bytes)?;
-            let first = layout.first_row(block);
-            for (slot, vector) in layout.slots(bytes) {
-                f(first + slot as u64, vector)?;
+        crate::guard::guarded(|| {
+            let layout = coll.block_layout()?;
+            let t = CollectionTables::of(coll.id);
+            for entry in self.open(t.vectors())?.iter()? {
+                let (k, v) = entry?;
+                let (block, bytes) = (k.value(), v.value());
+                layout.check(block, bytes)?;
+                let first = layout.first_row(block);
+                for (slot, vector) in layout.slots(bytes) {
+                    f(first + slot as u64, vector)?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Calls `f(row, id)` for every record, in row order.
@@ -236,27 +263,31 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         mut f: impl FnMut(u64, &str) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        for entry in self.open(t.keys())?.iter()? {
-            let (k, v) = entry?;
-            f(k.value(), v.value())?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            for entry in self.open(t.keys())?.iter()? {
+                let (k, v) = entry?;
+                f(k.value(), v.value())?;
+            }
+            Ok(())
+        })
     }
 
     /// Entries in the id map and key map, and stored vectors: equal in a consistent database.
     pub fn table_lengths(&self, coll: &CollectionRecord) -> StorageResult<[u64; 3]> {
-        let t = CollectionTables::of(coll.id);
-        let mut vectors = 0u64;
-        self.for_each_vector(coll, |_, _| {
-            vectors += 1;
-            Ok(())
-        })?;
-        Ok([
-            self.open(t.ids())?.len()?,
-            self.open(t.keys())?.len()?,
-            vectors,
-        ])
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut vectors = 0u64;
+            self.for_each_vector(coll, |_, _| {
+                vectors += 1;
+                Ok(())
+            })?;
+            Ok([
+                self.open(t.ids())?.len()?,
+                self.open(t.keys())?.len()?,
+                vectors,
+            ])
+        })
     }
 }
 
@@ -269,27 +300,31 @@ pub struct RowReader {
 
 impl RowReader {
     pub fn id(&self, row: u64) -> StorageResult<Option<String>> {
-        Ok(self.keys.get(row)?.map(|v| v.value().to_owned()))
+        crate::guard::guarded(|| Ok(self.keys.get(row)?.map(|v| v.value().to_owned())))
     }
 
     /// The payload JSON text of `row` (decompressed), if it has one.
     pub fn payload(&self, row: u64) -> StorageResult<Option<Vec<u8>>> {
-        let found = self.payloads.get(row)?;
-        found.map(|v| codec::decode_payload(v.value())).transpose()
+        crate::guard::guarded(|| {
+            let found = self.payloads.get(row)?;
+            found.map(|v| codec::decode_payload(v.value())).transpose()
+        })
     }
 
     /// The source text of `row`, if it was inserted as text.
     pub fn text(&self, row: u64) -> StorageResult<Option<String>> {
-        let Some(texts) = &self.texts else {
-            return Ok(None);
-        };
-        let Some(found) = texts.get(row)? else {
-            return Ok(None);
-        };
-        let bytes = codec::decode_text(found.value())?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| StorageError::corrupted(format!("text of row {row} is not UTF-8")))
+        crate::guard::guarded(|| {
+            let Some(texts) = &self.texts else {
+                return Ok(None);
+            };
+            let Some(found) = texts.get(row)? else {
+                return Ok(None);
+            };
+            let bytes = codec::decode_text(found.value())?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| StorageError::corrupted(format!("text of row {row} is not UTF-8")))
+        })
     }
 }
 

@@ -10,6 +10,29 @@ use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+fn closed() -> StorageError {
+    StorageError::Internal {
+        detail: "the store is closed".into(),
+    }
+}
+
+impl Store {
+    fn db(&self) -> StorageResult<&redb::Database> {
+        self.db.as_ref().ok_or_else(closed)
+    }
+}
+
+/// Closing a database whose file was damaged under it can panic inside redb (its close
+/// commits the allocator state): the panic is contained here, since a drop has no way to
+/// report it and must not take the application down.
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(db)));
+        }
+    }
+}
+
 /// When a commit reaches the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
@@ -50,7 +73,8 @@ impl Default for StoreOptions {
 
 /// An open database file.
 pub struct Store {
-    db: redb::Database,
+    /// Always `Some` until dropped (see `Drop`).
+    db: Option<redb::Database>,
     path: PathBuf,
     durability: Durability,
 }
@@ -67,11 +91,11 @@ impl Store {
         Self::reject_foreign_file(&path)?;
         let db = guarded(&path, || builder(opts).open(&path))?;
         let store = Store {
-            db,
+            db: Some(db),
             path,
             durability: opts.durability,
         };
-        store.check_header(false)?;
+        crate::guard::guarded(|| store.check_header(false))?;
         Ok(store)
     }
 
@@ -84,11 +108,11 @@ impl Store {
         }
         let db = guarded(&path, || builder(opts).create(&path))?;
         let store = Store {
-            db,
+            db: Some(db),
             path,
             durability: opts.durability,
         };
-        store.check_header(true)?;
+        crate::guard::guarded(|| store.check_header(true))?;
         Ok(store)
     }
 
@@ -103,11 +127,11 @@ impl Store {
         let path = PathBuf::from(name);
         let db = guarded(&path, || builder(opts).create_with_backend(backend))?;
         let store = Store {
-            db,
+            db: Some(db),
             path,
             durability: opts.durability,
         };
-        store.check_header(true)?;
+        crate::guard::guarded(|| store.check_header(true))?;
         Ok(store)
     }
 
@@ -127,7 +151,8 @@ impl Store {
         let mut store = Store::open(path.as_ref(), opts)?;
         // Each pass moves what it can; a few passes reach the fixed point.
         for _ in 0..8 {
-            if !store.db.compact()? {
+            let db = store.db.as_mut().ok_or_else(closed)?;
+            if !db.compact()? {
                 break;
             }
         }
@@ -138,12 +163,12 @@ impl Store {
 
     /// A consistent view of the latest commit.
     pub fn begin_read(&self) -> StorageResult<ReadSnapshot> {
-        Ok(ReadSnapshot::new(self.db.begin_read()?))
+        Ok(ReadSnapshot::new(self.db()?.begin_read()?))
     }
 
     /// Starts the one write transaction (waits while another is open in this process).
     pub fn begin_write(&self) -> StorageResult<WriteBatch> {
-        let mut txn = self.db.begin_write()?;
+        let mut txn = self.db()?.begin_write()?;
         let durability = match self.durability {
             Durability::Immediate => redb::Durability::Immediate,
             Durability::Relaxed => redb::Durability::None,
@@ -179,7 +204,7 @@ impl Store {
 
     /// Checks magic and version; a brand-new file gets its header (when `init`).
     fn check_header(&self, init: bool) -> StorageResult<()> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let header = match txn.open_table(META) {
             Ok(meta) => meta.get(format::HEADER_KEY)?.map(|v| v.value().to_vec()),
             Err(redb::TableError::TableDoesNotExist(_)) => None,
@@ -203,7 +228,7 @@ impl Store {
     }
 
     fn write_header(&self) -> StorageResult<()> {
-        let mut txn = self.db.begin_write()?;
+        let mut txn = self.db()?.begin_write()?;
         txn.set_durability(redb::Durability::Immediate)
             .map_err(|e| StorageError::Internal {
                 detail: e.to_string(),

@@ -42,7 +42,7 @@ impl WriteBatch {
     }
 
     pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
-        crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name)
+        crate::guard::guarded(|| crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name))
     }
 
     /// The four record tables of a collection, opened for writing.
@@ -63,53 +63,59 @@ impl WriteBatch {
         name: &str,
         new: &NewCollection,
     ) -> StorageResult<CollectionRecord> {
-        let id = {
-            let mut meta = self.txn.open_table(META)?;
-            let next = match meta.get(NEXT_COLLECTION_ID_KEY)? {
-                Some(v) => codec::read_u64(v.value(), 0)?,
-                None => return Err(StorageError::corrupted("collection id counter is missing")),
+        crate::guard::guarded(|| {
+            let id = {
+                let mut meta = self.txn.open_table(META)?;
+                let next = match meta.get(NEXT_COLLECTION_ID_KEY)? {
+                    Some(v) => codec::read_u64(v.value(), 0)?,
+                    None => {
+                        return Err(StorageError::corrupted("collection id counter is missing"));
+                    }
+                };
+                meta.insert(NEXT_COLLECTION_ID_KEY, &(next + 1).to_le_bytes()[..])?;
+                next
             };
-            meta.insert(NEXT_COLLECTION_ID_KEY, &(next + 1).to_le_bytes()[..])?;
-            next
-        };
-        let record = CollectionRecord {
-            name: name.to_owned(),
-            id,
-            dim: new.dim,
-            metric: new.metric,
-            element_type: new.element_type,
-            created_at_ms: new.created_at_ms,
-            next_row: 0,
-            count: 0,
-            vector_bytes: new.vector_bytes,
-            rows_per_block: crate::blocks::rows_per_block(new.vector_bytes as usize),
-            version: RECORD_VERSION,
-        };
-        let t = CollectionTables::of(id);
-        self.txn.open_table(t.ids())?;
-        self.txn.open_table(t.keys())?;
-        self.txn.open_table(t.vectors())?;
-        self.txn.open_table(t.payloads())?;
-        self.txn.open_table(t.texts())?;
-        self.txn.open_table(t.settings())?;
-        self.save_collection(&record)?;
-        Ok(record)
+            let record = CollectionRecord {
+                name: name.to_owned(),
+                id,
+                dim: new.dim,
+                metric: new.metric,
+                element_type: new.element_type,
+                created_at_ms: new.created_at_ms,
+                next_row: 0,
+                count: 0,
+                vector_bytes: new.vector_bytes,
+                rows_per_block: crate::blocks::rows_per_block(new.vector_bytes as usize),
+                version: RECORD_VERSION,
+            };
+            let t = CollectionTables::of(id);
+            self.txn.open_table(t.ids())?;
+            self.txn.open_table(t.keys())?;
+            self.txn.open_table(t.vectors())?;
+            self.txn.open_table(t.payloads())?;
+            self.txn.open_table(t.texts())?;
+            self.txn.open_table(t.settings())?;
+            self.save_collection(&record)?;
+            Ok(record)
+        })
     }
 
     /// Removes a collection and all its tables.
     pub fn drop_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        self.txn.delete_table(t.ids())?;
-        self.txn.delete_table(t.keys())?;
-        self.txn.delete_table(t.vectors())?;
-        self.txn.delete_table(t.payloads())?;
-        self.txn.delete_table(t.index())?;
-        self.txn.delete_table(t.postings())?;
-        self.txn.delete_table(t.texts())?;
-        self.txn.delete_table(t.settings())?;
-        self.txn.delete_table(t.fields())?;
-        self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            self.txn.delete_table(t.ids())?;
+            self.txn.delete_table(t.keys())?;
+            self.txn.delete_table(t.vectors())?;
+            self.txn.delete_table(t.payloads())?;
+            self.txn.delete_table(t.index())?;
+            self.txn.delete_table(t.postings())?;
+            self.txn.delete_table(t.texts())?;
+            self.txn.delete_table(t.settings())?;
+            self.txn.delete_table(t.fields())?;
+            self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
+            Ok(())
+        })
     }
 
     /// Sets one of a collection's settings (see `CollectionTables::settings`).
@@ -119,9 +125,11 @@ impl WriteBatch {
         key: &str,
         value: &[u8],
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        self.txn.open_table(t.settings())?.insert(key, value)?;
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            self.txn.open_table(t.settings())?.insert(key, value)?;
+            Ok(())
+        })
     }
 
     /// Adds payload-index entries (keys from `fields::entry_key`).
@@ -130,12 +138,14 @@ impl WriteBatch {
         coll: &CollectionRecord,
         keys: &[Vec<u8>],
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        let mut table = self.txn.open_table(t.fields())?;
-        for key in keys {
-            table.insert(key.as_slice(), ())?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.fields())?;
+            for key in keys {
+                table.insert(key.as_slice(), ())?;
+            }
+            Ok(())
+        })
     }
 
     /// Removes payload-index entries; absent keys are ignored.
@@ -144,35 +154,41 @@ impl WriteBatch {
         coll: &CollectionRecord,
         keys: &[Vec<u8>],
     ) -> StorageResult<()> {
-        let t = CollectionTables::of(coll.id);
-        let mut table = self.txn.open_table(t.fields())?;
-        for key in keys {
-            table.remove(key.as_slice())?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.fields())?;
+            for key in keys {
+                table.remove(key.as_slice())?;
+            }
+            Ok(())
+        })
     }
 
     /// Removes every entry of one indexed field; returns how many there were.
     pub fn clear_field(&mut self, coll: &CollectionRecord, field: &str) -> StorageResult<u64> {
-        let t = CollectionTables::of(coll.id);
-        let mut table = self.txn.open_table(t.fields())?;
-        let range = crate::fields::field_range(field);
-        let removed =
-            table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
-        let mut n = 0;
-        for entry in removed {
-            entry?;
-            n += 1;
-        }
-        Ok(n)
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.fields())?;
+            let range = crate::fields::field_range(field);
+            let removed =
+                table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
+            let mut n = 0;
+            for entry in removed {
+                entry?;
+                n += 1;
+            }
+            Ok(n)
+        })
     }
 
     /// Writes the catalog record (row counter and count) back.
     pub fn save_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
-        self.txn
-            .open_table(CATALOG)?
-            .insert(coll.name.as_str(), &coll.encode()[..])?;
-        Ok(())
+        crate::guard::guarded(|| {
+            self.txn
+                .open_table(CATALOG)?
+                .insert(coll.name.as_str(), &coll.encode()[..])?;
+            Ok(())
+        })
     }
 
     /// Inserts or replaces records, in order (a later record with the same id wins). Updates
@@ -182,66 +198,68 @@ impl WriteBatch {
         coll: &mut CollectionRecord,
         records: &[PutRecord<'_>],
     ) -> StorageResult<Vec<PutOutcome>> {
-        let layout = coll.block_layout()?;
-        let RecordTables {
-            mut ids,
-            mut keys,
-            mut vectors,
-            mut payloads,
-            mut texts,
-        } = self.record_tables(coll)?;
-        let mut blocks = DirtyBlocks::default();
-        let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            if r.vector.len() != layout.vector_bytes {
-                return Err(StorageError::Internal {
-                    detail: format!(
-                        "vector of {} bytes for a collection of {}-byte vectors",
-                        r.vector.len(),
-                        layout.vector_bytes
-                    ),
-                });
-            }
-            let existing = ids.get(r.id)?.map(|v| v.value());
-            let outcome = match existing {
-                Some(row) => PutOutcome {
-                    row,
-                    replaced: true,
-                },
-                None => {
-                    let row = coll.next_row;
-                    coll.next_row += 1;
-                    coll.count += 1;
-                    ids.insert(r.id, row)?;
-                    keys.insert(row, r.id)?;
-                    PutOutcome {
+        crate::guard::guarded(|| {
+            let layout = coll.block_layout()?;
+            let RecordTables {
+                mut ids,
+                mut keys,
+                mut vectors,
+                mut payloads,
+                mut texts,
+            } = self.record_tables(coll)?;
+            let mut blocks = DirtyBlocks::default();
+            let mut out = Vec::with_capacity(records.len());
+            for r in records {
+                if r.vector.len() != layout.vector_bytes {
+                    return Err(StorageError::Internal {
+                        detail: format!(
+                            "vector of {} bytes for a collection of {}-byte vectors",
+                            r.vector.len(),
+                            layout.vector_bytes
+                        ),
+                    });
+                }
+                let existing = ids.get(r.id)?.map(|v| v.value());
+                let outcome = match existing {
+                    Some(row) => PutOutcome {
                         row,
-                        replaced: false,
+                        replaced: true,
+                    },
+                    None => {
+                        let row = coll.next_row;
+                        coll.next_row += 1;
+                        coll.count += 1;
+                        ids.insert(r.id, row)?;
+                        keys.insert(row, r.id)?;
+                        PutOutcome {
+                            row,
+                            replaced: false,
+                        }
+                    }
+                };
+                let (block, slot) = layout.locate(outcome.row);
+                layout.set(blocks.get(&vectors, &layout, block)?, slot, r.vector);
+                match r.payload {
+                    Some(json) => {
+                        payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
+                    }
+                    None => {
+                        payloads.remove(outcome.row)?;
                     }
                 }
-            };
-            let (block, slot) = layout.locate(outcome.row);
-            layout.set(blocks.get(&vectors, &layout, block)?, slot, r.vector);
-            match r.payload {
-                Some(json) => {
-                    payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
+                match r.text {
+                    Some(text) => {
+                        texts.insert(outcome.row, codec::encode_text(text).as_slice())?;
+                    }
+                    None => {
+                        texts.remove(outcome.row)?;
+                    }
                 }
-                None => {
-                    payloads.remove(outcome.row)?;
-                }
+                out.push(outcome);
             }
-            match r.text {
-                Some(text) => {
-                    texts.insert(outcome.row, codec::encode_text(text).as_slice())?;
-                }
-                None => {
-                    texts.remove(outcome.row)?;
-                }
-            }
-            out.push(outcome);
-        }
-        blocks.write(&mut vectors, &layout)?;
-        Ok(out)
+            blocks.write(&mut vectors, &layout)?;
+            Ok(out)
+        })
     }
 
     /// Deletes records by id; returns the row each removed id had (`None` for unknown ids).
@@ -250,32 +268,34 @@ impl WriteBatch {
         coll: &mut CollectionRecord,
         ids_to_delete: &[&str],
     ) -> StorageResult<Vec<Option<u64>>> {
-        let layout = coll.block_layout()?;
-        let RecordTables {
-            mut ids,
-            mut keys,
-            mut vectors,
-            mut payloads,
-            mut texts,
-        } = self.record_tables(coll)?;
-        let mut blocks = DirtyBlocks::default();
-        let mut out = Vec::with_capacity(ids_to_delete.len());
-        for id in ids_to_delete {
-            let row = ids.remove(*id)?.map(|v| v.value());
-            if let Some(row) = row {
-                keys.remove(row)?;
-                let (block, slot) = layout.locate(row);
-                if !layout.clear(blocks.get(&vectors, &layout, block)?, slot) {
-                    return Err(StorageError::corrupted(format!("row {row} has no vector")));
+        crate::guard::guarded(|| {
+            let layout = coll.block_layout()?;
+            let RecordTables {
+                mut ids,
+                mut keys,
+                mut vectors,
+                mut payloads,
+                mut texts,
+            } = self.record_tables(coll)?;
+            let mut blocks = DirtyBlocks::default();
+            let mut out = Vec::with_capacity(ids_to_delete.len());
+            for id in ids_to_delete {
+                let row = ids.remove(*id)?.map(|v| v.value());
+                if let Some(row) = row {
+                    keys.remove(row)?;
+                    let (block, slot) = layout.locate(row);
+                    if !layout.clear(blocks.get(&vectors, &layout, block)?, slot) {
+                        return Err(StorageError::corrupted(format!("row {row} has no vector")));
+                    }
+                    payloads.remove(row)?;
+                    texts.remove(row)?;
+                    coll.count = coll.count.saturating_sub(1);
                 }
-                payloads.remove(row)?;
-                texts.remove(row)?;
-                coll.count = coll.count.saturating_sub(1);
+                out.push(row);
             }
-            out.push(row);
-        }
-        blocks.write(&mut vectors, &layout)?;
-        Ok(out)
+            blocks.write(&mut vectors, &layout)?;
+            Ok(out)
+        })
     }
 
     /// Replaces the collection's approximate index (if any) with a new one, postings included.
@@ -287,28 +307,32 @@ impl WriteBatch {
         codebooks: &[u8],
         postings: &[Posting],
     ) -> StorageResult<()> {
-        self.drop_index(coll)?;
-        let t = CollectionTables::of(coll.id);
-        let mut meta = self.txn.open_table(t.index())?;
-        meta.insert(index_store::HEADER_KEY, &header.encode()[..])?;
-        meta.insert(index_store::CENTROIDS_KEY, centroids)?;
-        meta.insert(index_store::CODEBOOKS_KEY, codebooks)?;
-        let mut table = self.txn.open_table(t.postings())?;
-        for p in postings {
-            table.insert(
-                p.row,
-                index_store::encode_posting(p.cell, &p.code).as_slice(),
-            )?;
-        }
-        Ok(())
+        crate::guard::guarded(|| {
+            self.drop_index(coll)?;
+            let t = CollectionTables::of(coll.id);
+            let mut meta = self.txn.open_table(t.index())?;
+            meta.insert(index_store::HEADER_KEY, &header.encode()[..])?;
+            meta.insert(index_store::CENTROIDS_KEY, centroids)?;
+            meta.insert(index_store::CODEBOOKS_KEY, codebooks)?;
+            let mut table = self.txn.open_table(t.postings())?;
+            for p in postings {
+                table.insert(
+                    p.row,
+                    index_store::encode_posting(p.cell, &p.code).as_slice(),
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Removes the approximate index; returns whether there was one.
     pub fn drop_index(&mut self, coll: &CollectionRecord) -> StorageResult<bool> {
-        let t = CollectionTables::of(coll.id);
-        let had = self.txn.delete_table(t.index())?;
-        self.txn.delete_table(t.postings())?;
-        Ok(had)
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let had = self.txn.delete_table(t.index())?;
+            self.txn.delete_table(t.postings())?;
+            Ok(had)
+        })
     }
 
     /// Writes postings (replacing a row's previous one); returns each row's previous cell.
@@ -317,18 +341,20 @@ impl WriteBatch {
         coll: &CollectionRecord,
         postings: &[Posting],
     ) -> StorageResult<Vec<Option<u32>>> {
-        let t = CollectionTables::of(coll.id);
-        let mut table = self.txn.open_table(t.postings())?;
-        let mut out = Vec::with_capacity(postings.len());
-        for p in postings {
-            let encoded = index_store::encode_posting(p.cell, &p.code);
-            let prev = table.insert(p.row, encoded.as_slice())?;
-            out.push(match prev {
-                Some(v) => Some(index_store::decode_posting(v.value())?.0),
-                None => None,
-            });
-        }
-        Ok(out)
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.postings())?;
+            let mut out = Vec::with_capacity(postings.len());
+            for p in postings {
+                let encoded = index_store::encode_posting(p.cell, &p.code);
+                let prev = table.insert(p.row, encoded.as_slice())?;
+                out.push(match prev {
+                    Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                    None => None,
+                });
+            }
+            Ok(out)
+        })
     }
 
     /// Removes rows' postings; returns each row's previous cell.
@@ -337,23 +363,27 @@ impl WriteBatch {
         coll: &CollectionRecord,
         rows: &[u64],
     ) -> StorageResult<Vec<Option<u32>>> {
-        let t = CollectionTables::of(coll.id);
-        let mut table = self.txn.open_table(t.postings())?;
-        let mut out = Vec::with_capacity(rows.len());
-        for &row in rows {
-            let prev = table.remove(row)?;
-            out.push(match prev {
-                Some(v) => Some(index_store::decode_posting(v.value())?.0),
-                None => None,
-            });
-        }
-        Ok(out)
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.postings())?;
+            let mut out = Vec::with_capacity(rows.len());
+            for &row in rows {
+                let prev = table.remove(row)?;
+                out.push(match prev {
+                    Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                    None => None,
+                });
+            }
+            Ok(out)
+        })
     }
 
     /// Makes every change durable (per the store's durability) or none of them.
     pub fn commit(self) -> StorageResult<()> {
-        self.txn.commit()?;
-        Ok(())
+        crate::guard::guarded(|| {
+            self.txn.commit()?;
+            Ok(())
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod basics;
 mod concurrency;
+mod corruption;
 mod crash;
 mod faults;
 mod files;
