@@ -36,6 +36,8 @@ pub struct CollectionInfo {
     pub created_at_ms: i64,
     /// Format version of the collection's catalog record.
     pub format_version: u8,
+    /// Records are token matrices (see `CollectionConfig::multi_vector`).
+    pub multi_vector: bool,
 }
 
 impl CollectionInfo {
@@ -48,6 +50,7 @@ impl CollectionInfo {
             count: state.record.count,
             created_at_ms: state.record.created_at_ms,
             format_version: state.record.version,
+            multi_vector: state.record.is_multi_vector(),
         })
     }
 }
@@ -88,6 +91,7 @@ impl Collection {
     pub(crate) fn upsert_records(&self, records: &[Record], with_texts: bool) -> Result<()> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.expect_kind(&self.name, false, "upsert")?;
         let (schema, collection_id) = (state.schema, state.record.id);
         let mut encoded = Vec::with_capacity(records.len());
         for (position, r) in records.iter().enumerate() {
@@ -193,6 +197,9 @@ impl Collection {
     ) -> Result<(usize, Vec<Change>)> {
         {
             let state = snap.collection(&self.name)?;
+            if state.record.is_multi_vector() {
+                return crate::multi::delete_in(batch, snap, state, ids);
+            }
             let mut record = state.record.clone();
             let rows = batch.delete_many(&mut record, ids)?;
             let deletes: Vec<u64> = rows.into_iter().flatten().collect();
@@ -231,6 +238,7 @@ impl Collection {
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.expect_kind(&self.name, false, "get")?;
         let Some(row) = snap.read.row_of(&state.record, id)? else {
             return Ok(None);
         };
@@ -254,6 +262,7 @@ impl Collection {
     pub fn search_with(&self, req: &SearchRequest<'_>) -> Result<Vec<Hit>> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.expect_kind(&self.name, false, "search")?;
         validate::k(req.k)?;
         validate::vector(None, req.vector, &state.schema)?;
         let arena = state.arena(&snap.read)?;
@@ -264,7 +273,7 @@ impl Collection {
         };
         let allowed = req
             .filter
-            .map(|f| filtered::allowed_rows(&snap.read, state, &arena, f))
+            .map(|f| filtered::allowed_rows(&snap.read, state, f))
             .transpose()?;
         let opts = SearchOptions::default();
         let neighbors = match (index, &allowed) {
@@ -290,6 +299,7 @@ impl Collection {
     pub fn create_index(&self, params: &IvfPqParams) -> Result<IndexInfo> {
         self.db.write(|batch, snap| {
             let state = snap.collection(&self.name)?;
+            state.expect_kind(&self.name, false, "create_index")?;
             let arena = state.arena(&snap.read)?;
             let (ivf, postings, info) = ann::build(&state.schema, &arena, params)?;
             let (centroids, codebooks) = ann::encode_parts(&ivf);
@@ -315,13 +325,18 @@ impl Collection {
         self.db.write(|batch, snap| {
             let state = snap.collection(&self.name)?;
             let had = batch.drop_index(&state.record)?;
-            Ok((
-                had,
-                vec![Change::IndexReplaced {
+            let change = if state.record.is_multi_vector() {
+                Change::TokenIndexReplaced {
                     name: self.name.clone(),
                     index: None,
-                }],
-            ))
+                }
+            } else {
+                Change::IndexReplaced {
+                    name: self.name.clone(),
+                    index: None,
+                }
+            };
+            Ok((had, vec![change]))
         })
     }
 
@@ -329,6 +344,9 @@ impl Collection {
     pub fn index_info(&self) -> Result<Option<IndexInfo>> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        if state.record.is_multi_vector() {
+            return Ok(None);
+        }
         Ok(state.index(&snap.read)?.map(|ivf| IndexInfo {
             nlist: ivf.nlist(),
             m: ivf.quantizer().m(),
@@ -354,6 +372,7 @@ impl Collection {
         let k = template.k;
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.expect_kind(&self.name, false, "search_batch")?;
         validate::k(k)?;
         let mut flat_queries = Vec::with_capacity(queries.len() * state.schema.dim);
         for q in queries {
@@ -372,7 +391,7 @@ impl Collection {
         };
         let allowed = req
             .filter
-            .map(|f| filtered::allowed_rows(&snap.read, state, &arena, f))
+            .map(|f| filtered::allowed_rows(&snap.read, state, f))
             .transpose()?;
         let dim = state.schema.dim;
         let results = match (index, allowed) {
@@ -406,6 +425,10 @@ impl Collection {
     pub fn load(&self) -> Result<usize> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        if state.record.is_multi_vector() {
+            state.token_index(&snap.read)?;
+            return Ok(state.tokens(&snap.read)?.len());
+        }
         state.index(&snap.read)?;
         Ok(state.arena(&snap.read)?.len())
     }
@@ -434,12 +457,17 @@ impl Collection {
                 self.name, state.record.count, lens[0], lens[1], lens[2]
             )));
         }
-        let arena = state.arena(&snap.read)?;
         let mut seen = HashSet::new();
         snap.read.for_each_key(&state.record, |row, _| {
             seen.insert(row);
             Ok(())
         })?;
+        if state.record.is_multi_vector() {
+            crate::multi::check(&snap, state, &seen)?;
+            self.check_payload_indexes(&snap, state)?;
+            return Ok(state.record.count);
+        }
+        let arena = state.arena(&snap.read)?;
         let arena_rows: HashSet<u64> = quiver_index::with_arena!(&*arena, a => a.rows().collect());
         if arena_rows != seen {
             return Err(Error::corrupted(format!(

@@ -72,6 +72,9 @@ pub struct CollectionConfig {
     pub metric: Metric,
     pub element_type: ElementType,
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// Records hold a matrix of token vectors (`dim` columns each) scored by MaxSim; see
+    /// [`CollectionConfig::multi_vector`].
+    pub multi_vector: bool,
 }
 
 impl CollectionConfig {
@@ -81,6 +84,19 @@ impl CollectionConfig {
             metric,
             element_type: ElementType::F32,
             embedder: None,
+            multi_vector: false,
+        }
+    }
+
+    /// A multi-vector (late-interaction) collection: each record is a matrix of token
+    /// vectors with `dim` columns, searched by MaxSim with a query matrix
+    /// (`Collection::upsert_multi`, `Collection::search_multi`). `metric` is
+    /// [`Metric::Cosine`] (tokens are L2-normalised for scoring, as ColBERT does) or
+    /// [`Metric::Dot`] (tokens scored as given).
+    pub fn multi_vector(dim: usize, metric: Metric) -> Self {
+        CollectionConfig {
+            multi_vector: true,
+            ..CollectionConfig::new(dim, metric)
         }
     }
 
@@ -92,6 +108,7 @@ impl CollectionConfig {
             metric: Metric::Cosine,
             element_type: ElementType::F32,
             embedder: Some(embedder),
+            multi_vector: false,
         }
     }
 

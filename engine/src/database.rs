@@ -91,6 +91,14 @@ impl Database {
     pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Collection> {
         validate::collection_name(name)?;
         validate::dimension(config.dim)?;
+        if config.multi_vector && config.metric == quiver_index::Metric::L2 {
+            return Err(Error::InvalidParameter {
+                name: "metric",
+                reason: "multi-vector collections score by MaxSim over cosine or dot \
+                         similarities; l2 is not supported"
+                    .into(),
+            });
+        }
         let pinned = match &config.embedder {
             Some(e) => {
                 if e.identity().dim != config.dim {
@@ -117,6 +125,11 @@ impl Database {
             element_type: codes::element_code(config.element_type),
             created_at_ms,
             vector_bytes: (config.dim * config.element_type.size_bytes()) as u32,
+            kind: if config.multi_vector {
+                quiver_storage::KIND_MULTI
+            } else {
+                quiver_storage::KIND_VECTORS
+            },
         };
         self.write(|batch, _| {
             if batch.collection(name)?.is_some() {

@@ -94,6 +94,22 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("collection '{name}' {} ({operation} is for {})",
+        if *multi_vector { "holds token matrices (multi-vector)" } else { "holds one vector a record" },
+        if *multi_vector { "one-vector collections" } else { "multi-vector collections" })]
+    WrongCollectionKind {
+        name: String,
+        /// What the collection is.
+        multi_vector: bool,
+        operation: &'static str,
+    },
+    #[error("{} has an invalid token matrix: {reason}", at(*position))]
+    InvalidMatrix {
+        /// Index of the offending record in the batch; `None` for a query.
+        position: Option<usize>,
+        reason: String,
+    },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }

@@ -22,13 +22,12 @@ use std::sync::Arc;
 pub(crate) fn allowed_rows(
     read: &ReadSnapshot,
     state: &CollectionState,
-    arena: &AnyArena,
     filter: &Filter,
 ) -> Result<Arc<RowSet>> {
     filter.validate()?;
     state.filter_rows(filter.to_json().to_string(), || {
         let indexes = payload_index::declared(read, &state.record)?;
-        let universe: RowSet = quiver_index::with_arena!(arena, a => a.rows().collect());
+        let universe = state.live_rows(read)?;
         Planner::new(read, &state.record, &indexes, &universe).matching_rows(filter)
     })
 }
@@ -258,16 +257,16 @@ impl Collection {
     pub fn count_where(&self, filter: &Filter) -> Result<u64> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
-        let arena = state.arena(&snap.read)?;
-        Ok(allowed_rows(&snap.read, state, &arena, filter)?.len() as u64)
+        Ok(allowed_rows(&snap.read, state, filter)?.len() as u64)
     }
 
     /// Up to `limit` records matching `filter`, oldest first (insertion order).
     pub fn get_where(&self, filter: &Filter, limit: usize) -> Result<Vec<Record>> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
+        state.expect_kind(&self.name, false, "get_where")?;
         let arena = state.arena(&snap.read)?;
-        let rows = allowed_rows(&snap.read, state, &arena, filter)?;
+        let rows = allowed_rows(&snap.read, state, filter)?;
         let reader = snap.read.row_reader(&state.record)?;
         rows.iter()
             .take(limit)
@@ -293,8 +292,7 @@ impl Collection {
     pub fn delete_where(&self, filter: &Filter) -> Result<usize> {
         self.db.write(|batch, snap| {
             let state = snap.collection(&self.name)?;
-            let arena = state.arena(&snap.read)?;
-            let rows = allowed_rows(&snap.read, state, &arena, filter)?;
+            let rows = allowed_rows(&snap.read, state, filter)?;
             let reader = snap.read.row_reader(&state.record)?;
             let ids = rows
                 .iter()

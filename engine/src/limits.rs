@@ -13,3 +13,8 @@ pub const MAX_K: usize = 100_000;
 /// Largest source text of a record or query, in UTF-8 bytes (models read only the first
 /// few hundred tokens of it; the whole text is stored).
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
+/// Most token vectors in one multi-vector record (ColBERT documents are at most 512 tokens
+/// long; long-context encoders reach 8192).
+pub const MAX_TOKENS: usize = 8192;
+/// Most token vectors in one multi-vector query.
+pub const MAX_QUERY_TOKENS: usize = 1024;

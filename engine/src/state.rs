@@ -13,6 +13,7 @@ use crate::schema::Schema;
 use crate::vectors;
 use parking_lot::Mutex;
 use quiver_index::ivf::IvfPq;
+use quiver_index::multi::{TokenIndex, TokenStore};
 use quiver_index::{AnyArena, RowSet};
 use quiver_storage::{CollectionRecord, ReadSnapshot};
 use std::collections::BTreeMap;
@@ -34,7 +35,20 @@ pub(crate) struct CollectionState {
     /// Matching sets of recent filters (canonical JSON -> rows), most recent last. Valid for
     /// this commit only: every write that changes records makes a new state (and cache).
     filters: Mutex<Vec<(String, Arc<RowSet>)>>,
+    /// Multi-vector collections: the token matrices (prepared for scoring) and the token
+    /// index (`Some(None)`: none), loaded on first use like the arena.
+    tokens: OnceLock<Arc<TokenStore>>,
+    token_index: OnceLock<Option<Arc<TokenIndex>>>,
     load: Mutex<()>,
+}
+
+/// What a state carries over from the previous commit's (each `None` loads lazily).
+#[derive(Default)]
+pub(crate) struct Loaded {
+    pub arena: Option<Arc<AnyArena>>,
+    pub index: Option<Option<Arc<IvfPq>>>,
+    pub tokens: Option<Arc<TokenStore>>,
+    pub token_index: Option<Option<Arc<TokenIndex>>>,
 }
 
 /// Filters whose matching sets a collection state keeps (a few KB each per 100k rows).
@@ -49,25 +63,33 @@ impl CollectionState {
             index: OnceLock::new(),
             embedder: OnceLock::new(),
             filters: Mutex::new(Vec::new()),
+            tokens: OnceLock::new(),
+            token_index: OnceLock::new(),
             load: Mutex::new(()),
         })
     }
 
-    /// A state for `record` that keeps what `prev` (the same collection) had loaded, except
-    /// the arena and index, which the caller gives.
+    /// A state for `record` that keeps the model `prev` (the same collection) had loaded,
+    /// with the loaded data the caller gives.
     fn with_parts(
         prev: Option<&CollectionState>,
         record: CollectionRecord,
         schema: Schema,
-        arena: Option<Arc<AnyArena>>,
-        index: Option<Option<Arc<IvfPq>>>,
+        loaded: Loaded,
     ) -> Self {
         let (arena_cell, index_cell) = (OnceLock::new(), OnceLock::new());
-        if let Some(a) = arena {
+        if let Some(a) = loaded.arena {
             let _ = arena_cell.set(a);
         }
-        if let Some(i) = index {
+        if let Some(i) = loaded.index {
             let _ = index_cell.set(i);
+        }
+        let (tokens, token_index) = (OnceLock::new(), OnceLock::new());
+        if let Some(t) = loaded.tokens {
+            let _ = tokens.set(t);
+        }
+        if let Some(i) = loaded.token_index {
+            let _ = token_index.set(i);
         }
         let embedder = OnceLock::new();
         if let Some(e) = prev.and_then(|p| p.embedder.get()) {
@@ -80,7 +102,68 @@ impl CollectionState {
             index: index_cell,
             embedder,
             filters: Mutex::new(Vec::new()),
+            tokens,
+            token_index,
             load: Mutex::new(()),
+        }
+    }
+
+    pub fn loaded_tokens(&self) -> Option<&Arc<TokenStore>> {
+        self.tokens.get()
+    }
+
+    pub fn loaded_token_index(&self) -> Option<&Option<Arc<TokenIndex>>> {
+        self.token_index.get()
+    }
+
+    /// The token matrices of a multi-vector collection, loaded on first use.
+    pub fn tokens(&self, read: &ReadSnapshot) -> Result<Arc<TokenStore>> {
+        if let Some(t) = self.tokens.get() {
+            return Ok(t.clone());
+        }
+        let _guard = self.load.lock();
+        if let Some(t) = self.tokens.get() {
+            return Ok(t.clone());
+        }
+        let tokens = Arc::new(crate::multi::load_tokens(&self.schema, &self.record, read)?);
+        let _ = self.tokens.set(tokens.clone());
+        Ok(tokens)
+    }
+
+    /// The token index of a multi-vector collection, if it has one, loaded on first use.
+    pub fn token_index(&self, read: &ReadSnapshot) -> Result<Option<Arc<TokenIndex>>> {
+        if let Some(i) = self.token_index.get() {
+            return Ok(i.clone());
+        }
+        let _guard = self.load.lock();
+        if let Some(i) = self.token_index.get() {
+            return Ok(i.clone());
+        }
+        let loaded =
+            crate::multi::load_token_index(&self.schema, &self.record, read)?.map(Arc::new);
+        let _ = self.token_index.set(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// `WrongCollectionKind` unless the collection is multi-vector exactly when `multi`.
+    pub fn expect_kind(&self, name: &str, multi: bool, operation: &'static str) -> Result<()> {
+        if self.record.is_multi_vector() == multi {
+            return Ok(());
+        }
+        Err(Error::WrongCollectionKind {
+            name: name.to_owned(),
+            multi_vector: self.record.is_multi_vector(),
+            operation,
+        })
+    }
+
+    /// Every live row (the universe filters are evaluated in).
+    pub fn live_rows(&self, read: &ReadSnapshot) -> Result<RowSet> {
+        if self.record.is_multi_vector() {
+            Ok(self.tokens(read)?.iter().map(|(row, _)| row).collect())
+        } else {
+            let arena = self.arena(read)?;
+            Ok(quiver_index::with_arena!(&*arena, a => a.rows().collect()))
         }
     }
 
@@ -170,6 +253,20 @@ pub(crate) enum Change {
         name: String,
         index: Option<Arc<IvfPq>>,
     },
+    /// A multi-vector collection's records changed.
+    MultiModified {
+        record: CollectionRecord,
+        /// (row, prepared token matrix) in commit order.
+        puts: Vec<(u64, Arc<[f32]>)>,
+        deletes: Vec<u64>,
+        /// (row, centroid set) of put rows, when the collection has a token index.
+        codes: Vec<(u64, Vec<u32>)>,
+    },
+    /// A multi-vector collection's token index was built (`Some`) or dropped (`None`).
+    TokenIndexReplaced {
+        name: String,
+        index: Option<Arc<TokenIndex>>,
+    },
 }
 
 pub(crate) struct PostingChange {
@@ -240,21 +337,87 @@ impl Snapshot {
                         })
                     });
                     let schema = Schema::of(&record)?;
+                    let loaded = Loaded {
+                        arena,
+                        index,
+                        ..Loaded::default()
+                    };
                     let state =
-                        CollectionState::with_parts(prev.as_deref(), record, schema, arena, index);
+                        CollectionState::with_parts(prev.as_deref(), record, schema, loaded);
                     collections.insert(state.record.name.clone(), Arc::new(state));
+                }
+                Change::MultiModified {
+                    record,
+                    puts,
+                    deletes,
+                    codes,
+                } => {
+                    let prev = collections.get(&record.name).cloned();
+                    let tokens = prev.as_ref().and_then(|p| p.loaded_tokens()).map(|t| {
+                        let mut t = TokenStore::clone(t);
+                        for (row, m) in &puts {
+                            t.set(*row, m.clone());
+                        }
+                        for row in &deletes {
+                            t.remove(*row);
+                        }
+                        Arc::new(t)
+                    });
+                    let token_index = prev.as_ref().and_then(|p| p.loaded_token_index()).map(|i| {
+                        i.as_ref().map(|index| {
+                            let mut index = TokenIndex::clone(index);
+                            for (row, set) in &codes {
+                                index.insert(*row, set);
+                            }
+                            for row in &deletes {
+                                index.remove(*row);
+                            }
+                            Arc::new(index)
+                        })
+                    });
+                    let schema = Schema::of(&record)?;
+                    let loaded = Loaded {
+                        tokens,
+                        token_index,
+                        ..Loaded::default()
+                    };
+                    let state =
+                        CollectionState::with_parts(prev.as_deref(), record, schema, loaded);
+                    collections.insert(state.record.name.clone(), Arc::new(state));
+                }
+                Change::TokenIndexReplaced { name, index } => {
+                    let prev = collections
+                        .get(&name)
+                        .cloned()
+                        .ok_or_else(|| Error::CollectionNotFound { name: name.clone() })?;
+                    let loaded = Loaded {
+                        tokens: prev.loaded_tokens().cloned(),
+                        token_index: Some(index),
+                        ..Loaded::default()
+                    };
+                    let state = CollectionState::with_parts(
+                        Some(&prev),
+                        prev.record.clone(),
+                        prev.schema,
+                        loaded,
+                    );
+                    collections.insert(name, Arc::new(state));
                 }
                 Change::IndexReplaced { name, index } => {
                     let prev = collections
                         .get(&name)
                         .cloned()
                         .ok_or_else(|| Error::CollectionNotFound { name: name.clone() })?;
+                    let loaded = Loaded {
+                        arena: prev.loaded_arena().cloned(),
+                        index: Some(index),
+                        ..Loaded::default()
+                    };
                     let state = CollectionState::with_parts(
                         Some(&prev),
                         prev.record.clone(),
                         prev.schema,
-                        prev.loaded_arena().cloned(),
-                        Some(index),
+                        loaded,
                     );
                     collections.insert(name, Arc::new(state));
                 }

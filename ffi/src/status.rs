@@ -55,7 +55,9 @@ pub(crate) fn status_of(e: &Error) -> quiver_status {
         | Error::InvalidParameter { .. }
         | Error::BadInputFile { .. }
         | Error::InvalidText { .. }
-        | Error::InvalidFilter { .. } => QUIVER_INVALID_ARGUMENT,
+        | Error::InvalidFilter { .. }
+        | Error::WrongCollectionKind { .. }
+        | Error::InvalidMatrix { .. } => QUIVER_INVALID_ARGUMENT,
         Error::DimensionMismatch { .. } => QUIVER_DIMENSION_MISMATCH,
         Error::Corrupted { .. } => QUIVER_CORRUPTED,
         Error::NotAQuiverDatabase { .. } => QUIVER_NOT_A_DATABASE,

@@ -25,6 +25,7 @@ pub mod ivf;
 pub mod kmeans;
 mod matmul;
 pub mod metric;
+pub mod multi;
 pub mod pq;
 pub mod rng;
 pub mod rowset;

@@ -4,10 +4,10 @@
 //!
 //! | offset | size | field                                              |
 //! |--------|------|----------------------------------------------------|
-//! | 0      | 1    | record version (1)                                 |
+//! | 0      | 1    | record version (1; 2 for multi-vector collections) |
 //! | 1      | 1    | metric code (1 cosine, 2 dot, 3 l2)                |
 //! | 2      | 1    | element type code (1 f32, 2 f16, 3 bf16)           |
-//! | 3      | 1    | reserved, 0                                        |
+//! | 3      | 1    | kind: 0 one vector a record, 1 a token matrix      |
 //! | 4      | 4    | dimension (u32)                                    |
 //! | 8      | 8    | collection id (u64): names its tables              |
 //! | 16     | 8    | created at, milliseconds since the Unix epoch (i64)|
@@ -16,16 +16,24 @@
 //! | 40     | 4    | bytes per stored vector (u32)                      |
 //! | 44     | 4    | rows per vector block (u32), see `blocks`          |
 //!
+//! Version 2 records exist only for multi-vector collections, so that a reader from before
+//! they existed refuses them (`UnsupportedVersion`) instead of misreading them.
+//!
 //! The metric and element codes are stored as numbers; their meaning is the engine's (this
 //! crate knows no algorithm) and is fixed by `docs/file-format.md`.
 
 use crate::codec::{read_i64, read_u8, read_u32, read_u64};
 use crate::error::{StorageError, StorageResult};
 
-pub const RECORD_VERSION: u8 = 1;
+pub const RECORD_VERSION: u8 = 2;
+/// Kind code of collections with one vector per record.
+pub const KIND_VECTORS: u8 = 0;
+/// Kind code of multi-vector collections (a token matrix per record, table `matrices`).
+pub const KIND_MULTI: u8 = 1;
 const VERSION_OFFSET: usize = 0;
 const METRIC_OFFSET: usize = 1;
 const ELEMENT_OFFSET: usize = 2;
+const KIND_OFFSET: usize = 3;
 const DIM_OFFSET: usize = 4;
 const ID_OFFSET: usize = 8;
 const CREATED_OFFSET: usize = 16;
@@ -42,8 +50,11 @@ pub struct NewCollection {
     pub metric: u8,
     pub element_type: u8,
     pub created_at_ms: i64,
-    /// Size of every stored vector (the engine's dimension x element size).
+    /// Size of every stored vector (the engine's dimension x element size); of every token
+    /// vector in a multi-vector collection.
     pub vector_bytes: u32,
+    /// [`KIND_VECTORS`] or [`KIND_MULTI`].
+    pub kind: u8,
 }
 
 /// A collection as stored in the catalog.
@@ -54,6 +65,8 @@ pub struct CollectionRecord {
     pub dim: u32,
     pub metric: u8,
     pub element_type: u8,
+    /// [`KIND_VECTORS`] or [`KIND_MULTI`].
+    pub kind: u8,
     pub created_at_ms: i64,
     /// The row id the next new record gets; row ids are never reused.
     pub next_row: u64,
@@ -76,6 +89,10 @@ pub(crate) fn lookup(
 }
 
 impl CollectionRecord {
+    pub fn is_multi_vector(&self) -> bool {
+        self.kind == KIND_MULTI
+    }
+
     /// How this collection's vectors are grouped into blocks.
     pub fn block_layout(&self) -> StorageResult<crate::blocks::BlockLayout> {
         crate::blocks::BlockLayout::new(self.rows_per_block, self.vector_bytes as usize)
@@ -83,9 +100,10 @@ impl CollectionRecord {
 
     pub fn encode(&self) -> [u8; RECORD_LEN] {
         let mut out = [0u8; RECORD_LEN];
-        out[VERSION_OFFSET] = RECORD_VERSION;
+        out[VERSION_OFFSET] = if self.kind == KIND_VECTORS { 1 } else { 2 };
         out[METRIC_OFFSET] = self.metric;
         out[ELEMENT_OFFSET] = self.element_type;
+        out[KIND_OFFSET] = self.kind;
         out[DIM_OFFSET..ID_OFFSET].copy_from_slice(&self.dim.to_le_bytes());
         out[ID_OFFSET..CREATED_OFFSET].copy_from_slice(&self.id.to_le_bytes());
         out[CREATED_OFFSET..NEXT_ROW_OFFSET].copy_from_slice(&self.created_at_ms.to_le_bytes());
@@ -116,6 +134,15 @@ impl CollectionRecord {
             version,
             metric: read_u8(bytes, METRIC_OFFSET)?,
             element_type: read_u8(bytes, ELEMENT_OFFSET)?,
+            kind: match (version, read_u8(bytes, KIND_OFFSET)?) {
+                (1, KIND_VECTORS) => KIND_VECTORS,
+                (2, KIND_MULTI) => KIND_MULTI,
+                (v, kind) => {
+                    return Err(StorageError::corrupted(format!(
+                        "catalog record of '{name}': kind {kind} in a version {v} record"
+                    )));
+                }
+            },
             dim: read_u32(bytes, DIM_OFFSET)?,
             id: read_u64(bytes, ID_OFFSET)?,
             created_at_ms: read_i64(bytes, CREATED_OFFSET)?,
@@ -139,20 +166,33 @@ mod tests {
             dim: 384,
             metric: 1,
             element_type: 3,
+            kind: KIND_VECTORS,
             created_at_ms: 1_700_000_000_000,
             next_row: 42,
             count: 40,
             vector_bytes: 1536,
             rows_per_block: 10,
-            version: RECORD_VERSION,
+            version: 1,
         };
         assert_eq!(CollectionRecord::decode("x", &r.encode()).unwrap(), r);
+        let multi = CollectionRecord {
+            kind: KIND_MULTI,
+            version: 2,
+            ..r.clone()
+        };
+        assert_eq!(
+            CollectionRecord::decode("x", &multi.encode()).unwrap(),
+            multi
+        );
+        let mut mixed = multi.encode();
+        mixed[0] = 1;
+        assert!(CollectionRecord::decode("x", &mixed).is_err());
         assert!(matches!(
             CollectionRecord::decode("x", &r.encode()[..47]),
             Err(StorageError::Corrupted { .. })
         ));
         let mut newer = r.encode();
-        newer[0] = 2;
+        newer[0] = 3;
         assert!(matches!(
             CollectionRecord::decode("x", &newer),
             Err(StorageError::UnsupportedVersion { .. })

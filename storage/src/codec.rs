@@ -45,6 +45,13 @@ pub fn decode_f32(bytes: &[u8], dim: usize) -> StorageResult<Vec<f32>> {
         .collect())
 }
 
+/// Tokens in a stored token matrix (rows of `vector_bytes` back to back, at least one);
+/// `None` when `bytes` is not such a matrix.
+pub fn matrix_token_count(bytes: &[u8], vector_bytes: usize) -> Option<usize> {
+    (vector_bytes > 0 && !bytes.is_empty() && bytes.len().is_multiple_of(vector_bytes))
+        .then(|| bytes.len() / vector_bytes)
+}
+
 /// 16-bit components (f16 or bf16 bit patterns) as 2-byte little-endian values.
 pub fn encode_u16(values: &[u16]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()

@@ -23,6 +23,9 @@ use crate::error::{StorageError, StorageResult};
 pub const HEADER_KEY: &str = "ivfpq.header";
 pub const CENTROIDS_KEY: &str = "ivfpq.centroids";
 pub const CODEBOOKS_KEY: &str = "ivfpq.codebooks";
+/// Multi-vector collections' token index (see `docs/file-format.md`): header and centroids.
+pub const TOKENS_HEADER_KEY: &str = "tokens.header";
+pub const TOKENS_CENTROIDS_KEY: &str = "tokens.centroids";
 const HEADER_VERSION: u8 = 1;
 const HEADER_LEN: usize = 24;
 

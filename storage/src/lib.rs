@@ -12,7 +12,7 @@
 //! let store = Store::create(dir.path().join("db.qvr"), &StoreOptions::default()).unwrap();
 //! let mut batch = store.begin_write().unwrap();
 //! let mut coll = batch
-//!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0, vector_bytes: 8 })
+//!     .create_collection("docs", &NewCollection { dim: 2, metric: 3, element_type: 1, created_at_ms: 0, vector_bytes: 8, kind: 0 })
 //!     .unwrap();
 //! let v = quiver_storage::codec::encode_f32(&[1.0, 2.0]);
 //! batch.put_many(&mut coll, &[quiver_storage::PutRecord { id: "a", vector: &v, payload: None, text: None }]).unwrap();
@@ -40,7 +40,7 @@ mod store;
 mod tables;
 mod write;
 
-pub use catalog::{CollectionRecord, NewCollection};
+pub use catalog::{CollectionRecord, KIND_MULTI, KIND_VECTORS, NewCollection};
 pub use error::{StorageError, StorageResult};
 pub use read::{ReadSnapshot, RowReader};
 /// The storage seam: anything that reads, writes, sizes and syncs bytes (redb's trait).

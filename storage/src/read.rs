@@ -218,6 +218,94 @@ impl ReadSnapshot {
         })
     }
 
+    /// A multi-vector collection's token index: (header, centroids), if it has one.
+    pub fn token_index(
+        &self,
+        coll: &CollectionRecord,
+    ) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.index()) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let Some(header) = table.get(index_store::TOKENS_HEADER_KEY)? else {
+                return Ok(None);
+            };
+            let centroids = table
+                .get(index_store::TOKENS_CENTROIDS_KEY)?
+                .ok_or_else(|| StorageError::corrupted("token index centroids are missing"))?;
+            Ok(Some((header.value().to_vec(), centroids.value().to_vec())))
+        })
+    }
+
+    /// Calls `f(row, bytes)` for every row's raw posting value, in row order (the token
+    /// index's centroid sets in multi-vector collections).
+    pub fn for_each_raw_posting(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.postings()) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                f(k.value(), v.value())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The stored token matrix of `row` (multi-vector collections).
+    pub fn matrix(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let found = self
+                .open(t.matrices())?
+                .get(row)?
+                .map(|v| v.value().to_vec());
+            if let Some(bytes) = &found
+                && codec::matrix_token_count(bytes, coll.vector_bytes as usize).is_none()
+            {
+                return Err(StorageError::corrupted(format!(
+                    "row {row} has a token matrix of {} bytes",
+                    bytes.len()
+                )));
+            }
+            Ok(found)
+        })
+    }
+
+    /// Calls `f(row, matrix_bytes)` for every stored token matrix, in row order.
+    pub fn for_each_matrix(
+        &self,
+        coll: &CollectionRecord,
+        mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            for entry in self.open(t.matrices())?.iter()? {
+                let (k, v) = entry?;
+                let bytes = v.value();
+                if codec::matrix_token_count(bytes, coll.vector_bytes as usize).is_none() {
+                    return Err(StorageError::corrupted(format!(
+                        "row {} has a token matrix of {} bytes",
+                        k.value(),
+                        bytes.len()
+                    )));
+                }
+                f(k.value(), bytes)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Calls `f(row, cell, code)` for every posting, in row order.
     pub fn for_each_posting(
         &self,
@@ -277,11 +365,16 @@ impl ReadSnapshot {
     pub fn table_lengths(&self, coll: &CollectionRecord) -> StorageResult<[u64; 3]> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut vectors = 0u64;
-            self.for_each_vector(coll, |_, _| {
-                vectors += 1;
-                Ok(())
-            })?;
+            let vectors = if coll.is_multi_vector() {
+                self.open(t.matrices())?.len()?
+            } else {
+                let mut vectors = 0u64;
+                self.for_each_vector(coll, |_, _| {
+                    vectors += 1;
+                    Ok(())
+                })?;
+                vectors
+            };
             Ok([
                 self.open(t.ids())?.len()?,
                 self.open(t.keys())?.len()?,

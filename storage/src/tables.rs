@@ -20,6 +20,7 @@ pub struct CollectionTables {
     pub texts: String,
     pub settings: String,
     pub fields: String,
+    pub matrices: String,
 }
 
 impl CollectionTables {
@@ -35,6 +36,7 @@ impl CollectionTables {
             texts: format!("{p}.texts"),
             settings: format!("{p}.settings"),
             fields: format!("{p}.fields"),
+            matrices: format!("{p}.matrices"),
         }
     }
 
@@ -77,6 +79,11 @@ impl CollectionTables {
     /// Payload-index entries (see `fields`): keys only.
     pub fn fields(&self) -> TableDefinition<'_, &'static [u8], ()> {
         TableDefinition::new(&self.fields)
+    }
+
+    /// Row id -> token matrix (multi-vector collections; see `codec::matrix_token_count`).
+    pub fn matrices(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.matrices)
     }
 
     /// Row id -> encoded payload (only rows that have one).

@@ -1,7 +1,7 @@
 //! Writing: one [`WriteBatch`] is one redb write transaction.
 
 use crate::blocks::BlockLayout;
-use crate::catalog::{CollectionRecord, NewCollection, RECORD_VERSION};
+use crate::catalog::{CollectionRecord, KIND_VECTORS, NewCollection};
 use crate::codec;
 use crate::error::{StorageError, StorageResult};
 use crate::format::NEXT_COLLECTION_ID_KEY;
@@ -57,6 +57,17 @@ impl WriteBatch {
         })
     }
 
+    /// The token-matrix table of a multi-vector collection, opened for writing.
+    fn matrices_table(&self, coll: &CollectionRecord) -> StorageResult<Option<VectorTable<'_>>> {
+        if !coll.is_multi_vector() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.txn
+                .open_table(CollectionTables::of(coll.id).matrices())?,
+        ))
+    }
+
     /// Adds a collection (the caller has checked that the name is free and valid).
     pub fn create_collection(
         &mut self,
@@ -81,12 +92,13 @@ impl WriteBatch {
                 dim: new.dim,
                 metric: new.metric,
                 element_type: new.element_type,
+                kind: new.kind,
                 created_at_ms: new.created_at_ms,
                 next_row: 0,
                 count: 0,
                 vector_bytes: new.vector_bytes,
                 rows_per_block: crate::blocks::rows_per_block(new.vector_bytes as usize),
-                version: RECORD_VERSION,
+                version: if new.kind == KIND_VECTORS { 1 } else { 2 },
             };
             let t = CollectionTables::of(id);
             self.txn.open_table(t.ids())?;
@@ -95,6 +107,9 @@ impl WriteBatch {
             self.txn.open_table(t.payloads())?;
             self.txn.open_table(t.texts())?;
             self.txn.open_table(t.settings())?;
+            if record.is_multi_vector() {
+                self.txn.open_table(t.matrices())?;
+            }
             self.save_collection(&record)?;
             Ok(record)
         })
@@ -113,6 +128,7 @@ impl WriteBatch {
             self.txn.delete_table(t.texts())?;
             self.txn.delete_table(t.settings())?;
             self.txn.delete_table(t.fields())?;
+            self.txn.delete_table(t.matrices())?;
             self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
             Ok(())
         })
@@ -208,9 +224,14 @@ impl WriteBatch {
                 mut texts,
             } = self.record_tables(coll)?;
             let mut blocks = DirtyBlocks::default();
+            let mut matrices = self.matrices_table(coll)?;
             let mut out = Vec::with_capacity(records.len());
             for r in records {
-                if r.vector.len() != layout.vector_bytes {
+                let fits = match matrices {
+                    Some(_) => codec::matrix_token_count(r.vector, layout.vector_bytes).is_some(),
+                    None => r.vector.len() == layout.vector_bytes,
+                };
+                if !fits {
                     return Err(StorageError::Internal {
                         detail: format!(
                             "vector of {} bytes for a collection of {}-byte vectors",
@@ -237,8 +258,15 @@ impl WriteBatch {
                         }
                     }
                 };
-                let (block, slot) = layout.locate(outcome.row);
-                layout.set(blocks.get(&vectors, &layout, block)?, slot, r.vector);
+                match &mut matrices {
+                    Some(table) => {
+                        table.insert(outcome.row, r.vector)?;
+                    }
+                    None => {
+                        let (block, slot) = layout.locate(outcome.row);
+                        layout.set(blocks.get(&vectors, &layout, block)?, slot, r.vector);
+                    }
+                }
                 match r.payload {
                     Some(json) => {
                         payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
@@ -278,13 +306,20 @@ impl WriteBatch {
                 mut texts,
             } = self.record_tables(coll)?;
             let mut blocks = DirtyBlocks::default();
+            let mut matrices = self.matrices_table(coll)?;
             let mut out = Vec::with_capacity(ids_to_delete.len());
             for id in ids_to_delete {
                 let row = ids.remove(*id)?.map(|v| v.value());
                 if let Some(row) = row {
                     keys.remove(row)?;
-                    let (block, slot) = layout.locate(row);
-                    if !layout.clear(blocks.get(&vectors, &layout, block)?, slot) {
+                    let had = match &mut matrices {
+                        Some(table) => table.remove(row)?.is_some(),
+                        None => {
+                            let (block, slot) = layout.locate(row);
+                            layout.clear(blocks.get(&vectors, &layout, block)?, slot)
+                        }
+                    };
+                    if !had {
                         return Err(StorageError::corrupted(format!("row {row} has no vector")));
                     }
                     payloads.remove(row)?;
@@ -375,6 +410,58 @@ impl WriteBatch {
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// Replaces a multi-vector collection's token index: its header and centroids (in the
+    /// `index` table) and every row's centroid set (in `postings`). Drops any index it had.
+    pub fn replace_token_index(
+        &mut self,
+        coll: &CollectionRecord,
+        header: &[u8],
+        centroids: &[u8],
+        codes: &[(u64, Vec<u8>)],
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            self.drop_index(coll)?;
+            let t = CollectionTables::of(coll.id);
+            let mut meta = self.txn.open_table(t.index())?;
+            meta.insert(index_store::TOKENS_HEADER_KEY, header)?;
+            meta.insert(index_store::TOKENS_CENTROIDS_KEY, centroids)?;
+            drop(meta);
+            self.put_token_codes(coll, codes)
+        })
+    }
+
+    /// Writes rows' centroid sets (replacing what they had).
+    pub fn put_token_codes(
+        &mut self,
+        coll: &CollectionRecord,
+        codes: &[(u64, Vec<u8>)],
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.postings())?;
+            for (row, bytes) in codes {
+                table.insert(*row, bytes.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes rows' centroid sets.
+    pub fn delete_token_codes(
+        &mut self,
+        coll: &CollectionRecord,
+        rows: &[u64],
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let mut table = self.txn.open_table(t.postings())?;
+            for row in rows {
+                table.remove(*row)?;
+            }
+            Ok(())
         })
     }
 

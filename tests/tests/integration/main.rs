@@ -8,6 +8,7 @@ mod faults;
 mod files;
 mod filters;
 mod ivf;
+mod multi_vector;
 mod search_oracle;
 mod space;
 mod texts;
