@@ -10,6 +10,7 @@ mod datasets;
 mod embed;
 mod filters;
 mod measure;
+mod multi;
 mod report;
 
 use clap::Parser;
@@ -73,10 +74,58 @@ pub struct Args {
     /// `filters.rs`), writing results/<date>-filters.{json,md}.
     #[arg(long)]
     filters: bool,
+    /// Run only the multi-vector benchmark on the token outputs of --embed-model for the
+    /// corpora of --embed-texts (first --multi-docs lines; the next --ivf-queries lines are
+    /// the queries unless --multi-queries NAME=FILE gives them), writing
+    /// results/<date>-multi.{json,md}.
+    #[arg(long)]
+    multi: bool,
+    #[arg(long, default_value_t = 10_000)]
+    multi_docs: usize,
+    #[arg(long, value_parser = embed::parse_corpus)]
+    multi_queries: Vec<(String, PathBuf)>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if args.multi {
+        let model = args
+            .embed_model
+            .as_ref()
+            .ok_or("--multi needs --embed-model")?;
+        let dir = tempfile::tempdir()?;
+        let mut results = Vec::new();
+        for (name, file) in &args.embed_texts {
+            eprintln!("== multi-vector: {name} ({})", file.display());
+            let queries = args
+                .multi_queries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, f)| f.as_path());
+            results.push(multi::run(
+                model,
+                name,
+                file,
+                args.multi_docs,
+                queries,
+                args.ivf_queries,
+                dir.path(),
+            )?);
+        }
+        let table = multi::markdown(&results);
+        println!("{table}");
+        std::fs::create_dir_all(&args.out)?;
+        let stem = args.out.join(format!("{}-multi", report::today()));
+        std::fs::write(stem.with_extension("md"), &table)?;
+        std::fs::write(
+            stem.with_extension("json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "machine": report::machine(),
+                "results": results,
+            }))?,
+        )?;
+        return Ok(());
+    }
     if let Some(model) = &args.embed_model {
         let mut runs = Vec::new();
         for (name, file) in &args.embed_texts {

@@ -5,7 +5,8 @@ use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
     BertEmbedder, BertOptions, Collection, CollectionConfig, Database, ElementType, Embedder,
-    Error, Filter, Hit, IvfPqParams, Metric, PayloadIndexKind, Record, SearchRequest, TextRecord,
+    Error, Filter, Hit, IvfPqParams, Metric, MultiIndexParams, MultiRecord, MultiSearchRequest,
+    PayloadIndexKind, Record, SearchRequest, TextRecord,
 };
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -24,6 +25,7 @@ pub fn run(command: Command) -> DynResult<()> {
             document_prefix,
             metric,
             dtype,
+            multi_vector,
         } => {
             let metric: Metric = metric.parse()?;
             let dtype: ElementType = dtype.parse()?;
@@ -40,13 +42,17 @@ pub fn run(command: Command) -> DynResult<()> {
                         ..CollectionConfig::with_embedder(Arc::new(embedder))
                     }
                 }
+                None if multi_vector => {
+                    CollectionConfig::multi_vector(dim.unwrap_or_default(), metric)
+                }
                 None => CollectionConfig::new(dim.unwrap_or_default(), metric),
             }
             .element_type(dtype);
             let dim = config.dim;
             let db = Database::create(&db)?;
             db.create_collection(&collection, config)?;
-            eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype})");
+            let kind = if multi_vector { ", multi-vector" } else { "" };
+            eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype}{kind})");
             Ok(())
         }
         Command::Embed {
@@ -82,6 +88,8 @@ pub fn run(command: Command) -> DynResult<()> {
             queries,
             like,
             text,
+            vectors,
+            candidates,
             k,
             json,
             nprobe,
@@ -102,6 +110,22 @@ pub fn run(command: Command) -> DynResult<()> {
                     opened.as_secs_f64() * 1e3,
                     t.elapsed().as_secs_f64() * 1e3
                 );
+            }
+            if let Some(path) = vectors {
+                let matrices = readers::read_matrices(&path)?;
+                let filter = filter.as_ref();
+                let start = Instant::now();
+                let results = matrices
+                    .iter()
+                    .map(|m| {
+                        let mut req = MultiSearchRequest::new(m, k).exact(exact);
+                        req.nprobe = nprobe;
+                        req.candidates = candidates;
+                        req.filter = filter;
+                        c.search_multi_with(&req)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                return print_results(&results, &[], json, start.elapsed());
             }
             let (queries, labels) = match (vector, queries, like.is_empty()) {
                 _ if !text.is_empty() => {
@@ -246,10 +270,29 @@ pub fn run(command: Command) -> DynResult<()> {
             nlist,
             m,
             seed,
+            centroids,
             drop,
         } => {
             let db = Database::open(&db)?;
             let c = db.collection(&collection)?;
+            if !drop && c.info()?.multi_vector {
+                let t = Instant::now();
+                let mut params = MultiIndexParams {
+                    centroids,
+                    ..MultiIndexParams::default()
+                };
+                if let Some(seed) = seed {
+                    params.seed = seed;
+                }
+                let info = c.create_multi_index(&params)?;
+                eprintln!(
+                    "indexed {} records: {} token centroids in {:.2} s",
+                    info.indexed,
+                    info.centroids,
+                    t.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             if drop {
                 let had = c.drop_index()?;
                 eprintln!(
@@ -352,12 +395,27 @@ fn import(
     let start = Instant::now();
     // `origin[i]` names where record i of the pending batch came from, for error messages.
     let flush = |batch: &mut Vec<Record>, origin: &mut Vec<String>| -> DynResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         c.upsert(batch).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())
     };
+    let flush_multi = |batch: &mut Vec<MultiRecord>, origin: &mut Vec<String>| -> DynResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        c.upsert_multi(batch).map_err(|e| located(e, origin))?;
+        batch.clear();
+        origin.clear();
+        Ok(())
+    };
     let flush_texts = |batch: &mut Vec<TextRecord>, origin: &mut Vec<String>| -> DynResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         c.upsert_texts(batch).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
@@ -366,6 +424,7 @@ fn import(
     let mut batch = Vec::with_capacity(batch_size);
     let mut origin = Vec::with_capacity(batch_size);
     let (mut text_batch, mut text_origin) = (Vec::new(), Vec::new());
+    let (mut multi_batch, mut multi_origin) = (Vec::new(), Vec::new());
     let mut total = 0u64;
     match format {
         Format::Jsonl => {
@@ -378,8 +437,17 @@ fn import(
                     serde_json::from_str(&line).map_err(|e| format!("{where_}: {e}"))?;
                 let id = readers::id_text(&r.id)
                     .ok_or_else(|| format!("{where_}: \"id\" must be a string or an integer"))?;
-                match (r.vector, r.text) {
-                    (Some(vector), None) => {
+                match (r.vector, r.text, r.vectors) {
+                    (None, None, Some(vectors)) => {
+                        let mut record = MultiRecord::new(id, vectors);
+                        record.payload = r.payload;
+                        multi_batch.push(record);
+                        multi_origin.push(where_);
+                        if multi_batch.len() == batch_size {
+                            flush_multi(&mut multi_batch, &mut multi_origin)?;
+                        }
+                    }
+                    (Some(vector), None, None) => {
                         batch.push(Record {
                             id,
                             vector,
@@ -391,7 +459,7 @@ fn import(
                             flush(&mut batch, &mut origin)?;
                         }
                     }
-                    (None, Some(text)) => {
+                    (None, Some(text), None) => {
                         if !has_model {
                             return Err(format!(
                                 "{where_}: a text record, but '{collection}' has no model \
@@ -409,7 +477,7 @@ fn import(
                     }
                     _ => {
                         return Err(format!(
-                            "{where_}: give exactly one of \"vector\" and \"text\""
+                            "{where_}: give exactly one of \"vector\", \"vectors\" and \"text\""
                         )
                         .into());
                     }
@@ -418,6 +486,7 @@ fn import(
             }
             flush(&mut batch, &mut origin)?;
             flush_texts(&mut text_batch, &mut text_origin)?;
+            flush_multi(&mut multi_batch, &mut multi_origin)?;
             bar.finish_and_clear();
         }
         Format::Npy | Format::Fvecs => {
@@ -613,7 +682,17 @@ fn search(
     } else {
         c.search_batch_with(queries, &template)?
     };
-    let elapsed = start.elapsed();
+    print_results(&results, labels, as_json, start.elapsed())
+}
+
+/// Prints each query's hits (a table, or one JSON line per query) and the timing.
+fn print_results(
+    results: &[Vec<Hit>],
+    labels: &[String],
+    as_json: bool,
+    elapsed: std::time::Duration,
+) -> DynResult<()> {
+    let queries = results;
     for (i, hits) in results.iter().enumerate() {
         if as_json {
             let hits: Vec<_> = hits.iter().map(hit_json).collect();

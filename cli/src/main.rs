@@ -50,9 +50,13 @@ enum Command {
         /// Stored element type: f32, f16 or bf16.
         #[arg(long, default_value = "f32")]
         dtype: String,
+        /// A multi-vector collection: records are matrices of --dim-wide token vectors,
+        /// searched by MaxSim (metric cosine or dot). See docs/multi-vector.md.
+        #[arg(long, conflicts_with = "model")]
+        multi_vector: bool,
     },
-    /// Import records from JSONL ({"id","vector","payload"} per line, or {"id","text","payload"}
-    /// for collections with a model), .npy (2-D float32/64, C or Fortran order) or .fvecs.
+    /// Import records from JSONL ({"id","vector","payload"} per line, {"id","text","payload"}
+    /// for collections with a model, {"id","vectors":[[..],..],"payload"} for multi-vector ones), .npy (2-D float32/64, C or Fortran order) or .fvecs.
     Import {
         db: PathBuf,
         collection: String,
@@ -84,6 +88,14 @@ enum Command {
         /// A query text, embedded with the collection's model (repeatable).
         #[arg(long, group = "query")]
         text: Vec<String>,
+        /// Multi-vector collections: query matrices from a file, one per line, as
+        /// [[..],..] or {"vectors":[[..],..]}.
+        #[arg(long, group = "query")]
+        vectors: Option<PathBuf>,
+        /// Multi-vector collections with a token index: records re-ranked with exact MaxSim
+        /// (default max(32 x k, 256)).
+        #[arg(long)]
+        candidates: Option<usize>,
         /// Number of results per query.
         #[arg(short, long, default_value_t = 10)]
         k: usize,
@@ -136,6 +148,9 @@ enum Command {
         /// Training seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Multi-vector collections: token centroids (default 2 x sqrt(tokens), a power of 2).
+        #[arg(long)]
+        centroids: Option<usize>,
         /// Remove the index instead (searches become exact).
         #[arg(long)]
         drop: bool,

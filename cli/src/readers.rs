@@ -47,7 +47,33 @@ pub struct JsonRecord {
     #[serde(default)]
     pub text: Option<String>,
     #[serde(default)]
+    pub vectors: Option<Vec<Vec<f32>>>,
+    #[serde(default)]
     pub payload: Option<serde_json::Value>,
+}
+
+/// Query matrices, one per line: `[[..],..]` or `{"vectors":[[..],..]}`.
+pub fn read_matrices(path: &Path) -> DynResult<Vec<Vec<Vec<f32>>>> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Line {
+        Bare(Vec<Vec<f32>>),
+        Object { vectors: Vec<Vec<f32>> },
+    }
+    let mut out = Vec::new();
+    for (n, line) in lines(path)? {
+        let line = line.map_err(|e| format!("{}:{n}: {e}", path.display()))?;
+        let m: Line = serde_json::from_str(&line).map_err(|_| {
+            format!(
+                "{}:{n}: expected a matrix [[..],..] or {{\"vectors\":[[..],..]}}",
+                path.display()
+            )
+        })?;
+        out.push(match m {
+            Line::Bare(v) | Line::Object { vectors: v } => v,
+        });
+    }
+    Ok(out)
 }
 
 /// Lines of a text file with their 1-based numbers, skipping blank ones.

@@ -276,3 +276,72 @@ fn filters_on_search_count_get_delete_and_payload_indexes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("indexed as integer"));
 }
+
+#[test]
+fn multi_vector_create_import_index_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mv.qvr");
+    ok(&["create", s(&db), "mv", "--multi-vector", "--dim", "3"]);
+    let data = dir.path().join("tokens.jsonl");
+    let mut lines = String::new();
+    for i in 0..40 {
+        let a = (i % 7) as f32;
+        lines.push_str(&format!(
+            "{{\"id\":\"m{i}\",\"vectors\":[[{a},1,0],[0,{a},1]],\"payload\":{{\"g\":{}}}}}\n",
+            i % 2
+        ));
+    }
+    std::fs::write(&data, lines).unwrap();
+    ok(&["import", s(&db), "mv", s(&data)]);
+    assert!(ok(&["count", s(&db), "mv"]).contains("40"));
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(&queries, "[[6,1,0]]\n{\"vectors\":[[0,0,1],[1,0,0]]}\n").unwrap();
+    let exact = ok(&[
+        "search",
+        s(&db),
+        "mv",
+        "--vectors",
+        s(&queries),
+        "-k",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(exact.lines().count(), 2);
+    ok(&["index", s(&db), "mv", "--centroids", "4"]);
+    let indexed = ok(&[
+        "search",
+        s(&db),
+        "mv",
+        "--vectors",
+        s(&queries),
+        "-k",
+        "3",
+        "--json",
+        "--nprobe",
+        "4",
+        "--candidates",
+        "1000",
+    ]);
+    assert_eq!(
+        exact, indexed,
+        "exhaustive index search equals exact search"
+    );
+    let filtered = ok(&[
+        "search",
+        s(&db),
+        "mv",
+        "--vectors",
+        s(&queries),
+        "-k",
+        "3",
+        "--json",
+        "--filter",
+        r#"{"g":1}"#,
+    ]);
+    assert!(filtered.lines().all(|l| !l.contains(r#""g":0"#)));
+    ok(&["check", s(&db)]);
+    // A one-vector query on a multi-vector collection is a one-line error.
+    let out = quiver(&["search", s(&db), "mv", "--vector", "[1,2,3]"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("multi-vector"));
+}

@@ -71,6 +71,8 @@ pub use filter::Filter;
 pub use multi::{MultiIndexInfo, MultiRecord, MultiSearchRequest};
 pub use payload_index::{PayloadIndex, PayloadIndexKind};
 pub use quiver_index::multi::TokenIndexParams as MultiIndexParams;
+/// The MaxSim kernel, for benchmarks and applications that score matrices themselves.
+pub use quiver_index::multi::maxsim as multi_kernels;
 pub use quiver_index::{ElementType, Metric};
 pub use quiver_storage::StorageBackend;
 pub use search::{Hit, Record, SearchRequest, TextRecord};

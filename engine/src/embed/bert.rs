@@ -165,6 +165,34 @@ impl BertEmbedder {
         hidden.i(0).and_then(|t| t.to_vec2()).map_err(inference)
     }
 
+    /// Token-level outputs of many documents, for multi-vector collections: each text's last
+    /// hidden states (special tokens included, padding excluded), L2-normalised, one row per
+    /// token. Batched like `embed_documents` (similar lengths together, all cores).
+    pub fn token_matrices(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
+        for (i, t) in texts.iter().enumerate() {
+            super::text::check(Some(i), t)?;
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(inference)?;
+        let seqs: Vec<Vec<u32>> = encodings.iter().map(|e| e.get_ids().to_vec()).collect();
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| seqs[i].len());
+        let mut out = vec![Vec::new(); seqs.len()];
+        for chunk in order.chunks(self.batch_size) {
+            let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| seqs[i].clone()).collect();
+            let (hidden, _) = self.forward_masked(&batch)?;
+            let hidden = l2_normalize_last(&hidden).map_err(inference)?;
+            for (b, &i) in chunk.iter().enumerate() {
+                let rows: Vec<Vec<f32>> =
+                    hidden.i(b).and_then(|t| t.to_vec2()).map_err(inference)?;
+                out[i] = rows.into_iter().take(seqs[i].len()).collect();
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs the transformer on token id sequences (padded here); returns (batch, len, dim)
     /// and the attention mask (batch, len).
     fn forward_masked(&self, seqs: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
@@ -265,6 +293,12 @@ fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// Rows divided by their L2 norm (torch's F.normalize: norm clamped at 1e-12).
+/// L2-normalises along the last axis of a (batch, len, dim) tensor.
+fn l2_normalize_last(x: &Tensor) -> candle_core::Result<Tensor> {
+    let norm = x.sqr()?.sum_keepdim(2)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    x.broadcast_div(&norm)
+}
+
 fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
     let norms = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
     x.broadcast_div(&norms)

@@ -14,7 +14,9 @@ use quiver_index::multi::{TokenSearch, exact};
 /// - `exact`: `false` — with a token index, candidates come from it; without, every
 ///   record is scored.
 /// - `nprobe`: 8 centroids probed per query token.
-/// - `candidates`: 32 x k records (at least 256) re-ranked with exact MaxSim.
+/// - `candidates`: 64 x k records (at least 1024) re-ranked with exact MaxSim: the centroid
+///   interaction ranks coarsely (recall@10 0.86 at 320 candidates, 0.97 at 1024 on MiniLM
+///   token outputs of WordNet definitions), so re-ranking buys the recall.
 /// - `dims`: all — set it to use only a prefix of the dimensions for candidate generation
 ///   (Matryoshka encoders); re-ranking always uses all of them.
 /// - `include_payload`: `true`; `filter`: none (exact semantics, as for one-vector search).
@@ -31,8 +33,8 @@ pub struct MultiSearchRequest<'a> {
 }
 
 pub(crate) const DEFAULT_NPROBE: usize = 8;
-pub(crate) const DEFAULT_CANDIDATES_PER_K: usize = 32;
-pub(crate) const MIN_CANDIDATES: usize = 256;
+pub(crate) const DEFAULT_CANDIDATES_PER_K: usize = 64;
+pub(crate) const MIN_CANDIDATES: usize = 1024;
 
 impl<'a> MultiSearchRequest<'a> {
     pub fn new(query: &'a [Vec<f32>], k: usize) -> Self {
