@@ -80,8 +80,9 @@ pub struct Args {
     /// results/<date>-multi.{json,md}.
     #[arg(long)]
     multi: bool,
-    #[arg(long, default_value_t = 10_000)]
-    multi_docs: usize,
+    /// Document counts to evaluate (repeatable; the corpus is embedded once).
+    #[arg(long, default_values_t = [10_000])]
+    multi_docs: Vec<usize>,
     #[arg(long, value_parser = embed::parse_corpus)]
     multi_queries: Vec<(String, PathBuf)>,
 }
@@ -102,11 +103,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, f)| f.as_path());
-            results.push(multi::run(
+            results.extend(multi::run(
                 model,
                 name,
                 file,
-                args.multi_docs,
+                &args.multi_docs,
                 queries,
                 args.ivf_queries,
                 dir.path(),

@@ -6,7 +6,7 @@
 //! for f32 and f16. Writes `results/<date>-multi.{json,md}`.
 
 use crate::measure::Stats;
-use quiver::multi_kernels::{Scratch, maxsim};
+use quiver::multi_kernels::{Scratch, maxsim, maxsim_batch};
 use quiver::{
     BertEmbedder, CollectionConfig, Database, ElementType, Metric, MultiIndexParams, MultiRecord,
     MultiSearchRequest,
@@ -54,19 +54,19 @@ fn lines(file: &Path, skip: usize, take: usize) -> std::io::Result<Vec<String>> 
         .collect())
 }
 
-/// GFLOP/s of MaxSim over `docs` for one query (2 flops per multiply-add).
+/// GFLOP/s of MaxSim over `docs` for one query (2 flops per multiply-add), as the exact
+/// scan runs it (`maxsim_batch`).
 fn kernel_gflops(q: &[f32], docs: &[Vec<f32>], dim: usize) -> f64 {
     let mut scratch = Scratch::default();
     let nq = q.len() / dim;
     let flops: f64 = docs.iter().map(|d| 2.0 * (nq * d.len()) as f64).sum();
+    let refs: Vec<&[f32]> = docs.iter().map(Vec::as_slice).collect();
+    let mut scores = Vec::new();
     let mut best = f64::MAX;
     for _ in 0..5 {
         let t = Instant::now();
-        let mut sink = 0.0;
-        for d in docs {
-            sink += maxsim(q, d, dim, &mut scratch);
-        }
-        std::hint::black_box(sink);
+        maxsim_batch(q, &refs, dim, &mut scratch, &mut scores);
+        std::hint::black_box(&scores);
         best = best.min(t.elapsed().as_secs_f64());
     }
     flops / best / 1e9
@@ -92,15 +92,18 @@ fn flat(m: &[Vec<f32>]) -> Vec<f32> {
     m.iter().flatten().copied().collect()
 }
 
+/// Embeds the first max(`sizes`) texts of `file` once and evaluates each prefix size.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Path,
     corpus: &str,
     file: &Path,
-    docs: usize,
+    sizes: &[usize],
     query_file: Option<&Path>,
     queries: usize,
     dir: &Path,
-) -> Result<MultiResult, Box<dyn std::error::Error>> {
+) -> Result<Vec<MultiResult>, Box<dyn std::error::Error>> {
+    let docs = sizes.iter().copied().max().unwrap_or(10_000);
     let embedder = BertEmbedder::load(model)?;
     let texts = lines(file, 0, docs)?;
     let query_texts = match query_file {
@@ -113,6 +116,37 @@ pub fn run(
     let qrefs: Vec<&str> = query_texts.iter().map(String::as_str).collect();
     let qmatrices = embedder.token_matrices(&qrefs)?;
     let embed_seconds = t.elapsed().as_secs_f64();
+    let mut out = Vec::new();
+    let mut done = Vec::new();
+    for &n in sizes {
+        let n = n.min(matrices.len());
+        if done.contains(&n) {
+            continue;
+        }
+        done.push(n);
+        let label = if n < texts.len() || sizes.len() > 1 {
+            format!("{corpus}-{n}")
+        } else {
+            corpus.to_owned()
+        };
+        out.push(evaluate(
+            &label,
+            &matrices[..n],
+            &qmatrices,
+            embed_seconds,
+            dir,
+        )?);
+    }
+    Ok(out)
+}
+
+fn evaluate(
+    corpus: &str,
+    matrices: &[Vec<Vec<f32>>],
+    qmatrices: &[Vec<Vec<f32>>],
+    embed_seconds: f64,
+    dir: &Path,
+) -> Result<MultiResult, Box<dyn std::error::Error>> {
     let dim = matrices[0][0].len();
     let tokens: usize = matrices.iter().map(Vec::len).sum();
     eprintln!(
@@ -173,7 +207,7 @@ pub fn run(
     let time_queries = |req: &dyn Fn(&[Vec<f32>]) -> MultiSearchRequest<'_>| -> quiver::Result<(Vec<Vec<String>>, Stats)> {
         let mut results = Vec::new();
         let mut ms = Vec::new();
-        for q in &qmatrices {
+        for q in qmatrices {
             let t = Instant::now();
             let hits = c.search_multi_with(&req(q))?;
             ms.push(t.elapsed().as_secs_f64() * 1e3);
@@ -194,9 +228,10 @@ pub fn run(
 
     let mut sweep = Vec::new();
     let default = time_queries(&|q| MultiSearchRequest::new(q, 10))?;
-    let mut points: Vec<(usize, usize, bool)> = vec![(8, 1024, true)];
-    for nprobe in [1, 2, 4, 8, 16, 32] {
-        for candidates in [64, 256, 1024] {
+    let default_candidates = 1024.max(matrices.len() / 24);
+    let mut points: Vec<(usize, usize, bool)> = vec![(2, default_candidates, true)];
+    for nprobe in [2, 8, 32] {
+        for candidates in [256, 1024, 4096] {
             points.push((nprobe, candidates, false));
         }
     }

@@ -13,10 +13,13 @@ use quiver_index::multi::{TokenSearch, exact};
 /// ## Defaults (measured: `docs/multi-vector.md`)
 /// - `exact`: `false` — with a token index, candidates come from it; without, every
 ///   record is scored.
-/// - `nprobe`: 8 centroids probed per query token.
-/// - `candidates`: 64 x k records (at least 1024) re-ranked with exact MaxSim: the centroid
-///   interaction ranks coarsely (recall@10 0.86 at 320 candidates, 0.97 at 1024 on MiniLM
-///   token outputs of WordNet definitions), so re-ranking buys the recall.
+/// - `nprobe`: 2 centroids probed per query token. On MiniLM token outputs recall did not
+///   change from 2 to 32 (the gathered set is nearly every record: special tokens share
+///   centroids), so the cheapest was kept.
+/// - `candidates`: records re-ranked with exact MaxSim: max(64 x k, 1024, records / 24).
+///   The centroid interaction ranks coarsely, so re-ranking buys the recall; measured on
+///   WordNet definitions: recall@10 0.974 at 10k records (1024 candidates, 5.6x faster than
+///   exact), 0.991 at 100k (4096 candidates, 13.8x faster).
 /// - `dims`: all — set it to use only a prefix of the dimensions for candidate generation
 ///   (Matryoshka encoders); re-ranking always uses all of them.
 /// - `include_payload`: `true`; `filter`: none (exact semantics, as for one-vector search).
@@ -32,9 +35,11 @@ pub struct MultiSearchRequest<'a> {
     pub include_payload: bool,
 }
 
-pub(crate) const DEFAULT_NPROBE: usize = 8;
+pub(crate) const DEFAULT_NPROBE: usize = 2;
 pub(crate) const DEFAULT_CANDIDATES_PER_K: usize = 64;
 pub(crate) const MIN_CANDIDATES: usize = 1024;
+/// Default candidates grow with the collection: one record in this many.
+pub(crate) const CANDIDATE_SHARE: usize = 24;
 
 impl<'a> MultiSearchRequest<'a> {
     pub fn new(query: &'a [Vec<f32>], k: usize) -> Self {
@@ -120,9 +125,11 @@ impl Collection {
         } else {
             state.token_index(&snap.read)?
         };
-        let candidates = req
-            .candidates
-            .unwrap_or((DEFAULT_CANDIDATES_PER_K * req.k).max(MIN_CANDIDATES));
+        let candidates = req.candidates.unwrap_or_else(|| {
+            (DEFAULT_CANDIDATES_PER_K * req.k)
+                .max(MIN_CANDIDATES)
+                .max(store.len() / CANDIDATE_SHARE)
+        });
         let neighbors = match index {
             // A selective filter leaves few rows: scoring them all is exact and cheap.
             Some(index) if allowed.as_ref().is_none_or(|a| a.len() > candidates) => {

@@ -1,7 +1,10 @@
 //! Exact MaxSim search: every (allowed) document scored, threaded over documents. The oracle
 //! the candidate-generation path is measured against, and the search used without an index.
 
-use super::maxsim::{Scratch, maxsim, maxsim_prefix};
+use super::maxsim::{Scratch, maxsim_batch, maxsim_prefix};
+
+/// Documents scored per batched kernel call.
+const GROUP: usize = 64;
 use super::{TokenStore, workers};
 use crate::{Neighbor, RowSet, TopK};
 
@@ -41,14 +44,17 @@ pub fn rerank(
 ) -> Vec<Neighbor> {
     let mut scratch = Scratch::default();
     let mut top = TopK::new(k);
-    for row in rows {
-        if let Some(doc) = store.get(row) {
-            let score = maxsim(q, doc, store.dim(), &mut scratch);
-            top.push(Neighbor {
-                distance: -score,
-                row,
-            });
-        }
+    let (kept, docs): (Vec<u64>, Vec<&[f32]>) = rows
+        .into_iter()
+        .filter_map(|row| store.get(row).map(|d| (row, &d[..])))
+        .unzip();
+    let mut scores = Vec::with_capacity(kept.len());
+    maxsim_batch(q, &docs, store.dim(), &mut scratch, &mut scores);
+    for (row, score) in kept.into_iter().zip(scores) {
+        top.push(Neighbor {
+            distance: -score,
+            row,
+        });
     }
     top.into_sorted_vec()
 }
@@ -66,21 +72,44 @@ fn scan(
     let work = |first: usize, part: &[Option<std::sync::Arc<[f32]>>]| {
         let mut scratch = Scratch::default();
         let mut top = TopK::new(k);
+        let mut rows = Vec::with_capacity(GROUP);
+        let mut docs: Vec<&[f32]> = Vec::with_capacity(GROUP);
+        let mut scores = Vec::with_capacity(GROUP);
+        let mut flush = |rows: &mut Vec<u64>, docs: &mut Vec<&[f32]>, top: &mut TopK| {
+            maxsim_batch(q, docs, dim, &mut scratch, &mut scores);
+            for (&row, &score) in rows.iter().zip(&scores) {
+                top.push(Neighbor {
+                    distance: -score,
+                    row,
+                });
+            }
+            rows.clear();
+            docs.clear();
+        };
         for (i, doc) in part.iter().enumerate() {
             let Some(doc) = doc else { continue };
             let row = (first + i) as u64;
             if allowed.is_some_and(|a| !a.contains(row)) {
                 continue;
             }
-            let score = match prefix {
-                Some(dims) => maxsim_prefix(q, doc, dim, dims, &mut scratch),
-                None => maxsim(q, doc, dim, &mut scratch),
-            };
-            top.push(Neighbor {
-                distance: -score,
-                row,
-            });
+            match prefix {
+                Some(dims) => {
+                    let score = maxsim_prefix(q, doc, dim, dims, &mut Scratch::default());
+                    top.push(Neighbor {
+                        distance: -score,
+                        row,
+                    });
+                }
+                None => {
+                    rows.push(row);
+                    docs.push(doc);
+                    if rows.len() == GROUP {
+                        flush(&mut rows, &mut docs, &mut top);
+                    }
+                }
+            }
         }
+        flush(&mut rows, &mut docs, &mut top);
         top
     };
     let n = workers(threads, store.len() / 256);
