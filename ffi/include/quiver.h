@@ -93,16 +93,6 @@ typedef struct quiver_options {
   uint32_t verify;
 } quiver_options;
 
-// IVF-PQ build parameters; all-zero means the defaults derived from the collection.
-typedef struct quiver_index_params {
-  // Inverted lists; 0: 4 x sqrt(n).
-  size_t nlist;
-  // PQ sub-quantizers (must divide the dimension); 0: the default.
-  size_t m;
-  // Training seed; 0: the default (1234).
-  uint64_t seed;
-} quiver_index_params;
-
 // Search options. Get the defaults from `quiver_search_params_default()` and change fields.
 typedef struct quiver_search_params {
   // Results wanted (1..100000). Default 10.
@@ -121,6 +111,16 @@ typedef struct quiver_search_params {
   // the call only.
   const char *filter;
 } quiver_search_params;
+
+// IVF-PQ build parameters; all-zero means the defaults derived from the collection.
+typedef struct quiver_index_params {
+  // Inverted lists; 0: 4 x sqrt(n).
+  size_t nlist;
+  // PQ sub-quantizers (must divide the dimension); 0: the default.
+  size_t m;
+  // Training seed; 0: the default (1234).
+  uint64_t seed;
+} quiver_index_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -224,6 +224,61 @@ int quiver_collection_close(struct quiver_collection *coll);
 // # Safety
 // `db` a handle or NULL; `name` a NUL-terminated string or NULL.
 int quiver_drop_collection(const struct quiver_db *db, const char *name);
+
+// Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
+// vectors (`metric`: QUIVER_METRIC_COSINE or QUIVER_METRIC_DOT; `dtype` as in
+// `quiver_create_collection`). `out` as in `quiver_create_collection`.
+//
+// # Safety
+// As `quiver_create_collection`.
+int quiver_create_multi_collection(const struct quiver_db *db,
+                                   const char *name,
+                                   size_t dim,
+                                   uint32_t metric,
+                                   uint32_t dtype,
+                                   struct quiver_collection **out);
+
+// Inserts or replaces `count` multi-vector records in one transaction: record i has id
+// `ids[i]`, `token_counts[i]` token vectors of `dim` floats, taken in order from `vectors`
+// (all records' tokens back to back: sum(token_counts) x dim floats), and payload
+// `payloads[i]` (as in `quiver_upsert`). Durable on QUIVER_OK; nothing written on error.
+//
+// # Safety
+// `ids`: `count` strings; `token_counts`: `count` values; `vectors`: sum(token_counts) x
+// `dim` floats; `payloads`: NULL or `count` pointers (each NULL or a string).
+int quiver_upsert_multi(const struct quiver_collection *coll,
+                        const char *const *ids,
+                        const size_t *token_counts,
+                        const float *vectors,
+                        size_t count,
+                        size_t dim,
+                        const char *const *payloads);
+
+// The `params->k` records with the highest MaxSim against the query matrix (`tokens` x
+// `dim` floats), as a new result list in `*out` (scores are MaxSim). From `params` (NULL:
+// defaults) it uses `k`, `nprobe` (centroids probed per query token), `exact`,
+// `include_payloads` and `filter`; `candidates` is the number of records re-ranked exactly
+// (0: the default, max(64 x k, 1024, records / 24)).
+//
+// # Safety
+// `query`: `tokens * dim` floats; `params` NULL or valid; `out` writable or NULL.
+int quiver_search_multi(const struct quiver_collection *coll,
+                        const float *query,
+                        size_t tokens,
+                        size_t dim,
+                        const struct quiver_search_params *params,
+                        size_t candidates,
+                        struct quiver_results **out);
+
+// Builds (or rebuilds) a multi-vector collection's token index: `centroids` token
+// centroids (0: the default, 2 x sqrt(tokens) rounded down to a power of two) trained with
+// `seed` (0: 1234). Drop it with `quiver_drop_index`.
+//
+// # Safety
+// `coll` NULL or a collection handle.
+int quiver_create_multi_index(const struct quiver_collection *coll,
+                              size_t centroids,
+                              uint64_t seed);
 
 // Inserts or replaces `count` records in one transaction: `ids[i]` (UTF-8), the vector
 // `vectors[i*dim .. (i+1)*dim]`, and `payloads[i]` (a JSON object text, or NULL; `payloads`

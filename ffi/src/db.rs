@@ -191,7 +191,7 @@ pub unsafe extern "C" fn quiver_names_free(names: *mut quiver_names) {
     unsafe { handles::release(names, Kind::Names) };
 }
 
-fn metric(value: u32) -> Result<Metric, Failure> {
+pub(crate) fn metric(value: u32) -> Result<Metric, Failure> {
     Ok(match value {
         0 => Metric::Cosine,
         1 => Metric::Dot,
@@ -200,7 +200,7 @@ fn metric(value: u32) -> Result<Metric, Failure> {
     })
 }
 
-fn dtype(value: u32) -> Result<ElementType, Failure> {
+pub(crate) fn dtype(value: u32) -> Result<ElementType, Failure> {
     Ok(match value {
         0 => ElementType::F32,
         1 => ElementType::F16,
@@ -267,7 +267,7 @@ pub unsafe extern "C" fn quiver_create_text_collection(
     })
 }
 
-fn give_collection(coll: engine::Collection, out: *mut *mut quiver_collection) {
+pub(crate) fn give_collection(coll: engine::Collection, out: *mut *mut quiver_collection) {
     if !out.is_null() {
         let handle = handles::register(quiver_collection { coll }, Kind::Collection);
         // SAFETY: checked non-NULL.

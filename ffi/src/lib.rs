@@ -23,6 +23,7 @@
 
 mod db;
 mod handles;
+mod multi;
 mod records;
 mod search;
 mod status;
@@ -31,6 +32,7 @@ mod tests;
 
 pub use db::*;
 pub use handles::{quiver_collection, quiver_db};
+pub use multi::*;
 pub use records::*;
 pub use search::*;
 pub use status::quiver_status;

@@ -42,7 +42,7 @@ pub(crate) unsafe fn collection<'a>(
 ///
 /// # Safety
 /// `payloads` NULL or `count` pointers, each NULL or a NUL-terminated string.
-unsafe fn payloads(
+pub(crate) unsafe fn payloads(
     payloads: *const *const c_char,
     count: usize,
 ) -> Result<Vec<Option<Value>>, Failure> {
@@ -70,7 +70,10 @@ unsafe fn payloads(
 ///
 /// # Safety
 /// `ids` NULL or `count` pointers, each NULL or a NUL-terminated string.
-unsafe fn ids<'a>(ids: *const *const c_char, count: usize) -> Result<Vec<&'a str>, Failure> {
+pub(crate) unsafe fn ids<'a>(
+    ids: *const *const c_char,
+    count: usize,
+) -> Result<Vec<&'a str>, Failure> {
     // SAFETY: forwarded.
     let ptrs = unsafe { handles::array(ids, count, "ids") }?;
     ptrs.iter()

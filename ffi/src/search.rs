@@ -59,7 +59,7 @@ fn c_string(s: String, what: &str) -> Result<CString, Failure> {
     CString::new(s).map_err(|_| Failure::invalid(format!("{what} holds a NUL character")))
 }
 
-fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
+pub(crate) fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
     let rows = hits
         .into_iter()
         .map(|h| {
@@ -82,7 +82,7 @@ fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
 ///
 /// # Safety
 /// `params` NULL or valid (its `filter` NULL or a string).
-unsafe fn request<'a>(
+pub(crate) unsafe fn request<'a>(
     params: *const quiver_search_params,
     parsed: &'a mut Option<engine::Filter>,
 ) -> Result<SearchRequest<'a>, Failure> {
@@ -104,7 +104,7 @@ unsafe fn request<'a>(
     Ok(req)
 }
 
-fn give(results: quiver_results, out: *mut *mut quiver_results) {
+pub(crate) fn give(results: quiver_results, out: *mut *mut quiver_results) {
     let handle = handles::register(results, Kind::Results);
     // SAFETY: callers checked `out`.
     unsafe { *out = handle };

@@ -42,14 +42,6 @@ pub(crate) fn validate_matrix(
                 position,
                 reason: format!("token {token}: {problem}"),
             },
-            Error::DimensionMismatch {
-                expected, found, ..
-            } => Error::InvalidMatrix {
-                position,
-                reason: format!(
-                    "token {token} has {found} dimensions, the collection has {expected}"
-                ),
-            },
             other => other,
         })?;
         flat.extend_from_slice(row);

@@ -133,6 +133,41 @@ int main(int argc, char **argv) {
   EXPECT_STATUS(QUIVER_MODEL, quiver_search_text(docs, "hello", NULL, &r));
   EXPECT_STATUS(QUIVER_MODEL, quiver_create_text_collection(db, "notes", path_in(dir, "no-model"), NULL));
 
+  /* Multi-vector: records are token matrices, searched by MaxSim. */
+  quiver_collection *mv = NULL;
+  OK(quiver_create_multi_collection(db, "mv", 2, QUIVER_METRIC_DOT, QUIVER_DTYPE_F32, &mv));
+  const char *mv_ids[] = {"m0", "m1", "m2"};
+  const size_t mv_counts[] = {1, 2, 1};
+  const float mv_tokens[] = {1, 0, /* m0 */ 0, 1, 2, 2, /* m1 */ 3, 0 /* m2 */};
+  const char *mv_payloads[] = {"{\"g\": 1}", NULL, "{\"g\": 1}"};
+  OK(quiver_upsert_multi(mv, mv_ids, mv_counts, mv_tokens, 3, 2, mv_payloads));
+  const float mv_query[] = {1, 0, 0, 1}; /* two query tokens */
+  OK(quiver_search_multi(mv, mv_query, 2, 2, NULL, 0, &r));
+  EXPECT(quiver_results_count(r) == 3);
+  EXPECT(strcmp(quiver_results_id(r, 0), "m1") == 0); /* max(0,2) + max(1,2) = 4 */
+  EXPECT(quiver_results_score(r, 0) == 4.0f);
+  quiver_results_free(r);
+  quiver_search_params mvp = quiver_search_params_default();
+  mvp.filter = "{\"g\": 1}";
+  OK(quiver_search_multi(mv, mv_query, 2, 2, &mvp, 0, &r));
+  EXPECT(quiver_results_count(r) == 2);
+  EXPECT(strcmp(quiver_results_id(r, 0), "m2") == 0); /* 3 + 0 beats 1 + 0 */
+  quiver_results_free(r);
+  OK(quiver_create_multi_index(mv, 2, 0));
+  mvp = quiver_search_params_default();
+  mvp.nprobe = 2;
+  OK(quiver_search_multi(mv, mv_query, 2, 2, &mvp, 100, &r));
+  EXPECT(strcmp(quiver_results_id(r, 0), "m1") == 0);
+  quiver_results_free(r);
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_search(mv, mv_query, 2, NULL, &r));
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_search_multi(docs, mv_query, 1, DIM, NULL, 0, &r));
+  const size_t empty_count[] = {0};
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_upsert_multi(mv, mv_ids, empty_count, mv_tokens, 1, 2, NULL));
+  EXPECT_STATUS(QUIVER_DIMENSION_MISMATCH, quiver_upsert_multi(mv, mv_ids, mv_counts, mv_tokens, 1, 3, NULL));
+  EXPECT(count(mv, NULL) == 3);
+  OK(quiver_collection_close(mv));
+  OK(quiver_drop_collection(db, "mv"));
+
   OK(quiver_collection_close(docs));
   OK(quiver_close(db));
 

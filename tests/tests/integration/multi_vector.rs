@@ -230,7 +230,6 @@ fn bad_input_is_refused_whole_and_kinds_do_not_mix() {
     c.upsert_multi(std::slice::from_ref(&ok)).unwrap();
     let bad = [
         MultiRecord::new("a", vec![]),
-        MultiRecord::new("b", vec![vec![1.0, 0.0, 0.0], vec![1.0, 0.0]]),
         MultiRecord::new("c", vec![vec![f32::NAN, 0.0, 0.0]]),
         MultiRecord::new("d", vec![vec![1e6, 0.0, 0.0]]),
         MultiRecord::new(
@@ -251,10 +250,20 @@ fn bad_input_is_refused_whole_and_kinds_do_not_mix() {
             "{b:?}: {err}"
         );
     }
+    // Ragged rows: the short token has the wrong dimension.
+    let ragged = MultiRecord::new("b", vec![vec![1.0, 0.0, 0.0], vec![1.0, 0.0]]);
+    assert!(matches!(
+        c.upsert_multi(&[ok.clone(), ragged]),
+        Err(Error::DimensionMismatch {
+            expected: 3,
+            found: 2,
+            position: Some(1)
+        })
+    ));
     assert_eq!(c.count().unwrap(), 1);
     assert!(matches!(
         c.search_multi(&[vec![1.0, 2.0]], 1),
-        Err(Error::InvalidMatrix { position: None, .. })
+        Err(Error::DimensionMismatch { position: None, .. })
     ));
     assert!(matches!(
         c.search_multi(&[], 1),
