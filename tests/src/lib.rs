@@ -29,4 +29,12 @@ pub fn crash_vector(batch: u64, i: u64, dim: usize) -> Vec<f32> {
 }
 
 pub const CRASH_DIM: usize = 16;
+
+/// The token matrix the crash writer stores for batch `batch` in its multi-vector
+/// collection: 3 tokens, distinct from every other batch's.
+pub fn crash_matrix(batch: u64) -> Vec<Vec<f32>> {
+    (0..3)
+        .map(|t| crash_vector(batch, 1000 + t, CRASH_DIM))
+        .collect()
+}
 pub const CRASH_BATCH: u64 = 50;

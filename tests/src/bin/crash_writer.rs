@@ -4,7 +4,11 @@
 //!
 //! Usage: crash_writer DB_PATH FIRST_BATCH
 
-use quiver::{CollectionConfig, Database, IvfPqParams, Metric, PayloadIndexKind, Record};
+use quiver::{
+    CollectionConfig, Database, IvfPqParams, Metric, MultiIndexParams, MultiRecord,
+    PayloadIndexKind, Record,
+};
+use quiver_tests::crash_matrix;
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
 use serde_json::json;
 use std::io::Write;
@@ -23,6 +27,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => return Err(e.into()),
     };
+    // A multi-vector collection gets one record per batch, with a token index.
+    let tokens = match db.collection("tokens") {
+        Ok(c) => c,
+        Err(quiver::Error::CollectionNotFound { .. }) => db.create_collection(
+            "tokens",
+            CollectionConfig::multi_vector(CRASH_DIM, Metric::Cosine),
+        )?,
+        Err(e) => return Err(e.into()),
+    };
     let mut out = std::io::stdout().lock();
     for b in first.. {
         let records: Vec<Record> = (0..CRASH_BATCH)
@@ -32,6 +45,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         coll.upsert(&records)?;
+        tokens
+            .upsert_multi(&[MultiRecord::new(format!("t{b}"), crash_matrix(b))
+                .with_payload(json!({"batch": b}))])?;
         // The first run indexes the collection after its first batch: from then on every
         // batch also maintains the IVF-PQ postings, and the parent's check covers them.
         if b == 0 {
@@ -42,6 +58,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })?;
             // And a payload index, maintained by every later upsert and delete.
             coll.create_payload_index("batch", PayloadIndexKind::Integer)?;
+            tokens.create_multi_index(&MultiIndexParams {
+                centroids: Some(4),
+                ..MultiIndexParams::default()
+            })?;
         }
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {
@@ -50,6 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             coll.delete(&refs)?;
+            tokens.delete(&[format!("t{}", b - 1).as_str()])?;
             writeln!(out, "del {}", b - 1)?;
         }
         writeln!(out, "ack {b}")?;

@@ -5,7 +5,7 @@
 //! `QUIVER_CRASH_ROUNDS` sets the number of kills (default 12).
 
 use quiver::Database;
-use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
+use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_matrix, crash_vector};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -58,6 +58,10 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
         return;
     };
     c.check().expect("consistency check");
+    let tokens = db.collection("tokens").ok();
+    if let Some(t) = &tokens {
+        t.check().expect("multi-vector consistency check");
+    }
     let half = CRASH_BATCH / 2;
     let older: Vec<u64> = m.acked.range(..round_first).copied().collect();
     let mut batches: BTreeSet<u64> = m.acked.range(round_first..).copied().collect();
@@ -89,6 +93,37 @@ fn verify(path: &std::path::Path, m: &Model, round_first: u64, rng: &mut impl Rn
             first_ok.contains(&first),
             "batch {b}: {first} of its first half present"
         );
+        // The multi-vector record of the batch: whole or absent, and present when acknowledged
+        // and not deleted; exact and exhaustive-index MaxSim search find it first.
+        if let Some(t) = &tokens {
+            let got = t
+                .get_multi(&format!("t{b}"))
+                .expect("get_multi after crash");
+            if let Some(r) = &got {
+                assert_eq!(r.vectors, crash_matrix(b), "t{b}: wrong tokens");
+                for req in [
+                    quiver::MultiSearchRequest::new(&r.vectors, 1).exact(true),
+                    quiver::MultiSearchRequest::new(&r.vectors, 1)
+                        .nprobe(1 << 20)
+                        .candidates(1 << 20),
+                ] {
+                    assert_eq!(
+                        t.search_multi_with(&req).expect("search_multi")[0].id,
+                        format!("t{b}")
+                    );
+                }
+            }
+            let must = if m.deleted.contains(&b) {
+                Some(false)
+            } else if m.uncertain.contains(&b) || m.uncertain_delete.contains(&b) {
+                None
+            } else {
+                Some(m.acked.contains(&b))
+            };
+            if let Some(must) = must {
+                assert_eq!(got.is_some(), must, "t{b}: present {}", got.is_some());
+            }
+        }
         // The payload index agrees (check() compared all its entries with the payloads).
         let by_filter = c
             .count_where(&quiver::Filter::field("batch").eq(b))
