@@ -118,31 +118,20 @@ impl CollectionState {
 
     /// The token matrices of a multi-vector collection, loaded on first use.
     pub fn tokens(&self, read: &ReadSnapshot) -> Result<Arc<TokenStore>> {
-        if let Some(t) = self.tokens.get() {
-            return Ok(t.clone());
-        }
-        let _guard = self.load.lock();
-        if let Some(t) = self.tokens.get() {
-            return Ok(t.clone());
-        }
-        let tokens = Arc::new(crate::multi::load_tokens(&self.schema, &self.record, read)?);
-        let _ = self.tokens.set(tokens.clone());
-        Ok(tokens)
+        self.load_once(&self.tokens, || {
+            Ok(Arc::new(crate::multi::load_tokens(
+                &self.schema,
+                &self.record,
+                read,
+            )?))
+        })
     }
 
     /// The token index of a multi-vector collection, if it has one, loaded on first use.
     pub fn token_index(&self, read: &ReadSnapshot) -> Result<Option<Arc<TokenIndex>>> {
-        if let Some(i) = self.token_index.get() {
-            return Ok(i.clone());
-        }
-        let _guard = self.load.lock();
-        if let Some(i) = self.token_index.get() {
-            return Ok(i.clone());
-        }
-        let loaded =
-            crate::multi::load_token_index(&self.schema, &self.record, read)?.map(Arc::new);
-        let _ = self.token_index.set(loaded.clone());
-        Ok(loaded)
+        self.load_once(&self.token_index, || {
+            Ok(crate::multi::load_token_index(&self.schema, &self.record, read)?.map(Arc::new))
+        })
     }
 
     /// `WrongCollectionKind` unless the collection is multi-vector exactly when `multi`.
@@ -204,16 +193,28 @@ impl CollectionState {
 
     /// The approximate index (loaded from `read` on first use), or `None` if there is none.
     pub fn index(&self, read: &ReadSnapshot) -> Result<Option<Arc<IvfPq>>> {
-        if let Some(i) = self.index.get() {
-            return Ok(i.clone());
+        self.load_once(&self.index, || {
+            Ok(ann::load(&self.schema, &self.record, read)?.map(Arc::new))
+        })
+    }
+
+    /// The value in `cell`, computing it with `load` the first time (once, even when
+    /// several readers ask at the same moment).
+    fn load_once<T: Clone>(
+        &self,
+        cell: &OnceLock<T>,
+        load: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        if let Some(v) = cell.get() {
+            return Ok(v.clone());
         }
         let _guard = self.load.lock();
-        if let Some(i) = self.index.get() {
-            return Ok(i.clone());
+        if let Some(v) = cell.get() {
+            return Ok(v.clone());
         }
-        let loaded = ann::load(&self.schema, &self.record, read)?.map(Arc::new);
-        let _ = self.index.set(loaded.clone());
-        Ok(loaded)
+        let v = load()?;
+        let _ = cell.set(v.clone());
+        Ok(v)
     }
 
     pub fn loaded_arena(&self) -> Option<&Arc<AnyArena>> {
@@ -223,16 +224,13 @@ impl CollectionState {
     /// The arena, loading it from `read` on first use. `read` must be a transaction in which
     /// this collection is as `self.record` says (any snapshot that shares this state).
     pub fn arena(&self, read: &ReadSnapshot) -> Result<Arc<AnyArena>> {
-        if let Some(a) = self.arena.get() {
-            return Ok(a.clone());
-        }
-        let _guard = self.load.lock();
-        if let Some(a) = self.arena.get() {
-            return Ok(a.clone());
-        }
-        let arena = Arc::new(vectors::load_arena(&self.schema, &self.record, read)?);
-        let _ = self.arena.set(arena.clone());
-        Ok(arena)
+        self.load_once(&self.arena, || {
+            Ok(Arc::new(vectors::load_arena(
+                &self.schema,
+                &self.record,
+                read,
+            )?))
+        })
     }
 }
 

@@ -209,7 +209,7 @@ impl Collection {
                 &centroids,
                 &stored,
             )?;
-            let info = info(&index, params.seed);
+            let info = info(&index);
             Ok((
                 info,
                 vec![Change::TokenIndexReplaced {
@@ -225,23 +225,15 @@ impl Collection {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
         state.expect_kind(&self.name, true, "multi_index_info")?;
-        let seed = snap
-            .read
-            .token_index(&state.record)?
-            .and_then(|(h, _)| {
-                h.get(16..24)
-                    .map(|s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
-            })
-            .unwrap_or_default();
-        Ok(state.token_index(&snap.read)?.map(|i| info(&i, seed)))
+        Ok(state.token_index(&snap.read)?.map(|i| info(&i)))
     }
 }
 
-fn info(index: &TokenIndex, seed: u64) -> MultiIndexInfo {
+fn info(index: &TokenIndex) -> MultiIndexInfo {
     MultiIndexInfo {
         centroids: index.centroid_count(),
         indexed: index.len(),
-        seed,
+        seed: index.seed(),
         memory_bytes: index.memory_bytes(),
     }
 }
@@ -259,7 +251,7 @@ pub(crate) fn delete_in(
     filtered::index_deletes(batch, snap, state, &deletes)?;
     if !deletes.is_empty() {
         batch.save_collection(&record)?;
-        if snap.read.token_index(&state.record)?.is_some() {
+        if state.token_index(&snap.read)?.is_some() {
             batch.delete_token_codes(&record, &deletes)?;
         }
     }

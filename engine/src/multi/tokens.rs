@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::state::{CollectionState, Snapshot};
-use crate::{limits, validate, vectors};
+use crate::{validate, vectors};
 use quiver_index::multi::{TokenIndex, TokenStore, normalize_tokens};
 use quiver_index::{ElementType, Metric};
 use quiver_storage::{CollectionRecord, ReadSnapshot, StorageError};
@@ -162,8 +162,12 @@ pub(crate) fn load_token_index(
             centroids.len()
         )));
     }
+    let seed = u64::from_le_bytes([
+        header[16], header[17], header[18], header[19], header[20], header[21], header[22],
+        header[23],
+    ]);
     let centroids = quiver_storage::codec::decode_f32(&centroids, nc * dim)?;
-    let mut index = TokenIndex::with_centroids(dim, centroids);
+    let mut index = TokenIndex::with_centroids(dim, centroids, seed);
     let mut failed = None;
     read.for_each_raw_posting(record, |row, bytes| {
         if !bytes.len().is_multiple_of(4) || bytes.is_empty() {
@@ -222,6 +226,5 @@ pub(crate) fn check(snap: &Snapshot, state: &CollectionState, rows: &HashSet<u64
             }
         }
     }
-    let _ = limits::MAX_TOKENS;
     Ok(())
 }

@@ -69,6 +69,8 @@ pub struct TokenIndex {
     /// only the lists it touches.
     lists: Vec<Arc<Vec<u64>>>,
     docs: usize,
+    /// The seed the centroids were trained with (kept for reporting).
+    seed: u64,
 }
 
 impl TokenIndex {
@@ -98,11 +100,12 @@ impl TokenIndex {
                 threads: params.threads,
             },
         );
-        Self::with_centroids(dim, centroids)
+        Self::with_centroids(dim, centroids, params.seed)
     }
 
-    /// An index over the given centroids (row-major, nc x dim), with no documents.
-    pub fn with_centroids(dim: usize, centroids: Vec<f32>) -> TokenIndex {
+    /// An index over the given centroids (row-major, nc x dim, trained with `seed`), with no
+    /// documents.
+    pub fn with_centroids(dim: usize, centroids: Vec<f32>, seed: u64) -> TokenIndex {
         let nc = centroids.len() / dim;
         TokenIndex {
             dim,
@@ -110,7 +113,12 @@ impl TokenIndex {
             codes: Vec::new(),
             lists: (0..nc).map(|_| Arc::new(Vec::new())).collect(),
             docs: 0,
+            seed,
         }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn dim(&self) -> usize {
