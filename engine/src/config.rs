@@ -112,6 +112,17 @@ impl CollectionConfig {
         }
     }
 
+    /// A multi-vector collection whose token matrices come from `embedder` (a
+    /// [`crate::ColbertEmbedder`], or a sentence encoder's normalised token outputs): its
+    /// dimension, MaxSim over cosine similarities, f32 storage. Takes text
+    /// (`upsert_texts`, `search_text`) and pins the model.
+    pub fn multi_vector_with_embedder(embedder: Arc<dyn Embedder>) -> Self {
+        CollectionConfig {
+            multi_vector: true,
+            ..CollectionConfig::with_embedder(embedder)
+        }
+    }
+
     pub fn element_type(mut self, element_type: ElementType) -> Self {
         self.element_type = element_type;
         self

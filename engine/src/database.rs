@@ -112,6 +112,26 @@ impl Database {
                         ),
                     });
                 }
+                if config.multi_vector && !e.token_outputs() {
+                    return Err(Error::InvalidParameter {
+                        name: "model",
+                        reason: format!(
+                            "{} has no token outputs; a multi-vector collection needs a \
+                             late-interaction model",
+                            e.identity().fingerprint()
+                        ),
+                    });
+                }
+                if !config.multi_vector && e.identity().pooling == crate::Pooling::Tokens {
+                    return Err(Error::InvalidParameter {
+                        name: "model",
+                        reason: format!(
+                            "{} outputs token matrices; create a multi-vector collection \
+                             (CollectionConfig::multi_vector_with_embedder)",
+                            e.identity().fingerprint()
+                        ),
+                    });
+                }
                 Some(StoredEmbedder::of(e.as_ref()))
             }
             None => None,

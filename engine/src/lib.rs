@@ -64,8 +64,8 @@ pub use collection::{Collection, CollectionInfo};
 pub use config::{CollectionConfig, DatabaseOptions, Durability};
 pub use database::Database;
 #[cfg(feature = "embed")]
-pub use embed::{BertEmbedder, BertOptions};
-pub use embed::{Embedder, ModelIdentity, Pooling};
+pub use embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
+pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
 pub use error::{Error, Result, VectorProblem};
 pub use filter::Filter;
 pub use multi::{MultiIndexInfo, MultiRecord, MultiSearchRequest};

@@ -3,6 +3,7 @@
 use crate::collection::Collection;
 use crate::embed::{self, Embedder, ModelIdentity, StoredEmbedder};
 use crate::error::{Error, Result};
+use crate::multi::{MultiRecord, MultiSearchRequest};
 use crate::search::{Hit, Record, SearchRequest, TextRecord};
 use crate::validate;
 use std::sync::Arc;
@@ -35,6 +36,11 @@ impl Collection {
             .attach(&self.name, id, &pinned, embedder)
     }
 
+    fn is_multi_vector(&self) -> Result<bool> {
+        let snap = self.db.snapshot();
+        Ok(snap.collection(&self.name)?.record.is_multi_vector())
+    }
+
     /// The collection's id and pinned model; `NoEmbedder` for a plain vector collection.
     fn pinned(&self) -> Result<(u64, StoredEmbedder)> {
         let snap = self.db.snapshot();
@@ -65,6 +71,21 @@ impl Collection {
         }
         let embedder = self.embedder()?;
         let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        if self.is_multi_vector()? {
+            let matrices = embedder.embed_document_tokens(&texts)?;
+            check_output(embedder.as_ref(), matrices.len(), records.len())?;
+            let records: Vec<MultiRecord> = records
+                .iter()
+                .zip(matrices)
+                .map(|(r, vectors)| MultiRecord {
+                    id: r.id.clone(),
+                    vectors,
+                    payload: r.payload.clone(),
+                    text: Some(r.text.clone()),
+                })
+                .collect();
+            return self.upsert_multi_records(&records, true);
+        }
         let vectors = embedder.embed_documents(&texts)?;
         check_output(embedder.as_ref(), vectors.len(), records.len())?;
         let records: Vec<Record> = records
@@ -87,8 +108,20 @@ impl Collection {
 
     /// [`Collection::search_text`] with the options of `template` (k, payloads, vectors,
     /// exact, nprobe, refine); `template.vector` is ignored.
+    ///
+    /// In a multi-vector collection the query becomes a token matrix and `k`, `exact`,
+    /// `nprobe`, `filter` and `include_payload` apply as in
+    /// [`Collection::search_multi_text_with`].
     pub fn search_text_with(&self, query: &str, template: &SearchRequest<'_>) -> Result<Vec<Hit>> {
         embed::text::check(None, query)?;
+        if self.is_multi_vector()? {
+            let mut req = MultiSearchRequest::new(&[], template.k);
+            req.exact = template.exact;
+            req.nprobe = template.nprobe;
+            req.filter = template.filter;
+            req.include_payload = template.include_payload;
+            return self.search_multi_text_with(query, &req);
+        }
         let embedder = self.embedder()?;
         let vector = embedder.embed_query(query)?;
         let req = SearchRequest {
@@ -96,6 +129,24 @@ impl Collection {
             ..template.clone()
         };
         self.search_with(&req)
+    }
+
+    /// Searches a multi-vector collection with a text: the model turns it into a query
+    /// matrix (ColBERT: `query_length` rows, `[MASK]`-expanded), scored by MaxSim with the
+    /// options of `template` (`template.query` is ignored).
+    pub fn search_multi_text_with(
+        &self,
+        query: &str,
+        template: &MultiSearchRequest<'_>,
+    ) -> Result<Vec<Hit>> {
+        embed::text::check(None, query)?;
+        let embedder = self.embedder()?;
+        let matrix = embedder.embed_query_tokens(query)?;
+        let req = MultiSearchRequest {
+            query: &matrix,
+            ..template.clone()
+        };
+        self.search_multi_with(&req)
     }
 
     /// Many text queries: embedded together (faster than one by one), then searched as a
@@ -110,6 +161,12 @@ impl Collection {
         }
         if queries.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.is_multi_vector()? {
+            return queries
+                .iter()
+                .map(|q| self.search_text_with(q, template))
+                .collect();
         }
         let embedder = self.embedder()?;
         let vectors = embedder.embed_queries(queries)?;

@@ -10,6 +10,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+#[path = "model/colbert.rs"]
+mod colbert;
+
 // As the CLI does: inference churns through large tensors (see quiver::BertOptions).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

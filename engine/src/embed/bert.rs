@@ -47,7 +47,7 @@ pub struct BertEmbedder {
     batch_size: usize,
 }
 
-fn inference(e: impl std::fmt::Display) -> Error {
+pub(super) fn inference(e: impl std::fmt::Display) -> Error {
     Error::Inference {
         detail: e.to_string(),
     }
@@ -131,6 +131,7 @@ impl BertEmbedder {
             weights_sha256: sha256,
             query_prefix: options.query_prefix.clone(),
             document_prefix: options.document_prefix.clone(),
+            late_interaction: None,
         };
         Ok(BertEmbedder {
             model,
@@ -226,6 +227,7 @@ impl BertEmbedder {
         let pooled = match self.identity.pooling {
             Pooling::Cls => hidden.i((.., 0)).map_err(inference)?,
             Pooling::Mean => mean_pool(&hidden, &mask).map_err(inference)?,
+            Pooling::Tokens => return Err(inference("a sentence encoder pools its tokens")),
         };
         let pooled = if self.identity.normalize {
             l2_normalize(&pooled).map_err(inference)?
@@ -264,7 +266,7 @@ impl BertEmbedder {
 /// with the original [out, in] shape. `Linear` multiplies by `weight.t()`, which then reads
 /// a contiguous [in, out] matrix: the matrix product no longer repacks the whole weight
 /// matrix on every call, which dominated short inputs (measured: 2x at batch 1).
-fn transpose_linear_weights(
+pub(super) fn transpose_linear_weights(
     tensors: std::collections::HashMap<String, Tensor>,
 ) -> Result<std::collections::HashMap<String, Tensor>> {
     tensors
@@ -294,7 +296,7 @@ fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
 
 /// Rows divided by their L2 norm (torch's F.normalize: norm clamped at 1e-12).
 /// L2-normalises along the last axis of a (batch, len, dim) tensor.
-fn l2_normalize_last(x: &Tensor) -> candle_core::Result<Tensor> {
+pub(super) fn l2_normalize_last(x: &Tensor) -> candle_core::Result<Tensor> {
     let norm = x.sqr()?.sum_keepdim(2)?.sqrt()?.clamp(1e-12, f64::MAX)?;
     x.broadcast_div(&norm)
 }
@@ -330,6 +332,25 @@ impl Embedder for BertEmbedder {
 
     fn source(&self) -> Option<&Path> {
         Some(&self.source)
+    }
+
+    /// The last hidden states, normalised (see [`BertEmbedder::token_matrices`]).
+    fn token_outputs(&self) -> bool {
+        true
+    }
+
+    fn embed_document_tokens(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let prefix = &self.identity.document_prefix;
+        let texts: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        self.token_matrices(&texts.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn embed_query_tokens(&self, text: &str) -> Result<Vec<Vec<f32>>> {
+        super::text::check(None, text)?;
+        let text = format!("{}{text}", self.identity.query_prefix);
+        self.token_matrices(&[&text])?
+            .pop()
+            .ok_or_else(|| inference("the model returned no matrix"))
     }
 }
 

@@ -34,7 +34,17 @@ pub(crate) const WEIGHTS: &str = "model.safetensors";
 impl ModelFolder {
     /// Checks that `path` holds a usable model and reads its sentence-transformers settings.
     pub fn inspect(path: impl AsRef<Path>) -> Result<ModelFolder> {
-        let path = path.as_ref().to_path_buf();
+        Self::inspect_with(path.as_ref(), true)
+    }
+
+    /// Like [`ModelFolder::inspect`], for a transformer trunk whose sentence-transformers
+    /// modules are read elsewhere (ColBERT checkpoints: their Dense head is not pooling).
+    pub(crate) fn inspect_trunk(path: impl AsRef<Path>) -> Result<ModelFolder> {
+        Self::inspect_with(path.as_ref(), false)
+    }
+
+    fn inspect_with(path: &Path, modules: bool) -> Result<ModelFolder> {
+        let path = path.to_path_buf();
         let bad = |reason: String| Error::InvalidModel {
             path: path.clone(),
             reason,
@@ -61,7 +71,11 @@ impl ModelFolder {
             .and_then(Value::as_u64)
             .unwrap_or(512) as usize;
 
-        let (pooling, normalize) = sentence_transformers_modules(&path)?;
+        let (pooling, normalize) = if modules {
+            sentence_transformers_modules(&path)?
+        } else {
+            (Pooling::Tokens, true)
+        };
         let max_tokens = match optional_json(&path, "sentence_bert_config.json")? {
             Some(st) => match st.get("max_seq_length") {
                 Some(v) => v
@@ -95,28 +109,32 @@ impl ModelFolder {
 
     /// Reads the weights file whole and returns it with its sha256 (lowercase hex).
     pub fn read_weights(&self) -> Result<(Vec<u8>, String)> {
-        let path = self.file(WEIGHTS);
-        let io = |source: std::io::Error| Error::InvalidModel {
-            path: path.clone(),
-            reason: format!("cannot read: {source}"),
-        };
-        let mut file = std::fs::File::open(&path).map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        let digest = Sha256::digest(&bytes);
-        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok((bytes, hex))
+        read_with_sha256(&self.file(WEIGHTS))
     }
 }
 
-fn read_json(dir: &Path, file: &str) -> Result<Value> {
+/// Reads a model file whole and returns it with its sha256 (lowercase hex).
+pub(crate) fn read_with_sha256(path: &Path) -> Result<(Vec<u8>, String)> {
+    let io = |source: std::io::Error| Error::InvalidModel {
+        path: path.to_path_buf(),
+        reason: format!("cannot read: {source}"),
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let digest = Sha256::digest(&bytes);
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((bytes, hex))
+}
+
+pub(crate) fn read_json(dir: &Path, file: &str) -> Result<Value> {
     optional_json(dir, file)?.ok_or_else(|| Error::InvalidModel {
         path: dir.to_path_buf(),
         reason: format!("{file} is missing"),
     })
 }
 
-fn optional_json(dir: &Path, file: &str) -> Result<Option<Value>> {
+pub(crate) fn optional_json(dir: &Path, file: &str) -> Result<Option<Value>> {
     let path = dir.join(file);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

@@ -30,7 +30,7 @@
 //! let model = Arc::new(Letters(ModelIdentity {
 //!     name: "letters".into(), dim: 26, pooling: Pooling::Mean, normalize: false,
 //!     max_tokens: 1 << 20, weights_sha256: "v1".into(),
-//!     query_prefix: String::new(), document_prefix: String::new(),
+//!     query_prefix: String::new(), document_prefix: String::new(), late_interaction: None,
 //! }));
 //! let db = Database::create(dir.path().join("t.qvr"))?;
 //! let words = db.create_collection("words", CollectionConfig::with_embedder(model))?;
@@ -48,9 +48,16 @@ mod registry;
 pub(crate) mod text;
 
 #[cfg(feature = "embed")]
+mod colbert;
+#[cfg(feature = "embed")]
+mod colbert_config;
+
+#[cfg(feature = "embed")]
 pub use bert::{BertEmbedder, BertOptions};
+#[cfg(feature = "embed")]
+pub use colbert::{ColbertEmbedder, ColbertOptions};
 pub use folder::ModelFolder;
-pub use identity::{ModelIdentity, Pooling};
+pub use identity::{LateInteraction, ModelIdentity, Pooling};
 pub(crate) use registry::{Registry, SETTING_KEY, StoredEmbedder};
 
 use crate::error::Result;
@@ -80,6 +87,42 @@ pub trait Embedder: Send + Sync {
     /// collection stores it so that reopening the database finds the model by itself.
     fn source(&self) -> Option<&Path> {
         None
+    }
+
+    /// A file outside [`Embedder::source`] that the model also needs (a ColBERT projection
+    /// head given separately), stored with the source.
+    fn head_source(&self) -> Option<&Path> {
+        None
+    }
+
+    /// Whether the model turns a text into a matrix of token vectors
+    /// ([`Embedder::embed_document_tokens`]); only such models serve multi-vector
+    /// collections.
+    fn token_outputs(&self) -> bool {
+        false
+    }
+
+    /// One matrix per document (one row per kept token, each `identity().dim` wide), for
+    /// multi-vector collections. Texts are already validated.
+    fn embed_document_tokens(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let _ = texts;
+        Err(no_token_outputs(self.identity()))
+    }
+
+    /// The token matrix of one search query.
+    fn embed_query_tokens(&self, text: &str) -> Result<Vec<Vec<f32>>> {
+        let _ = text;
+        Err(no_token_outputs(self.identity()))
+    }
+}
+
+fn no_token_outputs(identity: &ModelIdentity) -> crate::Error {
+    crate::Error::InvalidParameter {
+        name: "model",
+        reason: format!(
+            "{} has no token outputs, so it cannot serve a multi-vector collection",
+            identity.fingerprint()
+        ),
     }
 }
 

@@ -19,6 +19,9 @@ pub(crate) struct StoredEmbedder {
     /// Folder of a BERT-family model that can be loaded again; `None` for embedders the
     /// application attaches itself.
     pub source: Option<PathBuf>,
+    /// A separate file the model needs besides its folder (a ColBERT projection head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<PathBuf>,
 }
 
 impl StoredEmbedder {
@@ -27,6 +30,9 @@ impl StoredEmbedder {
             identity: embedder.identity().clone(),
             source: embedder
                 .source()
+                .map(|p| p.canonicalize().unwrap_or(p.into())),
+            head: embedder
+                .head_source()
                 .map(|p| p.canonicalize().unwrap_or(p.into())),
         }
     }
@@ -108,6 +114,16 @@ fn load(collection: &str, pinned: &StoredEmbedder) -> Result<Arc<dyn Embedder>> 
             ),
         });
     };
+    if let Some(li) = &pinned.identity.late_interaction {
+        let options = super::ColbertOptions {
+            projection: pinned.head.clone(),
+            query_length: Some(li.query_length),
+            document_length: Some(li.document_length),
+            attend_to_expansion: Some(li.attend_to_expansion),
+            batch_size: None,
+        };
+        return Ok(Arc::new(super::ColbertEmbedder::load_with(path, &options)?));
+    }
     let options = super::BertOptions {
         query_prefix: pinned.identity.query_prefix.clone(),
         document_prefix: pinned.identity.document_prefix.clone(),

@@ -24,6 +24,7 @@ impl BagOfWords {
                 weights_sha256: version.into(),
                 query_prefix: String::new(),
                 document_prefix: String::new(),
+                late_interaction: None,
             },
         })
     }
