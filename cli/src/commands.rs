@@ -4,9 +4,9 @@ use crate::Command;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
-    BertEmbedder, BertOptions, Collection, CollectionConfig, Database, ElementType, Embedder,
-    Error, Filter, Hit, IvfPqParams, Metric, MultiIndexParams, MultiRecord, MultiSearchRequest,
-    PayloadIndexKind, Record, SearchRequest, TextRecord,
+    BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions, Collection, CollectionConfig,
+    Database, ElementType, Embedder, Error, Filter, Hit, IvfPqParams, Metric, MultiIndexParams,
+    MultiRecord, MultiSearchRequest, PayloadIndexKind, Record, SearchRequest, TextRecord,
 };
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -26,21 +26,35 @@ pub fn run(command: Command) -> DynResult<()> {
             metric,
             dtype,
             multi_vector,
+            colbert,
+            projection,
+            attend_expansion,
         } => {
             let metric: Metric = metric.parse()?;
             let dtype: ElementType = dtype.parse()?;
             let config = match model {
                 Some(dir) => {
-                    let embedder = load_model(&dir, query_prefix, document_prefix)?;
+                    let embedder: Arc<dyn Embedder> = if colbert {
+                        let options = ColbertOptions {
+                            projection,
+                            attend_to_expansion: attend_expansion,
+                            ..ColbertOptions::default()
+                        };
+                        Arc::new(ColbertEmbedder::load_with(&dir, &options)?)
+                    } else {
+                        Arc::new(load_model(&dir, query_prefix, document_prefix)?)
+                    };
                     let model_dim = embedder.identity().dim;
                     if let Some(d) = dim.filter(|&d| d != model_dim) {
                         return Err(format!("--dim {d}, but the model outputs {model_dim}").into());
                     }
                     eprintln!("model: {}", embedder.identity().fingerprint());
-                    CollectionConfig {
-                        metric,
-                        ..CollectionConfig::with_embedder(Arc::new(embedder))
-                    }
+                    let config = if multi_vector {
+                        CollectionConfig::multi_vector_with_embedder(embedder)
+                    } else {
+                        CollectionConfig::with_embedder(embedder)
+                    };
+                    CollectionConfig { metric, ..config }
                 }
                 None if multi_vector => {
                     CollectionConfig::multi_vector(dim.unwrap_or_default(), metric)
@@ -126,6 +140,20 @@ pub fn run(command: Command) -> DynResult<()> {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 return print_results(&results, &[], json, start.elapsed());
+            }
+            if !text.is_empty() && c.info()?.multi_vector {
+                let start = Instant::now();
+                let results = text
+                    .iter()
+                    .map(|t| {
+                        let mut req = MultiSearchRequest::new(&[], k).exact(exact);
+                        req.nprobe = nprobe;
+                        req.candidates = candidates;
+                        req.filter = filter.as_ref();
+                        c.search_multi_text_with(t, &req)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                return print_results(&results, &text, json, start.elapsed());
             }
             let (queries, labels) = match (vector, queries, like.is_empty()) {
                 _ if !text.is_empty() => {
@@ -764,6 +792,7 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
                     json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
                        "dtype": c.element_type.name(), "count": c.count,
                        "created_at_ms": c.created_at_ms, "model": model,
+                       "multi_vector": c.multi_vector,
                        "payload_indexes": db.collection(&c.name)?.payload_indexes()?}),
                 )
             })

@@ -51,9 +51,23 @@ enum Command {
         #[arg(long, default_value = "f32")]
         dtype: String,
         /// A multi-vector collection: records are matrices of --dim-wide token vectors,
-        /// searched by MaxSim (metric cosine or dot). See docs/multi-vector.md.
-        #[arg(long, conflicts_with = "model")]
+        /// searched by MaxSim (metric cosine or dot). With --model it embeds text into token
+        /// matrices (the model's normalised token outputs, or ColBERT's with --colbert).
+        /// See docs/multi-vector.md.
+        #[arg(long)]
         multi_vector: bool,
+        /// With --multi-vector --model: the folder is a ColBERT checkpoint (BERT trunk +
+        /// linear head, query/document markers, [MASK]-expanded queries).
+        #[arg(long, requires_all = ["model", "multi_vector"])]
+        colbert: bool,
+        /// With --colbert: a safetensors file holding the head (`linear.weight`), when the
+        /// checkpoint folder has none.
+        #[arg(long, requires = "colbert")]
+        projection: Option<PathBuf>,
+        /// With --colbert: whether queries attend to their [MASK] expansion tokens (default:
+        /// the checkpoint's setting, else true).
+        #[arg(long, requires = "colbert")]
+        attend_expansion: Option<bool>,
     },
     /// Import records from JSONL ({"id","vector","payload"} per line, {"id","text","payload"}
     /// for collections with a model, {"id","vectors":[[..],..],"payload"} for multi-vector ones), .npy (2-D float32/64, C or Fortran order) or .fvecs.
@@ -93,7 +107,7 @@ enum Command {
         #[arg(long, group = "query")]
         vectors: Option<PathBuf>,
         /// Multi-vector collections with a token index: records re-ranked with exact MaxSim
-        /// (default max(32 x k, 256)).
+        /// (default max(64 x k, 1024, records / 24)).
         #[arg(long)]
         candidates: Option<usize>,
         /// Number of results per query.

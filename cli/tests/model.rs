@@ -107,3 +107,85 @@ fn text_collections_from_the_command_line() {
     let out = quiver(&["create", s(&db), "x", "--model", s(dir.path())], None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.json is missing"));
 }
+
+#[test]
+fn multi_vector_text_collections_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.qvr");
+    let data = dir.path().join("notes.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\":\"cat\",\"text\":\"The cat sat on the mat.\"}\n",
+            "{\"id\":\"market\",\"text\":\"Stock markets fell sharply today.\"}\n",
+            "{\"id\":\"rust\",\"text\":\"Rust is a systems programming language.\"}\n",
+        ),
+    )
+    .unwrap();
+    let model = model();
+    let head = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/colbert_reference/projection.safetensors");
+    // MiniLM's own token outputs, and ColBERT (MiniLM trunk + the fixture's head).
+    ok(&[
+        "create",
+        s(&db),
+        "tokens",
+        "--multi-vector",
+        "--model",
+        &model,
+    ]);
+    ok(&[
+        "create",
+        s(&db),
+        "colbert",
+        "--multi-vector",
+        "--model",
+        &model,
+        "--colbert",
+        "--projection",
+        s(&head),
+        "--attend-expansion",
+        "false",
+    ]);
+    let info = ok(&["info", s(&db), "--json"]);
+    assert!(info.contains("\"attend_to_expansion\":false"), "{info}");
+    assert!(info.contains("\"multi_vector\":true"), "{info}");
+    for collection in ["tokens", "colbert"] {
+        ok(&["import", s(&db), collection, s(&data)]);
+        let out = ok(&[
+            "search",
+            s(&db),
+            collection,
+            "--text",
+            "which language is for systems programming",
+            "-k",
+            "3",
+            "--json",
+        ]);
+        let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(line["hits"].as_array().unwrap().len(), 3, "{collection}");
+        if collection == "tokens" {
+            // Real trained token vectors find the right record (the ColBERT head is random).
+            assert_eq!(line["hits"][0]["id"], "rust", "{out}");
+        }
+        assert!(line["hits"][0]["text"].is_string(), "{out}");
+    }
+    // A ColBERT folder without a head is refused, saying how to give one.
+    let out = quiver(
+        &[
+            "create",
+            s(&db),
+            "nohead",
+            "--multi-vector",
+            "--model",
+            &model,
+            "--colbert",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no ColBERT projection head"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

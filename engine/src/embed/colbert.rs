@@ -173,7 +173,11 @@ impl ColbertEmbedder {
                 (w, b, sha)
             }
             None if tensors.contains_key("linear.weight") => {
-                let (w, b) = take_head(&mut tensors, &folder.file(folder::WEIGHTS), folder.hidden_size)?;
+                let (w, b) = take_head(
+                    &mut tensors,
+                    &folder.file(folder::WEIGHTS),
+                    folder.hidden_size,
+                )?;
                 (w, b, sha256.clone())
             }
             None => {
@@ -362,9 +366,12 @@ fn take_head(
     let weight = tensors
         .remove("linear.weight")
         .ok_or_else(|| bad("has no linear.weight tensor".into()))?;
-    let (_out, inner) = weight
-        .dims2()
-        .map_err(|_| bad(format!("linear.weight has shape {:?}, not [out, in]", weight.dims())))?;
+    let (_out, inner) = weight.dims2().map_err(|_| {
+        bad(format!(
+            "linear.weight has shape {:?}, not [out, in]",
+            weight.dims()
+        ))
+    })?;
     if inner != hidden {
         return Err(bad(format!(
             "linear.weight takes {inner} inputs, the trunk outputs {hidden}"

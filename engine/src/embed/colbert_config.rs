@@ -105,7 +105,10 @@ fn length(json: &Value, key: &str, file: &Path) -> Result<Option<usize>> {
 
 fn flag(json: &Value, key: &str, file: &Path) -> Result<Option<bool>> {
     json.get(key)
-        .map(|v| v.as_bool().ok_or_else(|| invalid(file, key, v, "true or false")))
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| invalid(file, key, v, "true or false"))
+        })
         .transpose()
 }
 

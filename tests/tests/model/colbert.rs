@@ -3,7 +3,7 @@
 
 use super::{fixture, floats, max_diff, model_dir};
 use quiver::{
-    CollectionConfig, ColbertEmbedder, ColbertOptions, Database, Embedder, Error,
+    ColbertEmbedder, ColbertOptions, CollectionConfig, Database, Embedder, Error,
     MultiSearchRequest, TextRecord,
 };
 use serde_json::Value;
@@ -62,11 +62,18 @@ fn assert_rows_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
 /// matrices.
 fn check_queries(m: &ColbertEmbedder, side: &Value, what: &str) -> Vec<Vec<Vec<f32>>> {
     let queries = side.as_array().unwrap();
-    let texts: Vec<&str> = queries.iter().map(|q| q["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = queries
+        .iter()
+        .map(|q| q["text"].as_str().unwrap())
+        .collect();
     let got = m.embed_queries_tokens(&texts).unwrap();
     for (i, q) in queries.iter().enumerate() {
         assert_eq!(m.query_token_ids(texts[i]).unwrap(), ids(&q["token_ids"]));
-        assert_rows_close(&got[i], &matrix(&q["embeddings"]), &format!("{what} query {i}"));
+        assert_rows_close(
+            &got[i],
+            &matrix(&q["embeddings"]),
+            &format!("{what} query {i}"),
+        );
         // One query alone equals the same query in a batch.
         let alone = m.embed_query_tokens(texts[i]).unwrap();
         assert_rows_close(&alone, &got[i], &format!("{what} query {i} alone"));
@@ -91,25 +98,52 @@ fn colbert_matches_pytorch_in_both_query_conventions() {
     assert_eq!(m.identity().dim, 128);
     assert_eq!((li.query_length, li.document_length), (32, 180));
     assert_eq!((li.query_marker, li.document_marker), (1, 2));
-    assert!(li.attend_to_expansion, "the default attends to [MASK] expansion");
-    assert_eq!(li.projection_sha256, r["projection"]["sha256"].as_str().unwrap());
+    assert!(
+        li.attend_to_expansion,
+        "the default attends to [MASK] expansion"
+    );
+    assert_eq!(
+        li.projection_sha256,
+        r["projection"]["sha256"].as_str().unwrap()
+    );
 
     let docs = r["documents"].as_array().unwrap();
     let texts: Vec<&str> = docs.iter().map(|d| d["text"].as_str().unwrap()).collect();
     // All five in one padded batch.
     let doc_matrices = m.embed_document_tokens(&texts).unwrap();
     for (i, d) in docs.iter().enumerate() {
-        assert_eq!(m.document_token_ids(texts[i]).unwrap(), ids(&d["token_ids"]));
-        assert_eq!(doc_matrices[i].len(), d["kept_rows"].as_array().unwrap().len());
-        assert_rows_close(&doc_matrices[i], &matrix(&d["embeddings"]), &format!("document {i}"));
+        assert_eq!(
+            m.document_token_ids(texts[i]).unwrap(),
+            ids(&d["token_ids"])
+        );
+        assert_eq!(
+            doc_matrices[i].len(),
+            d["kept_rows"].as_array().unwrap().len()
+        );
+        assert_rows_close(
+            &doc_matrices[i],
+            &matrix(&d["embeddings"]),
+            &format!("document {i}"),
+        );
     }
     let queries = check_queries(&m, &r["queries"], "attended");
     check_scores(&queries, &doc_matrices, &r["scores"], "attended");
 
     let variant = &r["variant_attend_to_expansion_false"];
     let unattended = colbert(Some(false));
-    assert!(!unattended.identity().late_interaction.as_ref().unwrap().attend_to_expansion);
-    assert_ne!(unattended.identity(), m.identity(), "the convention is pinned");
+    assert!(
+        !unattended
+            .identity()
+            .late_interaction
+            .as_ref()
+            .unwrap()
+            .attend_to_expansion
+    );
+    assert_ne!(
+        unattended.identity(),
+        m.identity(),
+        "the convention is pinned"
+    );
     let queries = check_queries(&unattended, &variant["queries"], "unattended");
     check_scores(&queries, &doc_matrices, &variant["scores"], "unattended");
 }
@@ -123,12 +157,17 @@ fn colbert_truncates_queries_and_documents_like_pytorch() {
     let q_ids = m.query_token_ids(q["text"].as_str().unwrap()).unwrap();
     assert_eq!(q_ids, ids(&q["token_ids"]));
     assert_eq!(q_ids.len(), 32);
-    assert!(!q_ids.contains(&103), "a long query has no [MASK] expansion");
+    assert!(
+        !q_ids.contains(&103),
+        "a long query has no [MASK] expansion"
+    );
     let d_ids = m.document_token_ids(d["text"].as_str().unwrap()).unwrap();
     assert_eq!(d_ids, ids(&d["token_ids"]));
     assert_eq!(d_ids.len(), 180);
     let qm = m.embed_query_tokens(q["text"].as_str().unwrap()).unwrap();
-    let dm = m.embed_document_tokens(&[d["text"].as_str().unwrap()]).unwrap();
+    let dm = m
+        .embed_document_tokens(&[d["text"].as_str().unwrap()])
+        .unwrap();
     assert_rows_close(&qm, &matrix(&q["embeddings"]), "truncated query");
     assert_rows_close(&dm[0], &matrix(&d["embeddings"]), "truncated document");
     let want = t["score_query_vs_document"].as_f64().unwrap() as f32;
@@ -167,7 +206,10 @@ fn colbert_collections_take_text_and_pin_the_conventions() {
         c.upsert_texts(&records).unwrap();
         let stored = c.get_multi("d0").unwrap().unwrap();
         assert_eq!(stored.text.as_deref(), docs[0]["text"].as_str());
-        assert_eq!(stored.vectors.len(), docs[0]["kept_rows"].as_array().unwrap().len());
+        assert_eq!(
+            stored.vectors.len(),
+            docs[0]["kept_rows"].as_array().unwrap().len()
+        );
         let hits = c.search_text(query, 5).unwrap();
         assert_eq!(hits[0].id, format!("d{best}"));
         assert!((hits[0].score - scores[best]).abs() < 1e-3);
