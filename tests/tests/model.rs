@@ -12,6 +12,8 @@ use std::sync::{Arc, OnceLock};
 
 #[path = "model/colbert.rs"]
 mod colbert;
+#[path = "model/multi_vector.rs"]
+mod multi_vector;
 
 // As the CLI does: inference churns through large tensors (see quiver::BertOptions).
 #[global_allocator]
