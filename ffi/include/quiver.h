@@ -238,6 +238,27 @@ int quiver_create_multi_collection(const struct quiver_db *db,
                                    uint32_t dtype,
                                    struct quiver_collection **out);
 
+// Creates a multi-vector collection that embeds its own text into token matrices with the
+// model in the folder `model_dir` (dimension from the model, MaxSim over cosine). With
+// `colbert` = 0 the model is a sentence-transformers/BERT folder and its normalised token
+// outputs are the matrices; with `colbert` = 1 it is a ColBERT checkpoint (BERT trunk +
+// linear head), whose head may be given separately as the safetensors file `projection`
+// (NULL: the checkpoint's own). `attend_expansion`: -1 for the checkpoint's setting, 0 or 1
+// to override whether queries attend to their [MASK] expansion (ColBERT only). Then
+// `quiver_upsert_texts` and `quiver_search_text` work on it. `out` as in
+// `quiver_create_collection`.
+//
+// # Safety
+// As `quiver_create_collection`; `model_dir` a NUL-terminated string; `projection` one or
+// NULL.
+int quiver_create_multi_text_collection(const struct quiver_db *db,
+                                        const char *name,
+                                        const char *model_dir,
+                                        int colbert,
+                                        const char *projection,
+                                        int attend_expansion,
+                                        struct quiver_collection **out);
+
 // Inserts or replaces `count` multi-vector records in one transaction: record i has id
 // `ids[i]`, `token_counts[i]` token vectors of `dim` floats, taken in order from `vectors`
 // (all records' tokens back to back: sum(token_counts) x dim floats), and payload

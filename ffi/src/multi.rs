@@ -6,8 +6,9 @@ use crate::handles::{self, Kind, quiver_collection, quiver_db};
 use crate::records::{collection, ids, payloads};
 use crate::search::{give, quiver_results, quiver_search_params, request, rows};
 use crate::status::{Failure, guard};
-use engine::{CollectionConfig, MultiIndexParams, MultiRecord, MultiSearchRequest};
+use engine::{CollectionConfig, Embedder, MultiIndexParams, MultiRecord, MultiSearchRequest};
 use std::ffi::{c_char, c_int};
+use std::sync::Arc;
 
 /// Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
 /// vectors (`metric`: QUIVER_METRIC_COSINE or QUIVER_METRIC_DOT; `dtype` as in
@@ -29,6 +30,77 @@ pub unsafe extern "C" fn quiver_create_multi_collection(
         let (db, name) = unsafe { (handles::handle(db, Kind::Db)?, handles::text(name, "name")?) };
         let config = CollectionConfig::multi_vector(dim, self::metric(metric)?)
             .element_type(self::dtype(dtype)?);
+        let coll = db.db.create_collection(name, config)?;
+        give_collection(coll, out);
+        Ok(())
+    })
+}
+
+/// Creates a multi-vector collection that embeds its own text into token matrices with the
+/// model in the folder `model_dir` (dimension from the model, MaxSim over cosine). With
+/// `colbert` = 0 the model is a sentence-transformers/BERT folder and its normalised token
+/// outputs are the matrices; with `colbert` = 1 it is a ColBERT checkpoint (BERT trunk +
+/// linear head), whose head may be given separately as the safetensors file `projection`
+/// (NULL: the checkpoint's own). `attend_expansion`: -1 for the checkpoint's setting, 0 or 1
+/// to override whether queries attend to their [MASK] expansion (ColBERT only). Then
+/// `quiver_upsert_texts` and `quiver_search_text` work on it. `out` as in
+/// `quiver_create_collection`.
+///
+/// # Safety
+/// As `quiver_create_collection`; `model_dir` a NUL-terminated string; `projection` one or
+/// NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn quiver_create_multi_text_collection(
+    db: *const quiver_db,
+    name: *const c_char,
+    model_dir: *const c_char,
+    colbert: c_int,
+    projection: *const c_char,
+    attend_expansion: c_int,
+    out: *mut *mut quiver_collection,
+) -> c_int {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (db, name, dir, projection) = unsafe {
+            (
+                handles::handle(db, Kind::Db)?,
+                handles::text(name, "name")?,
+                handles::text(model_dir, "model_dir")?,
+                handles::optional_text(projection, "projection")?,
+            )
+        };
+        let attend = match attend_expansion {
+            -1 => None,
+            0 => Some(false),
+            1 => Some(true),
+            other => {
+                return Err(Failure::invalid(format!(
+                    "attend_expansion is {other}, expected -1, 0 or 1"
+                )));
+            }
+        };
+        let embedder: Arc<dyn Embedder> = match colbert {
+            0 if projection.is_some() || attend.is_some() => {
+                return Err(Failure::invalid(
+                    "projection and attend_expansion apply to ColBERT models (colbert = 1)",
+                ));
+            }
+            0 => Arc::new(engine::BertEmbedder::load(dir)?),
+            1 => {
+                let options = engine::ColbertOptions {
+                    projection: projection.map(Into::into),
+                    attend_to_expansion: attend,
+                    ..engine::ColbertOptions::default()
+                };
+                Arc::new(engine::ColbertEmbedder::load_with(dir, &options)?)
+            }
+            other => {
+                return Err(Failure::invalid(format!(
+                    "colbert is {other}, expected 0 or 1"
+                )));
+            }
+        };
+        let config = CollectionConfig::multi_vector_with_embedder(embedder);
         let coll = db.db.create_collection(name, config)?;
         give_collection(coll, out);
         Ok(())

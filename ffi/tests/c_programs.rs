@@ -113,6 +113,7 @@ fn text_collections_with_the_real_model() {
     let out = Command::new(&program)
         .arg(dir.path())
         .arg(&model)
+        .arg(crate_dir().join("../tests/fixtures/colbert_reference/projection.safetensors"))
         .output()
         .expect("run text");
     assert!(

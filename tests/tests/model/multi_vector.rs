@@ -4,7 +4,7 @@
 
 use super::{fixture, model_dir};
 use quiver::MultiIndexParams;
-use quiver::{BertEmbedder, BertOptions, CollectionConfig, Database, ElementType, Embedder};
+use quiver::{BertEmbedder, BertOptions, CollectionConfig, Database, ElementType};
 use quiver::{MultiSearchRequest, TextRecord};
 use quiver_tests::ir;
 use std::collections::HashSet;
