@@ -132,6 +132,8 @@ int main(int argc, char **argv) {
   EXPECT_STATUS(QUIVER_MODEL, quiver_upsert_texts(docs, ids, texts, 1, NULL));
   EXPECT_STATUS(QUIVER_MODEL, quiver_search_text(docs, "hello", NULL, &r));
   EXPECT_STATUS(QUIVER_MODEL, quiver_create_text_collection(db, "notes", path_in(dir, "no-model"), NULL));
+  EXPECT_STATUS(QUIVER_MODEL, quiver_create_multi_text_collection(db, "notes", path_in(dir, "no-model"), 1, NULL, -1, NULL));
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_create_multi_text_collection(db, "notes", path_in(dir, "no-model"), 2, NULL, -1, NULL));
 
   /* Multi-vector: records are token matrices, searched by MaxSim. */
   quiver_collection *mv = NULL;
