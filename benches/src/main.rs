@@ -11,6 +11,7 @@ mod embed;
 mod filters;
 mod measure;
 mod multi;
+mod peak;
 mod report;
 
 use clap::Parser;

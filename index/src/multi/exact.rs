@@ -1,10 +1,7 @@
 //! Exact MaxSim search: every (allowed) document scored, threaded over documents. The oracle
 //! the candidate-generation path is measured against, and the search used without an index.
 
-use super::maxsim::{Scratch, maxsim_batch, maxsim_prefix};
-
-/// Documents scored per batched kernel call.
-const GROUP: usize = 64;
+use super::maxsim::{QueryPanel, Scratch, maxsim_batch, maxsim_panel};
 use super::{TokenStore, workers};
 use crate::{Neighbor, RowSet, TopK};
 
@@ -70,46 +67,20 @@ fn scan(
     let dim = store.dim();
     let slots = store.slots();
     let work = |first: usize, part: &[Option<std::sync::Arc<[f32]>>]| {
-        let mut scratch = Scratch::default();
+        let mut panel = QueryPanel::default();
+        panel.fill(q, dim, prefix.unwrap_or(dim));
         let mut top = TopK::new(k);
-        let mut rows = Vec::with_capacity(GROUP);
-        let mut docs: Vec<&[f32]> = Vec::with_capacity(GROUP);
-        let mut scores = Vec::with_capacity(GROUP);
-        let mut flush = |rows: &mut Vec<u64>, docs: &mut Vec<&[f32]>, top: &mut TopK| {
-            maxsim_batch(q, docs, dim, &mut scratch, &mut scores);
-            for (&row, &score) in rows.iter().zip(&scores) {
-                top.push(Neighbor {
-                    distance: -score,
-                    row,
-                });
-            }
-            rows.clear();
-            docs.clear();
-        };
         for (i, doc) in part.iter().enumerate() {
             let Some(doc) = doc else { continue };
             let row = (first + i) as u64;
             if allowed.is_some_and(|a| !a.contains(row)) {
                 continue;
             }
-            match prefix {
-                Some(dims) => {
-                    let score = maxsim_prefix(q, doc, dim, dims, &mut Scratch::default());
-                    top.push(Neighbor {
-                        distance: -score,
-                        row,
-                    });
-                }
-                None => {
-                    rows.push(row);
-                    docs.push(doc);
-                    if rows.len() == GROUP {
-                        flush(&mut rows, &mut docs, &mut top);
-                    }
-                }
-            }
+            top.push(Neighbor {
+                distance: -maxsim_panel(&panel, doc, dim),
+                row,
+            });
         }
-        flush(&mut rows, &mut docs, &mut top);
         top
     };
     let n = workers(threads, store.len() / 256);

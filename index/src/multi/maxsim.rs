@@ -1,26 +1,21 @@
 //! The MaxSim kernel: `sum_i max_j <q_i, d_j>` for a query matrix `q` (nq x dim) and a
 //! document matrix `d` (nd x dim), both row-major f32.
 //!
-//! All nq x nd dot products come from one matrix product (`gemm`, blocked for the cache and
-//! vectorised with the best instruction set at run time), then each row's maximum is summed.
-//! [`maxsim_naive`] is the plain-loop twin in f64 that the kernel is tested against.
+//! The query is transposed once per call into a panel (see `fused`), then each document is
+//! scored by a register-blocked kernel that keeps dot products and row maxima in vector
+//! registers. [`maxsim_naive`] is the plain-loop twin in f64 that the kernel is tested
+//! against.
 
-use crate::matmul;
+pub use super::fused::{QueryPanel, maxsim_panel};
 
 /// Reusable buffers for [`maxsim`] and [`maxsim_batch`].
 #[derive(Default, Debug)]
 pub struct Scratch {
-    sims: Vec<f32>,
-    packed: Vec<f32>,
+    panel: QueryPanel,
 }
 
-/// Document tokens packed into one product by [`maxsim_batch`]: enough to amortise the
-/// product's packing and dispatch (short documents of ~20 tokens alone reach a quarter of
-/// the library's large-product speed), few enough that the block stays in L2.
-const BATCH_TOKENS: usize = 512;
-
-/// MaxSim of `q` against each of `docs`, written to `out` (cleared first) in order. Short
-/// documents are packed side by side so one matrix product serves many of them.
+/// MaxSim of `q` against each of `docs`, written to `out` (cleared first) in order; the query
+/// is prepared once for all of them.
 pub fn maxsim_batch(
     q: &[f32],
     docs: &[&[f32]],
@@ -29,67 +24,15 @@ pub fn maxsim_batch(
     out: &mut Vec<f32>,
 ) {
     out.clear();
-    let nq = q.len() / dim;
-    let mut start = 0;
-    while start < docs.len() {
-        // Take documents until the block is full (at least one).
-        let mut end = start;
-        let mut tokens = 0;
-        while end < docs.len() && (end == start || tokens + docs[end].len() / dim <= BATCH_TOKENS) {
-            tokens += docs[end].len() / dim;
-            end += 1;
-        }
-        if end == start + 1 || nq == 0 {
-            for d in &docs[start..end] {
-                out.push(maxsim(q, d, dim, scratch));
-            }
-            start = end;
-            continue;
-        }
-        scratch.packed.clear();
-        for d in &docs[start..end] {
-            scratch.packed.extend_from_slice(d);
-        }
-        scratch.sims.resize(nq * tokens, 0.0);
-        matmul::dot_products(q, nq, &scratch.packed, tokens, dim, &mut scratch.sims);
-        let mut offset = 0;
-        for d in &docs[start..end] {
-            let nd = d.len() / dim;
-            let score = if nd == 0 {
-                0.0
-            } else {
-                scratch
-                    .sims
-                    .chunks_exact(tokens)
-                    .map(|row| {
-                        row[offset..offset + nd]
-                            .iter()
-                            .copied()
-                            .fold(f32::NEG_INFINITY, f32::max)
-                    })
-                    .sum()
-            };
-            out.push(score);
-            offset += nd;
-        }
-        start = end;
-    }
+    scratch.panel.fill(q, dim, dim);
+    out.extend(docs.iter().map(|d| maxsim_panel(&scratch.panel, d, dim)));
 }
 
 /// MaxSim of query `q` against document `doc`, both row-major with `dim` columns. An empty
 /// document scores 0 (no token to match); so does an empty query.
 pub fn maxsim(q: &[f32], doc: &[f32], dim: usize, scratch: &mut Scratch) -> f32 {
-    let (nq, nd) = (q.len() / dim, doc.len() / dim);
-    if nq == 0 || nd == 0 {
-        return 0.0;
-    }
-    scratch.sims.resize(nq * nd, 0.0);
-    matmul::dot_products(q, nq, doc, nd, dim, &mut scratch.sims);
-    scratch
-        .sims
-        .chunks_exact(nd)
-        .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-        .sum()
+    scratch.panel.fill(q, dim, dim);
+    maxsim_panel(&scratch.panel, doc, dim)
 }
 
 /// MaxSim computed with only the first `dims` columns of every token (Matryoshka-trained
@@ -101,26 +44,11 @@ pub fn maxsim_prefix(
     dims: usize,
     scratch: &mut Scratch,
 ) -> f32 {
-    if dims >= dim {
-        return maxsim(q, doc, dim, scratch);
-    }
-    let (nq, nd) = (q.len() / dim, doc.len() / dim);
-    if nq == 0 || nd == 0 || dims == 0 {
+    if dims == 0 {
         return 0.0;
     }
-    // Strided views are not worth a second gemm call path: copy the prefixes (nd x dims is
-    // small next to the products computed from it).
-    let qp: Vec<f32> = q
-        .chunks_exact(dim)
-        .flat_map(|t| &t[..dims])
-        .copied()
-        .collect();
-    let dp: Vec<f32> = doc
-        .chunks_exact(dim)
-        .flat_map(|t| &t[..dims])
-        .copied()
-        .collect();
-    maxsim(&qp, &dp, dims, scratch)
+    scratch.panel.fill(q, dim, dims);
+    maxsim_panel(&scratch.panel, doc, dim)
 }
 
 /// The obviously-correct twin: every dot product accumulated in f64 by plain loops.

@@ -17,6 +17,9 @@
 
 mod candidates;
 pub mod exact;
+mod fused;
+#[cfg(target_arch = "x86_64")]
+mod fused_avx512;
 pub mod maxsim;
 mod store;
 
