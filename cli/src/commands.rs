@@ -112,6 +112,24 @@ pub fn run(command: Command) -> DynResult<()> {
             filter,
         } => {
             let filter = filter.as_deref().map(Filter::parse).transpose()?;
+            // Bad arguments fail before the database is opened and loaded.
+            let vector = vector
+                .map(|v| {
+                    serde_json::from_str::<Vec<f32>>(&v)
+                        .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))
+                })
+                .transpose()?;
+            if vector.is_none()
+                && queries.is_none()
+                && like.is_empty()
+                && text.is_empty()
+                && vectors.is_none()
+            {
+                return Err(
+                    "give a query: --vector JSON, --text TEXT, --queries FILE, --vectors FILE or --like ID"
+                        .into(),
+                );
+            }
             let t = Instant::now();
             let db = Database::open(&db)?;
             let c = db.collection(&collection)?;
@@ -160,13 +178,7 @@ pub fn run(command: Command) -> DynResult<()> {
                     let refs: Vec<&str> = text.iter().map(String::as_str).collect();
                     (c.embedder()?.embed_queries(&refs)?, text)
                 }
-                (Some(v), _, _) => (
-                    vec![
-                        serde_json::from_str::<Vec<f32>>(&v)
-                            .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))?,
-                    ],
-                    Vec::new(),
-                ),
+                (Some(v), _, _) => (vec![v], Vec::new()),
                 (_, Some(path), _) => (readers::read_queries(&path)?, Vec::new()),
                 (_, _, false) => {
                     let mut qs = Vec::new();

@@ -263,7 +263,7 @@ impl Collection {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
         state.expect_kind(&self.name, false, "search")?;
-        validate::k(req.k)?;
+        req.validate_options()?;
         validate::vector(None, req.vector, &state.schema)?;
         let arena = state.arena(&snap.read)?;
         let index = if req.exact {
@@ -373,7 +373,7 @@ impl Collection {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
         state.expect_kind(&self.name, false, "search_batch")?;
-        validate::k(k)?;
+        template.validate_options()?;
         let mut flat_queries = Vec::with_capacity(queries.len() * state.schema.dim);
         for q in queries {
             validate::vector(None, q.as_ref(), &state.schema)?;

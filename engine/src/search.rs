@@ -32,6 +32,19 @@ pub struct SearchRequest<'a> {
 }
 
 impl<'a> SearchRequest<'a> {
+    /// Checks k and the tuning parameters given, whether or not the collection has an index
+    /// (a request that is wrong stays wrong after the index is dropped or built).
+    pub(crate) fn validate_options(&self) -> crate::Result<()> {
+        crate::validate::k(self.k)?;
+        if let Some(n) = self.nprobe {
+            crate::validate::search_parameter("nprobe", n)?;
+        }
+        if let Some(n) = self.refine {
+            crate::validate::search_parameter("refine", n)?;
+        }
+        Ok(())
+    }
+
     pub fn new(vector: &'a [f32], k: usize) -> Self {
         SearchRequest {
             vector,

@@ -25,6 +25,7 @@ fn read_all(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// A dense matrix loaded from a file, row-major.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Matrix {
     pub rows: usize,
     pub dim: usize,

@@ -257,11 +257,10 @@ pub unsafe extern "C" fn quiver_create_text_collection(
                 handles::text(model_dir, "model_dir")?,
             )
         };
-        let model = engine::BertEmbedder::load(dir)?;
-        let coll = db.db.create_collection(
-            name,
-            CollectionConfig::with_embedder(std::sync::Arc::new(model)),
-        )?;
+        let model = crate::models::load(dir, None)?;
+        let coll = db
+            .db
+            .create_collection(name, CollectionConfig::with_embedder(model))?;
         give_collection(coll, out);
         Ok(())
     })

@@ -23,6 +23,7 @@
 
 mod db;
 mod handles;
+mod models;
 mod multi;
 mod records;
 mod search;

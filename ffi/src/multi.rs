@@ -6,9 +6,8 @@ use crate::handles::{self, Kind, quiver_collection, quiver_db};
 use crate::records::{collection, ids, payloads};
 use crate::search::{give, quiver_results, quiver_search_params, request, rows};
 use crate::status::{Failure, guard};
-use engine::{CollectionConfig, Embedder, MultiIndexParams, MultiRecord, MultiSearchRequest};
+use engine::{CollectionConfig, MultiIndexParams, MultiRecord, MultiSearchRequest};
 use std::ffi::{c_char, c_int};
-use std::sync::Arc;
 
 /// Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
 /// vectors (`metric`: QUIVER_METRIC_COSINE or QUIVER_METRIC_DOT; `dtype` as in
@@ -79,21 +78,20 @@ pub unsafe extern "C" fn quiver_create_multi_text_collection(
                 )));
             }
         };
-        let embedder: Arc<dyn Embedder> = match colbert {
+        let embedder = match colbert {
             0 if projection.is_some() || attend.is_some() => {
                 return Err(Failure::invalid(
                     "projection and attend_expansion apply to ColBERT models (colbert = 1)",
                 ));
             }
-            0 => Arc::new(engine::BertEmbedder::load(dir)?),
-            1 => {
-                let options = engine::ColbertOptions {
+            0 => crate::models::load(dir, None)?,
+            1 => crate::models::load(
+                dir,
+                Some(crate::models::Colbert {
                     projection: projection.map(Into::into),
                     attend_to_expansion: attend,
-                    ..engine::ColbertOptions::default()
-                };
-                Arc::new(engine::ColbertEmbedder::load_with(dir, &options)?)
-            }
+                }),
+            )?,
             other => {
                 return Err(Failure::invalid(format!(
                     "colbert is {other}, expected 0 or 1"

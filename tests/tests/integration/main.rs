@@ -4,6 +4,7 @@ mod basics;
 mod concurrency;
 mod corruption;
 mod crash;
+mod error_table;
 mod faults;
 mod files;
 mod filters;

@@ -1,0 +1,36 @@
+//! Loading models for text collections; without the `embed` feature (a build with no model
+//! inference, e.g. the fuzz targets) every load reports `QUIVER_MODEL`.
+
+use crate::status::Failure;
+use engine::Embedder;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A ColBERT checkpoint's overrides.
+pub(crate) struct Colbert {
+    pub projection: Option<PathBuf>,
+    pub attend_to_expansion: Option<bool>,
+}
+
+#[cfg(feature = "embed")]
+pub(crate) fn load(dir: &str, colbert: Option<Colbert>) -> Result<Arc<dyn Embedder>, Failure> {
+    Ok(match colbert {
+        None => Arc::new(engine::BertEmbedder::load(dir)?),
+        Some(c) => {
+            let options = engine::ColbertOptions {
+                projection: c.projection,
+                attend_to_expansion: c.attend_to_expansion,
+                ..engine::ColbertOptions::default()
+            };
+            Arc::new(engine::ColbertEmbedder::load_with(dir, &options)?)
+        }
+    })
+}
+
+#[cfg(not(feature = "embed"))]
+pub(crate) fn load(dir: &str, _colbert: Option<Colbert>) -> Result<Arc<dyn Embedder>, Failure> {
+    Err(Failure::from(engine::Error::InvalidModel {
+        path: dir.into(),
+        reason: "this build of libquiver has no model inference (cargo feature `embed`)".into(),
+    }))
+}

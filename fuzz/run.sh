@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 60) with cargo-fuzz (libFuzzer) on the
+# stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags (no nightly needed).
+#   fuzz/run.sh [SECONDS] [--asan] [TARGET...]
+# Default sanitizer: none (coverage-guided, fast to build); --asan adds AddressSanitizer.
+# Inputs: fuzz/seeds/<target> (committed starting points), fuzz/regressions/<target>
+# (committed inputs that once failed, replayed first), fuzz/corpus/<target> (grown here,
+# not committed). A failure leaves its input in fuzz/artifacts/<target>/ and exits non-zero:
+# copy it to fuzz/regressions/<target>/ once fixed.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECS=60
+SAN=none
+TARGETS=()
+for arg in "$@"; do
+  case "$arg" in
+    --asan) SAN=address ;;
+    [0-9]*) SECS="$arg" ;;
+    *) TARGETS+=("$arg") ;;
+  esac
+done
+if [[ ${#TARGETS[@]} -eq 0 ]]; then
+  TARGETS=(open_file decode_records import_line filter c_api)
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked --version 0.13.1 >&2
+fi
+export RUSTC_BOOTSTRAP=1
+# libFuzzer's C++ runtime.
+command -v g++ >/dev/null || (apt-get update -qq && apt-get install -y -qq g++)
+cargo fuzz build -s "$SAN" >&2
+for t in "${TARGETS[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t" "seeds/$t" "regressions/$t"
+  max_len=4096
+  [[ "$t" == open_file ]] && max_len=262144
+  echo "== fuzz $t for ${SECS}s (sanitizer: $SAN)"
+  log="artifacts/$t.log"
+  status=0
+  cargo fuzz run -s "$SAN" "$t" "corpus/$t" "seeds/$t" "regressions/$t" -- \
+    -max_total_time="$SECS" -max_len="$max_len" -artifact_prefix="artifacts/$t/" \
+    -print_final_stats=1 >"$log" 2>&1 || status=$?
+  grep -E "^(stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)" "$log" || true
+  if [[ $status -ne 0 ]] || compgen -G "artifacts/$t/*" >/dev/null; then
+    tail -n 40 "$log" >&2
+    echo "fuzz target $t failed (status $status); inputs in fuzz/artifacts/$t/" >&2
+    exit 1
+  fi
+done
