@@ -41,7 +41,7 @@ for t in "${TARGETS[@]}"; do
     -print_final_stats=1 >"$log" 2>&1 || status=$?
   grep -E "^(stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)" "$log" || true
   if [[ $status -ne 0 ]] || compgen -G "artifacts/$t/*" >/dev/null; then
-    tail -n 40 "$log" >&2
+    grep -v "^\s*\[" "$log" | tail -n 40 | cut -c1-400 >&2
     echo "fuzz target $t failed (status $status); inputs in fuzz/artifacts/$t/" >&2
     exit 1
   fi

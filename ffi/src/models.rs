@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A ColBERT checkpoint's overrides.
+#[cfg_attr(not(feature = "embed"), allow(dead_code))]
 pub(crate) struct Colbert {
     pub projection: Option<PathBuf>,
     pub attend_to_expansion: Option<bool>,

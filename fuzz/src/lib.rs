@@ -16,7 +16,15 @@ use std::sync::Once;
 
 pub fn quiet_caught_panics() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+    // QUIVER_FUZZ_PANICS=1 prints them (to see what a crash input does).
+    let verbose = std::env::var_os("QUIVER_FUZZ_PANICS").is_some();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(move |info| {
+            if verbose {
+                eprintln!("{info}\n{}", std::backtrace::Backtrace::force_capture());
+            }
+        }))
+    });
 }
 
 fn memory_db() -> Database {
@@ -33,10 +41,12 @@ pub fn open_file(data: &[u8]) {
     let path = dir.path().join("f.qvr");
     std::fs::write(&path, data).expect("write");
     for verify in [false, true] {
-        let Ok(db) = DatabaseOptions::default().verify_on_open(verify).open(&path) else {
+        let Ok(db) = DatabaseOptions::default()
+            .verify_on_open(verify)
+            .open(&path)
+        else {
             continue;
         };
-        let _ = db.check();
         let Ok(list) = db.collections() else { continue };
         for info in list {
             let Ok(c) = db.collection(&info.name) else {
@@ -83,7 +93,7 @@ pub fn decode_records(data: &[u8]) {
         4 => drop(codec::matrix_token_count(bytes, usize::from(which) % 33)),
         5 => drop(codec::decode_payload(bytes)),
         6 => drop(codec::decode_text(bytes)),
-        7 => drop(index_store::IndexHeader::decode(bytes)),
+        7 => drop(index_store::IvfPqHeader::decode(bytes)),
         8 => drop(index_store::decode_posting(bytes)),
         _ => drop(fields::entry_row(bytes)),
     }
@@ -113,7 +123,11 @@ pub fn import_line(data: &[u8]) {
             .collect()
     };
     let db = memory_db();
-    match (fields.get("vector"), fields.get("vectors"), fields.get("text")) {
+    match (
+        fields.get("vector"),
+        fields.get("vectors"),
+        fields.get("text"),
+    ) {
         (Some(v), None, None) => {
             let Some(vector) = floats(v) else { return };
             let dim = vector.len().clamp(1, 64);
@@ -144,7 +158,10 @@ pub fn import_line(data: &[u8]) {
             let mut record = MultiRecord::new(id.clone(), matrix.clone());
             record.payload = payload;
             if c.upsert_multi(&[record]).is_ok() {
-                assert!(c.get_multi(&id).expect("get").is_some(), "accepted, then lost");
+                assert!(
+                    c.get_multi(&id).expect("get").is_some(),
+                    "accepted, then lost"
+                );
                 let hits = c.search_multi(&matrix, 1).expect("search a stored matrix");
                 assert_eq!(hits.len(), 1);
             }
@@ -211,7 +228,11 @@ pub fn filter(data: &[u8]) {
     let hits = indexed
         .search_with(&quiver::SearchRequest::new(&[0.0, 1.0], 5).filter(&filter))
         .expect("filtered search");
-    assert_eq!(hits.len() as u64, a, "a filtered search of k = all returns every match");
+    assert_eq!(
+        hits.len() as u64,
+        a,
+        "a filtered search of k = all returns every match"
+    );
 }
 
 /// Reads fuzz bytes as a sequence of C API calls.
@@ -236,7 +257,12 @@ impl Script<'_> {
     /// A C string from the next bytes (NUL bytes dropped, possibly invalid UTF-8).
     fn cstring(&mut self) -> std::ffi::CString {
         let len = usize::from(self.byte().unwrap_or(0) % 24);
-        let raw: Vec<u8> = self.bytes(len).iter().copied().filter(|&b| b != 0).collect();
+        let raw: Vec<u8> = self
+            .bytes(len)
+            .iter()
+            .copied()
+            .filter(|&b| b != 0)
+            .collect();
         std::ffi::CString::new(raw).expect("no NUL")
     }
 
@@ -248,7 +274,11 @@ impl Script<'_> {
                 a[..b.len()].copy_from_slice(b);
                 let f = f32::from_le_bytes(a);
                 // Mostly small numbers, sometimes whatever the bits say (NaN, infinities).
-                if a[3] & 0x80 == 0 { f32::from(a[0]) / 16.0 - 8.0 } else { f }
+                if a[3] & 0x80 == 0 {
+                    f32::from(a[0]) / 16.0 - 8.0
+                } else {
+                    f
+                }
             })
             .collect()
     }
@@ -262,8 +292,8 @@ pub fn c_api(data: &[u8]) {
     use std::ptr::{null, null_mut};
     quiet_caught_panics();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = std::ffi::CString::new(dir.path().join("c.qvr").to_str().expect("utf-8"))
-        .expect("no NUL");
+    let path =
+        std::ffi::CString::new(dir.path().join("c.qvr").to_str().expect("utf-8")).expect("no NUL");
     let mut s = Script { data };
     let options = quiver_options {
         create: 1,
@@ -302,7 +332,14 @@ pub fn c_api(data: &[u8]) {
                 let mut out = null_mut();
                 let status = unsafe {
                     if multi {
-                        quiver_create_multi_collection(db, name.as_ptr(), dim, metric, dtype, &mut out)
+                        quiver_create_multi_collection(
+                            db,
+                            name.as_ptr(),
+                            dim,
+                            metric,
+                            dtype,
+                            &mut out,
+                        )
                     } else {
                         quiver_create_collection(db, name.as_ptr(), dim, metric, dtype, &mut out)
                     }
@@ -316,20 +353,29 @@ pub fn c_api(data: &[u8]) {
                 let count = usize::from(s.byte().unwrap_or(0) % 4);
                 let dim = usize::from(s.byte().unwrap_or(0) % 9);
                 let ids: Vec<std::ffi::CString> = (0..count).map(|_| s.cstring()).collect();
-                let id_ptrs: Vec<*const std::ffi::c_char> = ids.iter().map(|i| i.as_ptr()).collect();
+                let id_ptrs: Vec<*const std::ffi::c_char> =
+                    ids.iter().map(|i| i.as_ptr()).collect();
                 let vectors = s.floats(count * dim);
                 let payload = std::ffi::CString::new(r#"{"k": 1}"#).expect("no NUL");
-                let payloads: Vec<*const std::ffi::c_char> =
-                    (0..count).map(|i| if i % 2 == 0 { payload.as_ptr() } else { null() }).collect();
+                let payloads: Vec<*const std::ffi::c_char> = (0..count)
+                    .map(|i| if i % 2 == 0 { payload.as_ptr() } else { null() })
+                    .collect();
                 unsafe {
-                    quiver_upsert(c, id_ptrs.as_ptr(), vectors.as_ptr(), count, dim, payloads.as_ptr())
+                    quiver_upsert(
+                        c,
+                        id_ptrs.as_ptr(),
+                        vectors.as_ptr(),
+                        count,
+                        dim,
+                        payloads.as_ptr(),
+                    )
                 };
             }
             2 => {
                 let c = pick(&mut s, &colls);
                 let dim = usize::from(s.byte().unwrap_or(0) % 9);
                 let query = s.floats(dim);
-                let mut params = unsafe { quiver_search_params_default() };
+                let mut params = quiver_search_params_default();
                 params.k = usize::from(s.byte().unwrap_or(0) % 12);
                 params.exact = u32::from(s.byte().unwrap_or(0) % 2);
                 let filter = s.cstring();
@@ -377,11 +423,22 @@ pub fn c_api(data: &[u8]) {
                 let count = usize::from(s.byte().unwrap_or(0) % 3);
                 let dim = usize::from(s.byte().unwrap_or(0) % 9);
                 let ids: Vec<std::ffi::CString> = (0..count).map(|_| s.cstring()).collect();
-                let id_ptrs: Vec<*const std::ffi::c_char> = ids.iter().map(|i| i.as_ptr()).collect();
-                let tokens: Vec<usize> = (0..count).map(|_| usize::from(s.byte().unwrap_or(0) % 4)).collect();
+                let id_ptrs: Vec<*const std::ffi::c_char> =
+                    ids.iter().map(|i| i.as_ptr()).collect();
+                let tokens: Vec<usize> = (0..count)
+                    .map(|_| usize::from(s.byte().unwrap_or(0) % 4))
+                    .collect();
                 let vectors = s.floats(tokens.iter().sum::<usize>() * dim);
                 unsafe {
-                    quiver_upsert_multi(c, id_ptrs.as_ptr(), tokens.as_ptr(), vectors.as_ptr(), count, dim, null())
+                    quiver_upsert_multi(
+                        c,
+                        id_ptrs.as_ptr(),
+                        tokens.as_ptr(),
+                        vectors.as_ptr(),
+                        count,
+                        dim,
+                        null(),
+                    )
                 };
             }
             8 => {
@@ -389,10 +446,21 @@ pub fn c_api(data: &[u8]) {
                 let tokens = usize::from(s.byte().unwrap_or(0) % 4);
                 let dim = usize::from(s.byte().unwrap_or(0) % 9);
                 let query = s.floats(tokens * dim);
-                let params = unsafe { quiver_search_params_default() };
+                let params = quiver_search_params_default();
                 let mut out = null_mut();
                 let candidates = usize::from(s.byte().unwrap_or(0));
-                if unsafe { quiver_search_multi(c, query.as_ptr(), tokens, dim, &params, candidates, &mut out) } == 0 {
+                if unsafe {
+                    quiver_search_multi(
+                        c,
+                        query.as_ptr(),
+                        tokens,
+                        dim,
+                        &params,
+                        candidates,
+                        &mut out,
+                    )
+                } == 0
+                {
                     read_results(out);
                 }
             }

@@ -163,12 +163,14 @@ impl Store {
 
     /// A consistent view of the latest commit.
     pub fn begin_read(&self) -> StorageResult<ReadSnapshot> {
-        Ok(ReadSnapshot::new(self.db()?.begin_read()?))
+        // Guarded like every redb call: after a panic on a damaged page redb's locks are
+        // poisoned, and the next transaction would panic on them.
+        crate::guard::guarded(|| Ok(ReadSnapshot::new(self.db()?.begin_read()?)))
     }
 
     /// Starts the one write transaction (waits while another is open in this process).
     pub fn begin_write(&self) -> StorageResult<WriteBatch> {
-        let mut txn = self.db()?.begin_write()?;
+        let mut txn = crate::guard::guarded(|| Ok(self.db()?.begin_write()?))?;
         let durability = match self.durability {
             Durability::Immediate => redb::Durability::Immediate,
             Durability::Relaxed => redb::Durability::None,
@@ -228,7 +230,7 @@ impl Store {
     }
 
     fn write_header(&self) -> StorageResult<()> {
-        let mut txn = self.db()?.begin_write()?;
+        let mut txn = crate::guard::guarded(|| Ok(self.db()?.begin_write()?))?;
         txn.set_durability(redb::Durability::Immediate)
             .map_err(|e| StorageError::Internal {
                 detail: e.to_string(),

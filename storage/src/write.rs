@@ -13,7 +13,8 @@ use std::collections::btree_map::Entry;
 
 /// A pending transaction. Dropping it without [`WriteBatch::commit`] discards every change.
 pub struct WriteBatch {
-    txn: redb::WriteTransaction,
+    /// `None` once committed or aborted.
+    txn: Option<redb::WriteTransaction>,
 }
 
 /// One record to store.
@@ -38,22 +39,22 @@ pub struct PutOutcome {
 
 impl WriteBatch {
     pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
-        WriteBatch { txn }
+        WriteBatch { txn: Some(txn) }
     }
 
     pub fn collection(&self, name: &str) -> StorageResult<Option<CollectionRecord>> {
-        crate::guard::guarded(|| crate::catalog::lookup(&self.txn.open_table(CATALOG)?, name))
+        crate::guard::guarded(|| crate::catalog::lookup(&self.txn()?.open_table(CATALOG)?, name))
     }
 
     /// The four record tables of a collection, opened for writing.
     fn record_tables(&self, coll: &CollectionRecord) -> StorageResult<RecordTables<'_>> {
         let t = CollectionTables::of(coll.id);
         Ok(RecordTables {
-            ids: self.txn.open_table(t.ids())?,
-            keys: self.txn.open_table(t.keys())?,
-            vectors: self.txn.open_table(t.vectors())?,
-            payloads: self.txn.open_table(t.payloads())?,
-            texts: self.txn.open_table(t.texts())?,
+            ids: self.txn()?.open_table(t.ids())?,
+            keys: self.txn()?.open_table(t.keys())?,
+            vectors: self.txn()?.open_table(t.vectors())?,
+            payloads: self.txn()?.open_table(t.payloads())?,
+            texts: self.txn()?.open_table(t.texts())?,
         })
     }
 
@@ -63,7 +64,7 @@ impl WriteBatch {
             return Ok(None);
         }
         Ok(Some(
-            self.txn
+            self.txn()?
                 .open_table(CollectionTables::of(coll.id).matrices())?,
         ))
     }
@@ -76,7 +77,7 @@ impl WriteBatch {
     ) -> StorageResult<CollectionRecord> {
         crate::guard::guarded(|| {
             let id = {
-                let mut meta = self.txn.open_table(META)?;
+                let mut meta = self.txn()?.open_table(META)?;
                 let next = match meta.get(NEXT_COLLECTION_ID_KEY)? {
                     Some(v) => codec::read_u64(v.value(), 0)?,
                     None => {
@@ -101,14 +102,14 @@ impl WriteBatch {
                 version: if new.kind == KIND_VECTORS { 1 } else { 2 },
             };
             let t = CollectionTables::of(id);
-            self.txn.open_table(t.ids())?;
-            self.txn.open_table(t.keys())?;
-            self.txn.open_table(t.vectors())?;
-            self.txn.open_table(t.payloads())?;
-            self.txn.open_table(t.texts())?;
-            self.txn.open_table(t.settings())?;
+            self.txn()?.open_table(t.ids())?;
+            self.txn()?.open_table(t.keys())?;
+            self.txn()?.open_table(t.vectors())?;
+            self.txn()?.open_table(t.payloads())?;
+            self.txn()?.open_table(t.texts())?;
+            self.txn()?.open_table(t.settings())?;
             if record.is_multi_vector() {
-                self.txn.open_table(t.matrices())?;
+                self.txn()?.open_table(t.matrices())?;
             }
             self.save_collection(&record)?;
             Ok(record)
@@ -119,17 +120,19 @@ impl WriteBatch {
     pub fn drop_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            self.txn.delete_table(t.ids())?;
-            self.txn.delete_table(t.keys())?;
-            self.txn.delete_table(t.vectors())?;
-            self.txn.delete_table(t.payloads())?;
-            self.txn.delete_table(t.index())?;
-            self.txn.delete_table(t.postings())?;
-            self.txn.delete_table(t.texts())?;
-            self.txn.delete_table(t.settings())?;
-            self.txn.delete_table(t.fields())?;
-            self.txn.delete_table(t.matrices())?;
-            self.txn.open_table(CATALOG)?.remove(coll.name.as_str())?;
+            self.txn()?.delete_table(t.ids())?;
+            self.txn()?.delete_table(t.keys())?;
+            self.txn()?.delete_table(t.vectors())?;
+            self.txn()?.delete_table(t.payloads())?;
+            self.txn()?.delete_table(t.index())?;
+            self.txn()?.delete_table(t.postings())?;
+            self.txn()?.delete_table(t.texts())?;
+            self.txn()?.delete_table(t.settings())?;
+            self.txn()?.delete_table(t.fields())?;
+            self.txn()?.delete_table(t.matrices())?;
+            self.txn()?
+                .open_table(CATALOG)?
+                .remove(coll.name.as_str())?;
             Ok(())
         })
     }
@@ -143,7 +146,7 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            self.txn.open_table(t.settings())?.insert(key, value)?;
+            self.txn()?.open_table(t.settings())?.insert(key, value)?;
             Ok(())
         })
     }
@@ -156,7 +159,7 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.fields())?;
+            let mut table = self.txn()?.open_table(t.fields())?;
             for key in keys {
                 table.insert(key.as_slice(), ())?;
             }
@@ -172,7 +175,7 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.fields())?;
+            let mut table = self.txn()?.open_table(t.fields())?;
             for key in keys {
                 table.remove(key.as_slice())?;
             }
@@ -184,7 +187,7 @@ impl WriteBatch {
     pub fn clear_field(&mut self, coll: &CollectionRecord, field: &str) -> StorageResult<u64> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.fields())?;
+            let mut table = self.txn()?.open_table(t.fields())?;
             let range = crate::fields::field_range(field);
             let removed =
                 table.extract_from_if::<&[u8], _>(crate::fields::borrow(&range), |_, _| true)?;
@@ -200,7 +203,7 @@ impl WriteBatch {
     /// Writes the catalog record (row counter and count) back.
     pub fn save_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
         crate::guard::guarded(|| {
-            self.txn
+            self.txn()?
                 .open_table(CATALOG)?
                 .insert(coll.name.as_str(), &coll.encode()[..])?;
             Ok(())
@@ -345,11 +348,11 @@ impl WriteBatch {
         crate::guard::guarded(|| {
             self.drop_index(coll)?;
             let t = CollectionTables::of(coll.id);
-            let mut meta = self.txn.open_table(t.index())?;
+            let mut meta = self.txn()?.open_table(t.index())?;
             meta.insert(index_store::HEADER_KEY, &header.encode()[..])?;
             meta.insert(index_store::CENTROIDS_KEY, centroids)?;
             meta.insert(index_store::CODEBOOKS_KEY, codebooks)?;
-            let mut table = self.txn.open_table(t.postings())?;
+            let mut table = self.txn()?.open_table(t.postings())?;
             for p in postings {
                 table.insert(
                     p.row,
@@ -364,8 +367,8 @@ impl WriteBatch {
     pub fn drop_index(&mut self, coll: &CollectionRecord) -> StorageResult<bool> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let had = self.txn.delete_table(t.index())?;
-            self.txn.delete_table(t.postings())?;
+            let had = self.txn()?.delete_table(t.index())?;
+            self.txn()?.delete_table(t.postings())?;
             Ok(had)
         })
     }
@@ -378,7 +381,7 @@ impl WriteBatch {
     ) -> StorageResult<Vec<Option<u32>>> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.postings())?;
+            let mut table = self.txn()?.open_table(t.postings())?;
             let mut out = Vec::with_capacity(postings.len());
             for p in postings {
                 let encoded = index_store::encode_posting(p.cell, &p.code);
@@ -400,7 +403,7 @@ impl WriteBatch {
     ) -> StorageResult<Vec<Option<u32>>> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.postings())?;
+            let mut table = self.txn()?.open_table(t.postings())?;
             let mut out = Vec::with_capacity(rows.len());
             for &row in rows {
                 let prev = table.remove(row)?;
@@ -425,7 +428,7 @@ impl WriteBatch {
         crate::guard::guarded(|| {
             self.drop_index(coll)?;
             let t = CollectionTables::of(coll.id);
-            let mut meta = self.txn.open_table(t.index())?;
+            let mut meta = self.txn()?.open_table(t.index())?;
             meta.insert(index_store::TOKENS_HEADER_KEY, header)?;
             meta.insert(index_store::TOKENS_CENTROIDS_KEY, centroids)?;
             drop(meta);
@@ -441,7 +444,7 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.postings())?;
+            let mut table = self.txn()?.open_table(t.postings())?;
             for (row, bytes) in codes {
                 table.insert(*row, bytes.as_slice())?;
             }
@@ -457,7 +460,7 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let mut table = self.txn.open_table(t.postings())?;
+            let mut table = self.txn()?.open_table(t.postings())?;
             for row in rows {
                 table.remove(*row)?;
             }
@@ -466,11 +469,36 @@ impl WriteBatch {
     }
 
     /// Makes every change durable (per the store's durability) or none of them.
-    pub fn commit(self) -> StorageResult<()> {
+    pub fn commit(mut self) -> StorageResult<()> {
+        let txn = self.txn.take();
         crate::guard::guarded(|| {
-            self.txn.commit()?;
+            txn.ok_or_else(finished)?.commit()?;
             Ok(())
         })
+    }
+
+    fn txn(&self) -> StorageResult<&redb::WriteTransaction> {
+        self.txn.as_ref().ok_or_else(finished)
+    }
+}
+
+fn finished() -> StorageError {
+    StorageError::Internal {
+        detail: "the write transaction was used after it ended".into(),
+    }
+}
+
+/// An uncommitted batch is rolled back, guarded: after redb panicked on a damaged page its
+/// locks are poisoned, and its own rollback would panic again — outside any guard, that
+/// would abort the process.
+impl Drop for WriteBatch {
+    fn drop(&mut self) {
+        if let Some(txn) = self.txn.take() {
+            let _ = crate::guard::guarded(|| {
+                txn.abort()?;
+                Ok(())
+            });
+        }
     }
 }
 

@@ -39,6 +39,7 @@ impl ModelFolder {
 
     /// Like [`ModelFolder::inspect`], for a transformer trunk whose sentence-transformers
     /// modules are read elsewhere (ColBERT checkpoints: their Dense head is not pooling).
+    #[cfg(feature = "embed")]
     pub(crate) fn inspect_trunk(path: impl AsRef<Path>) -> Result<ModelFolder> {
         Self::inspect_with(path.as_ref(), false)
     }

@@ -149,3 +149,36 @@ fn damaged_files_are_refused_or_read_correctly_never_panic() {
         "corruption: 150 damaged files x 2 opens: {refused} refused ({verify_refused} by verification), {intact} read back intact, {unverified_wrong} read wrong without verification"
     );
 }
+
+/// Files the fuzzer (fuzz/, target `open_file`) once crashed on, replayed: opening, reading
+/// and writing each returns values or errors, never a panic or an abort.
+#[test]
+fn fuzz_regressions_of_open_file() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/open_file");
+    let inputs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fuzz/regressions/open_file")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(!inputs.is_empty());
+    for input in inputs {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.qvr");
+        std::fs::copy(&input, &path).unwrap();
+        let Ok(db) = Database::open(&path) else {
+            continue;
+        };
+        for info in db.collections().unwrap_or_default() {
+            if let Ok(c) = db.collection(&info.name) {
+                let _ = c.check();
+                let _ = c.count();
+            }
+        }
+        // The write that once left redb's locks poisoned and aborted the process on rollback.
+        let created = db.create_collection("new", CollectionConfig::new(2, Metric::L2));
+        if let Ok(c) = created {
+            let _ = c.upsert(&[Record::new("x", vec![1.0, 2.0])]);
+        }
+        let _ = db.create_collection("again", CollectionConfig::new(2, Metric::L2));
+    }
+}
