@@ -1,7 +1,7 @@
 //! Exact MaxSim search: every (allowed) document scored, threaded over documents. The oracle
 //! the candidate-generation path is measured against, and the search used without an index.
 
-use super::maxsim::{QueryPanel, Scratch, maxsim_batch, maxsim_panel};
+use super::maxsim::{QueryPanel, Scratch, maxsim_batch, maxsim_panel, prefetch_document};
 use super::{TokenStore, workers};
 use crate::{Neighbor, RowSet, TopK};
 
@@ -72,6 +72,9 @@ fn scan(
         let mut top = TopK::new(k);
         for (i, doc) in part.iter().enumerate() {
             let Some(doc) = doc else { continue };
+            if let Some(Some(next)) = part.get(i + 1) {
+                prefetch_document(next);
+            }
             let row = (first + i) as u64;
             if allowed.is_some_and(|a| !a.contains(row)) {
                 continue;

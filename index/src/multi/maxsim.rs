@@ -6,7 +6,7 @@
 //! registers. [`maxsim_naive`] is the plain-loop twin in f64 that the kernel is tested
 //! against.
 
-pub use super::fused::{QueryPanel, maxsim_panel};
+pub use super::fused::{QueryPanel, maxsim_panel, prefetch_document};
 
 /// Reusable buffers for [`maxsim`] and [`maxsim_batch`].
 #[derive(Default, Debug)]
@@ -25,7 +25,12 @@ pub fn maxsim_batch(
 ) {
     out.clear();
     scratch.panel.fill(q, dim, dim);
-    out.extend(docs.iter().map(|d| maxsim_panel(&scratch.panel, d, dim)));
+    for (i, d) in docs.iter().enumerate() {
+        if let Some(next) = docs.get(i + 1) {
+            prefetch_document(next);
+        }
+        out.push(maxsim_panel(&scratch.panel, d, dim));
+    }
 }
 
 /// MaxSim of query `q` against document `doc`, both row-major with `dim` columns. An empty
