@@ -437,7 +437,8 @@ impl Collection {
     pub fn ids(&self) -> Result<Vec<String>> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
-        let mut out = Vec::with_capacity(state.record.count as usize);
+        // The stored count is only a hint: a damaged file may say anything.
+        let mut out = Vec::with_capacity((state.record.count as usize).min(1 << 16));
         snap.read.for_each_key(&state.record, |_, id| {
             out.push(id.to_owned());
             Ok(())

@@ -129,7 +129,7 @@ impl CollectionRecord {
                 bytes.len()
             )));
         }
-        Ok(CollectionRecord {
+        CollectionRecord {
             name: name.to_owned(),
             version,
             metric: read_u8(bytes, METRIC_OFFSET)?,
@@ -150,9 +150,49 @@ impl CollectionRecord {
             count: read_u64(bytes, COUNT_OFFSET)?,
             vector_bytes: read_u32(bytes, VECTOR_BYTES_OFFSET)?,
             rows_per_block: read_u32(bytes, ROWS_PER_BLOCK_OFFSET)?,
-        })
+        }
+        .checked()
+    }
+
+    /// Refuses shapes no writer produces, before anything sizes memory by them (a damaged
+    /// count or dimension would otherwise become an allocation of terabytes).
+    fn checked(self) -> StorageResult<Self> {
+        let bad = |what: String| {
+            Err(StorageError::corrupted(format!(
+                "catalog record of '{}': {what}",
+                self.name
+            )))
+        };
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return bad(format!("dimension {}", self.dim));
+        }
+        if self.vector_bytes == 0 || self.vector_bytes > self.dim.saturating_mul(4) {
+            return bad(format!(
+                "{} bytes per vector of {} dimensions",
+                self.vector_bytes, self.dim
+            ));
+        }
+        if self.rows_per_block == 0
+            || u64::from(self.rows_per_block) * u64::from(self.vector_bytes) > MAX_BLOCK_BYTES
+        {
+            return bad(format!("{} rows per block", self.rows_per_block));
+        }
+        if self.next_row > MAX_ROWS || self.count > self.next_row {
+            return bad(format!(
+                "{} records, row counter {}",
+                self.count, self.next_row
+            ));
+        }
+        Ok(self)
     }
 }
+
+/// Largest dimension any collection can have (the engine's limit).
+const MAX_DIM: u32 = 65_536;
+/// Row ids stay below 2^40 (the engine's arena limit).
+const MAX_ROWS: u64 = 1 << 40;
+/// No vector block is larger than this (`blocks::rows_per_block` aims at 64 KiB).
+const MAX_BLOCK_BYTES: u64 = 16 << 20;
 
 #[cfg(test)]
 mod tests {
