@@ -542,9 +542,8 @@ fn approximate(
     let nprobe = req
         .nprobe
         .unwrap_or_else(|| ann::default_nprobe(ivf.nlist()));
+    // Given values were checked by `SearchRequest::validate_options`; defaults are valid.
     let refine = req.refine.unwrap_or(ann::DEFAULT_REFINE);
-    validate::search_parameter("nprobe", nprobe)?;
-    validate::search_parameter("refine", refine)?;
     let candidates = ivf.search(query, nprobe, req.k.saturating_mul(refine));
     let rows = candidates.iter().map(|c| c.row);
     Ok(quiver_index::with_arena!(arena, a => flat::rerank(a, query, rows, req.k)))

@@ -84,16 +84,7 @@ impl BertEmbedder {
             Some(n) => n,
             None => folder.max_tokens,
         };
-        let batch_size = match options.batch_size {
-            Some(0) => {
-                return Err(Error::InvalidParameter {
-                    name: "batch_size",
-                    reason: "must be at least 1".into(),
-                });
-            }
-            Some(n) => n,
-            None => DEFAULT_BATCH,
-        };
+        let batch_size = batch_size(options.batch_size)?;
 
         let mut tokenizer = Tokenizer::from_file(folder.file(folder::TOKENIZER))
             .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
@@ -114,14 +105,7 @@ impl BertEmbedder {
         let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
             .map_err(|e| bad(folder::WEIGHTS, e.to_string()))?;
         drop(weights);
-        let vb =
-            VarBuilder::from_tensors(transpose_linear_weights(tensors)?, DType::F32, &Device::Cpu);
-        let model = BertModel::load(vb, &config).map_err(|e| {
-            bad(
-                folder::WEIGHTS,
-                format!("does not hold the BERT weights {}: {e}", folder::CONFIG),
-            )
-        })?;
+        let model = load_trunk(&folder, &config, tensors)?;
         let identity = ModelIdentity {
             name: folder.name.clone(),
             dim: folder.hidden_size,
@@ -197,24 +181,8 @@ impl BertEmbedder {
     /// Runs the transformer on token id sequences (padded here); returns (batch, len, dim)
     /// and the attention mask (batch, len).
     fn forward_masked(&self, seqs: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
-        let len = seqs.iter().map(Vec::len).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(seqs.len() * len);
-        let mut mask = Vec::with_capacity(seqs.len() * len);
-        for s in seqs {
-            ids.extend_from_slice(s);
-            ids.extend(std::iter::repeat_n(self.pad_id, len - s.len()));
-            mask.extend(std::iter::repeat_n(1u32, s.len()));
-            mask.extend(std::iter::repeat_n(0u32, len - s.len()));
-        }
-        let shape = (seqs.len(), len);
-        let ids = Tensor::from_vec(ids, shape, &Device::Cpu).map_err(inference)?;
-        let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(inference)?;
-        let types = ids.zeros_like().map_err(inference)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(inference)?;
-        Ok((hidden, mask))
+        let seqs: Vec<(&[u32], Option<&[u32]>)> = seqs.iter().map(|s| (&s[..], None)).collect();
+        run_trunk(&self.model, self.pad_id, &seqs).map_err(inference)
     }
 
     fn forward(&self, seqs: &[Vec<u32>]) -> Result<Tensor> {
@@ -262,11 +230,64 @@ impl BertEmbedder {
     }
 }
 
+/// The `batch_size` option: texts per forward pass, at least 1.
+pub(super) fn batch_size(option: Option<usize>) -> Result<usize> {
+    match option {
+        Some(0) => Err(Error::InvalidParameter {
+            name: "batch_size",
+            reason: "must be at least 1".into(),
+        }),
+        Some(n) => Ok(n),
+        None => Ok(DEFAULT_BATCH),
+    }
+}
+
+/// The BERT trunk from the folder's weights (linear layers stored transposed, see below).
+pub(super) fn load_trunk(
+    folder: &ModelFolder,
+    config: &Config,
+    tensors: std::collections::HashMap<String, Tensor>,
+) -> Result<BertModel> {
+    let vb = VarBuilder::from_tensors(transpose_linear_weights(tensors)?, DType::F32, &Device::Cpu);
+    BertModel::load(vb, config).map_err(|e| Error::InvalidModel {
+        path: folder.file(folder::WEIGHTS),
+        reason: format!("does not hold the BERT weights {}: {e}", folder::CONFIG),
+    })
+}
+
+/// Runs the trunk on token id sequences, padded here with `pad` to the longest; each
+/// sequence's attention is given per position or, when `None`, 1 on every token. Returns
+/// the last hidden state (batch, len, dim) and the attention mask (batch, len).
+pub(super) fn run_trunk(
+    model: &BertModel,
+    pad: u32,
+    seqs: &[(&[u32], Option<&[u32]>)],
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let len = seqs.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(seqs.len() * len);
+    let mut mask = Vec::with_capacity(seqs.len() * len);
+    for (s, attention) in seqs {
+        ids.extend_from_slice(s);
+        ids.extend(std::iter::repeat_n(pad, len - s.len()));
+        match attention {
+            Some(a) => mask.extend_from_slice(a),
+            None => mask.extend(std::iter::repeat_n(1u32, s.len())),
+        }
+        mask.extend(std::iter::repeat_n(0u32, len - s.len()));
+    }
+    let shape = (seqs.len(), len);
+    let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
+    let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
+    let types = ids.zeros_like()?;
+    let hidden = model.forward(&ids, &types, Some(&mask))?;
+    Ok((hidden, mask))
+}
+
 /// Stores each linear layer's weight transposed in memory, seen through a transposed view
 /// with the original [out, in] shape. `Linear` multiplies by `weight.t()`, which then reads
 /// a contiguous [in, out] matrix: the matrix product no longer repacks the whole weight
 /// matrix on every call, which dominated short inputs (measured: 2x at batch 1).
-pub(super) fn transpose_linear_weights(
+fn transpose_linear_weights(
     tensors: std::collections::HashMap<String, Tensor>,
 ) -> Result<std::collections::HashMap<String, Tensor>> {
     tensors

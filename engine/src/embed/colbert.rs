@@ -2,13 +2,12 @@
 //! on candle, producing one L2-normalised vector per token.
 
 use super::Embedder;
-use super::bert::{inference, l2_normalize_last, transpose_linear_weights};
+use super::bert::{batch_size, inference, l2_normalize_last, load_trunk, run_trunk};
 use super::colbert_config::{self as conventions, Conventions};
 use super::folder::{self, ModelFolder, read_with_sha256};
 use super::identity::{LateInteraction, ModelIdentity, Pooling};
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,7 +35,6 @@ pub struct ColbertOptions {
     pub batch_size: Option<usize>,
 }
 
-const DEFAULT_BATCH: usize = 16;
 /// Python's `string.punctuation`: ColBERT drops document rows of these one-character tokens.
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
@@ -112,16 +110,7 @@ impl ColbertEmbedder {
             found.document_length,
             conventions::DEFAULT_DOCUMENT_LENGTH,
         )?;
-        let batch_size = match options.batch_size {
-            Some(0) => {
-                return Err(Error::InvalidParameter {
-                    name: "batch_size",
-                    reason: "must be at least 1".into(),
-                });
-            }
-            Some(n) => n,
-            None => DEFAULT_BATCH,
-        };
+        let batch_size = batch_size(options.batch_size)?;
 
         let tokenizer_file = folder.file(folder::TOKENIZER);
         let mut tokenizer = Tokenizer::from_file(&tokenizer_file)
@@ -190,14 +179,7 @@ impl ColbertEmbedder {
             }
         };
         let dim = projection.dim(1).map_err(inference)?;
-        let vb =
-            VarBuilder::from_tensors(transpose_linear_weights(tensors)?, DType::F32, &Device::Cpu);
-        let model = BertModel::load(vb, &config).map_err(|e| {
-            bad(
-                folder.file(folder::WEIGHTS),
-                format!("does not hold the BERT weights {}: {e}", folder::CONFIG),
-            )
-        })?;
+        let model = load_trunk(&folder, &config, tensors)?;
         let conventions = LateInteraction {
             projection_sha256,
             query_marker,
@@ -286,21 +268,12 @@ impl ColbertEmbedder {
 
     /// Runs trunk and head on sequences (padded here); returns (batch, len, dim) unit rows.
     fn encode(&self, seqs: &[&Sequence]) -> Result<Tensor> {
-        let len = seqs.iter().map(|s| s.ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(seqs.len() * len);
-        let mut mask = Vec::with_capacity(seqs.len() * len);
-        for s in seqs {
-            ids.extend_from_slice(&s.ids);
-            ids.extend(std::iter::repeat_n(self.specials.pad, len - s.ids.len()));
-            mask.extend_from_slice(&s.attention);
-            mask.extend(std::iter::repeat_n(0u32, len - s.ids.len()));
-        }
-        let shape = (seqs.len(), len);
+        let seqs: Vec<(&[u32], Option<&[u32]>)> = seqs
+            .iter()
+            .map(|s| (&s.ids[..], Some(&s.attention[..])))
+            .collect();
         let run = || -> candle_core::Result<Tensor> {
-            let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
-            let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+            let (hidden, _) = run_trunk(&self.model, self.specials.pad, &seqs)?;
             let (b, l, h) = hidden.dims3()?;
             let mut out = hidden.reshape((b * l, h))?.matmul(&self.projection)?;
             if let Some(bias) = &self.bias {
