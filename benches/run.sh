@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs Quiver's benchmark suite with its peers on the same data in the same run.
-#   benches/run.sh [--quick] [other quiver-bench flags]
+#   benches/run.sh [--quick] [--all] [other quiver-bench flags]
 # Sets up a private venv with the pinned peers (benches/peers/requirements.txt), fetches GloVe
 # (scripts/fetch_glove.sh), builds the runner in release mode and writes results/<date>.{json,md}.
+# Scenario sets: none = flat search vs FAISS; --ivf adds the IVF-PQ sweep (FAISS, hnswlib);
+# --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
+# the other (--quick --all: a smoke run of every scenario in a few minutes).
+# The embedding benchmark is separate: benches/run.sh --embed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -37,7 +41,21 @@ out=results
 # The WordNet x MiniLM vectors join when scripts/wordnet_vectors.sh has made them (~13 min).
 wordnet=()
 [[ -s "$CACHE/wordnet/minilm.npy" ]] && wordnet=(--wordnet "$CACHE/wordnet/minilm.npy")
-target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" "${wordnet[@]}" --out "$out" "$@"
-# Recall/QPS plots for IVF-PQ sweeps (--ivf), from the newest results file.
-latest=$(ls -t "$out"/*.json | head -n 1)
-"$VENV/bin/python" benches/peers/plot.py "$latest"
+bench() {
+  target/release/quiver-bench --python "$VENV/bin/python" --glove "$CACHE/glove" "${wordnet[@]}" \
+    --out "$out" "$@"
+  # Plots (recall/QPS curves, costs) from the results file this scenario just wrote.
+  "$VENV/bin/python" benches/peers/plot.py "$(ls -t "$out"/*.json | head -n 1)"
+}
+args=()
+all=false
+for a in "$@"; do
+  if [[ "$a" == "--all" ]]; then all=true; else args+=("$a"); fi
+done
+if $all; then
+  bench --ivf "${args[@]}"
+  bench --filters "${args[@]}"
+  bench --stores "${args[@]}"
+else
+  bench "${args[@]}"
+fi

@@ -13,6 +13,8 @@ mod measure;
 mod multi;
 mod peak;
 mod report;
+mod stores;
+mod stores_report;
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -86,10 +88,28 @@ pub struct Args {
     multi_docs: Vec<usize>,
     #[arg(long, value_parser = embed::parse_corpus)]
     multi_queries: Vec<(String, PathBuf)>,
+    /// Run only the embedded-stores scenario (Quiver vs usearch, sqlite-vec, LanceDB and
+    /// Chroma through --python; see `stores.rs`), writing results/<date>-stores.{json,md}.
+    #[arg(long)]
+    stores: bool,
+    /// Peers in the stores scenario (comma-separated; default all four).
+    #[arg(long, value_delimiter = ',', default_values_t = stores::PEERS.map(String::from))]
+    stores_engines: Vec<String>,
+    /// Use only the first N vectors of each dataset in the stores scenario (--quick: 20000).
+    #[arg(long)]
+    stores_rows: Option<usize>,
+    /// (internal) One cold open of a stores-scenario database, run in a fresh process.
+    #[arg(long, hide = true, requires = "cold_queries")]
+    cold_open: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    cold_queries: Option<PathBuf>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let (Some(db), Some(queries)) = (&args.cold_open, &args.cold_queries) {
+        return stores::cold_open(db, queries);
+    }
     if args.multi {
         let model = args
             .embed_model
@@ -171,6 +191,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(d) => sets.push(d),
             Err(e) => eprintln!("skipping WordNet: {e}"),
         }
+    }
+    if args.stores {
+        if args.quick {
+            args.stores_rows.get_or_insert(20_000);
+            args.ivf_queries = args.ivf_queries.min(50);
+        }
+        let mut results = Vec::new();
+        for d in &sets {
+            eprintln!("== stores: {} ({} x {})", d.name, d.base.rows, d.base.dim);
+            results.push(stores::run(d, &args, &args.stores_engines)?);
+        }
+        let table = stores_report::markdown(&results, &report::machine())?;
+        println!("{table}");
+        std::fs::create_dir_all(&args.out)?;
+        let stem = args.out.join(format!("{}-stores", report::today()));
+        std::fs::write(stem.with_extension("md"), &table)?;
+        std::fs::write(
+            stem.with_extension("json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "date": report::today(),
+                "machine": report::machine(),
+                "quick": args.quick,
+                "stores": results,
+            }))?,
+        )?;
+        return Ok(());
     }
     if args.filters {
         let mut results = Vec::new();
