@@ -81,11 +81,15 @@ pub fn open_file(data: &[u8]) {
 
 /// Every stored-record decoder on any bytes; the first byte picks the decoder.
 pub fn decode_records(data: &[u8]) {
-    use quiver_storage::{codec, fields, format, index_store};
+    use quiver_storage::{codec, fields, format, index_store, seal};
     let Some((&which, bytes)) = data.split_first() else {
         return;
     };
-    match which % 10 {
+    match which % 14 {
+        10 => drop(seal::open_row(u64::from(which), bytes, "value")),
+        11 => drop(codec::decode_id_of(7, bytes)),
+        12 => drop(codec::decode_row_of("id", bytes)),
+        13 => drop(format::decode_counter(bytes)),
         0 => drop(quiver_storage::CollectionRecord::decode("c", bytes)),
         1 => drop(format::check_header(bytes)),
         2 => drop(codec::decode_f32(bytes, usize::from(which) % 17 + 1)),

@@ -17,8 +17,9 @@
 
 use crate::error::{StorageError, StorageResult};
 
-/// Target size of a block's value: just under redb's 16 KiB page order (leaf header included).
-pub const TARGET_BLOCK_BYTES: usize = 16_192;
+/// Target size of a block (before its 4-byte checksum, `seal`): the sealed value stays just
+/// under redb's 16 KiB page order (leaf header included).
+pub const TARGET_BLOCK_BYTES: usize = 16_192 - crate::seal::TRAILER;
 
 /// How many rows of `vector_bytes` each fit a block of about [`TARGET_BLOCK_BYTES`].
 pub fn rows_per_block(vector_bytes: usize) -> u32 {

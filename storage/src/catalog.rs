@@ -84,7 +84,7 @@ pub(crate) fn lookup(
 ) -> StorageResult<Option<CollectionRecord>> {
     let found = table.get(name)?;
     found
-        .map(|v| CollectionRecord::decode(name, v.value()))
+        .map(|v| CollectionRecord::decode_sealed(name, v.value()))
         .transpose()
 }
 
@@ -113,6 +113,14 @@ impl CollectionRecord {
             .copy_from_slice(&self.vector_bytes.to_le_bytes());
         out[ROWS_PER_BLOCK_OFFSET..RECORD_LEN].copy_from_slice(&self.rows_per_block.to_le_bytes());
         out
+    }
+
+    /// Decodes a catalog value as stored: the record sealed under the collection's name.
+    pub fn decode_sealed(name: &str, bytes: &[u8]) -> StorageResult<Self> {
+        Self::decode(
+            name,
+            crate::seal::open_named(name, bytes, "catalog record")?,
+        )
     }
 
     pub fn decode(name: &str, bytes: &[u8]) -> StorageResult<Self> {

@@ -31,6 +31,29 @@ pub fn read_i64(bytes: &[u8], offset: usize) -> StorageResult<i64> {
     Ok(i64::from_le_bytes(field(bytes, offset)?))
 }
 
+/// The `ids` table's value for `id`: its row (u64 LE), sealed under the id.
+pub fn encode_row_of(id: &str, row: u64) -> Vec<u8> {
+    crate::seal::seal_named(id, &row.to_le_bytes())
+}
+
+pub fn decode_row_of(id: &str, bytes: &[u8]) -> StorageResult<u64> {
+    let body = crate::seal::open_named(id, bytes, "row of id")?;
+    if body.len() != 8 {
+        return Err(StorageError::corrupted(format!(
+            "row of id '{id}' is {} bytes",
+            body.len()
+        )));
+    }
+    read_u64(body, 0)
+}
+
+/// The `keys` table's value: the external id (UTF-8), sealed under the row.
+pub fn decode_id_of(row: u64, bytes: &[u8]) -> StorageResult<String> {
+    let body = crate::seal::open_row(row, bytes, "id")?;
+    String::from_utf8(body.to_vec())
+        .map_err(|_| StorageError::corrupted(format!("id of row {row} is not UTF-8")))
+}
+
 /// f32 components as 4-byte little-endian IEEE 754 values, back to back.
 pub fn encode_f32(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()

@@ -12,9 +12,11 @@ use crate::error::{StorageError, StorageResult};
 
 pub const MAGIC: [u8; 8] = *b"QUIVERDB";
 /// The format this build writes. Version history is in `docs/file-format.md`.
-pub const FORMAT_VERSION: u32 = 1;
-/// The oldest format this build reads without an upgrade.
-pub const MIN_READ_VERSION: u32 = 1;
+/// 2: every stored value carries a checksum (`seal`).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads without an upgrade. Version 1 files (no checksums)
+/// are refused with `UpgradeRequired`: their values cannot be told apart from damaged ones.
+pub const MIN_READ_VERSION: u32 = 2;
 
 pub const HEADER_KEY: &str = "header";
 pub const NEXT_COLLECTION_ID_KEY: &str = "next_collection_id";
@@ -23,6 +25,22 @@ const MAGIC_OFFSET: usize = 0;
 const VERSION_OFFSET: usize = 8;
 const FLAGS_OFFSET: usize = 12;
 pub const HEADER_LEN: usize = 16;
+
+/// The collection-id counter's value: u64 LE, sealed under its key.
+pub fn encode_counter(next: u64) -> Vec<u8> {
+    crate::seal::seal_named(NEXT_COLLECTION_ID_KEY, &next.to_le_bytes())
+}
+
+pub fn decode_counter(bytes: &[u8]) -> StorageResult<u64> {
+    let body = crate::seal::open_named(NEXT_COLLECTION_ID_KEY, bytes, "meta entry")?;
+    if body.len() != 8 {
+        return Err(StorageError::corrupted(format!(
+            "collection id counter of {} bytes",
+            body.len()
+        )));
+    }
+    crate::codec::read_u64(body, 0)
+}
 
 pub fn encode_header() -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];

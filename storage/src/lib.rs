@@ -36,6 +36,7 @@ pub mod format;
 mod guard;
 pub mod index_store;
 mod read;
+pub mod seal;
 mod store;
 mod tables;
 mod write;

@@ -4,6 +4,7 @@ use crate::catalog::CollectionRecord;
 use crate::codec;
 use crate::error::{StorageError, StorageResult};
 use crate::index_store::{self, IvfPqHeader, StoredIndex};
+use crate::seal;
 use crate::tables::{CATALOG, CollectionTables};
 use redb::{ReadableTable, ReadableTableMetadata};
 
@@ -28,7 +29,7 @@ impl ReadSnapshot {
             let mut out = Vec::new();
             for entry in table.iter()? {
                 let (k, v) = entry?;
-                out.push(CollectionRecord::decode(k.value(), v.value())?);
+                out.push(CollectionRecord::decode_sealed(k.value(), v.value())?);
             }
             Ok(out)
         })
@@ -52,14 +53,20 @@ impl ReadSnapshot {
     pub fn row_of(&self, coll: &CollectionRecord, id: &str) -> StorageResult<Option<u64>> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            Ok(self.open(t.ids())?.get(id)?.map(|v| v.value()))
+            self.open(t.ids())?
+                .get(id)?
+                .map(|v| codec::decode_row_of(id, v.value()))
+                .transpose()
         })
     }
 
     pub fn id_of(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<String>> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            Ok(self.open(t.keys())?.get(row)?.map(|v| v.value().to_owned()))
+            self.open(t.keys())?
+                .get(row)?
+                .map(|v| codec::decode_id_of(row, v.value()))
+                .transpose()
         })
     }
 
@@ -73,7 +80,7 @@ impl ReadSnapshot {
             let Some(v) = table.get(block)? else {
                 return Ok(None);
             };
-            let bytes = v.value();
+            let bytes = seal::open_row(block, v.value(), "vector block")?;
             layout.check(block, bytes)?;
             Ok(layout.get(bytes, slot).map(<[u8]>::to_vec))
         })
@@ -85,7 +92,7 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             let table = self.open(t.payloads())?;
             let found = table.get(row)?;
-            found.map(|v| codec::decode_payload(v.value())).transpose()
+            found.map(|v| decode_payload(row, v.value())).transpose()
         })
     }
 
@@ -99,7 +106,10 @@ impl ReadSnapshot {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
             match self.txn.open_table(t.settings()) {
-                Ok(table) => Ok(table.get(key)?.map(|v| v.value().to_vec())),
+                Ok(table) => table
+                    .get(key)?
+                    .map(|v| Ok(seal::open_named(key, v.value(), "setting")?.to_vec()))
+                    .transpose(),
                 Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
                 Err(e) => Err(e.into()),
             }
@@ -125,8 +135,9 @@ impl ReadSnapshot {
                 return Ok(());
             }
             for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
-                let (key, _) = entry?;
-                let row = crate::fields::entry_row(key.value()).ok_or_else(|| {
+                let (key, sum) = entry?;
+                let key = checked_field_key(key.value(), sum.value())?;
+                let row = crate::fields::entry_row(key).ok_or_else(|| {
                     StorageError::corrupted("payload-index key shorter than 8 bytes")
                 })?;
                 f(row);
@@ -151,7 +162,8 @@ impl ReadSnapshot {
             let mut out = Vec::new();
             if range_is_ordered(range) {
                 for entry in table.range::<&[u8]>(crate::fields::borrow(range))? {
-                    out.push(entry?.0.value().to_vec());
+                    let (key, sum) = entry?;
+                    out.push(checked_field_key(key.value(), sum.value())?.to_vec());
                 }
             }
             Ok(out)
@@ -168,7 +180,7 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             for entry in self.open(t.payloads())?.iter()? {
                 let (row, bytes) = entry?;
-                f(row.value(), &codec::decode_payload(bytes.value())?)?;
+                f(row.value(), &decode_payload(row.value(), bytes.value())?)?;
             }
             Ok(())
         })
@@ -202,10 +214,10 @@ impl ReadSnapshot {
                 Err(e) => return Err(e.into()),
             };
             let get = |key: &str| -> StorageResult<Vec<u8>> {
-                table
-                    .get(key)?
-                    .map(|v| v.value().to_vec())
-                    .ok_or_else(|| StorageError::corrupted(format!("index entry {key} is missing")))
+                let found = table.get(key)?.ok_or_else(|| {
+                    StorageError::corrupted(format!("index entry {key} is missing"))
+                })?;
+                Ok(seal::open_named(key, found.value(), "index entry")?.to_vec())
             };
             if table.get(index_store::HEADER_KEY)?.is_none() {
                 return Ok(None);
@@ -236,7 +248,13 @@ impl ReadSnapshot {
             let centroids = table
                 .get(index_store::TOKENS_CENTROIDS_KEY)?
                 .ok_or_else(|| StorageError::corrupted("token index centroids are missing"))?;
-            Ok(Some((header.value().to_vec(), centroids.value().to_vec())))
+            let open = |key, v: &[u8]| -> StorageResult<Vec<u8>> {
+                Ok(seal::open_named(key, v, "index entry")?.to_vec())
+            };
+            Ok(Some((
+                open(index_store::TOKENS_HEADER_KEY, header.value())?,
+                open(index_store::TOKENS_CENTROIDS_KEY, centroids.value())?,
+            )))
         })
     }
 
@@ -256,7 +274,7 @@ impl ReadSnapshot {
             };
             for entry in table.iter()? {
                 let (k, v) = entry?;
-                f(k.value(), v.value())?;
+                f(k.value(), seal::open_row(k.value(), v.value(), "posting")?)?;
             }
             Ok(())
         })
@@ -266,10 +284,10 @@ impl ReadSnapshot {
     pub fn matrix(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            let found = self
-                .open(t.matrices())?
-                .get(row)?
-                .map(|v| v.value().to_vec());
+            let found = match self.open(t.matrices())?.get(row)? {
+                Some(v) => Some(seal::open_row(row, v.value(), "token matrix")?.to_vec()),
+                None => None,
+            };
             if let Some(bytes) = &found
                 && codec::matrix_token_count(bytes, coll.vector_bytes as usize).is_none()
             {
@@ -292,7 +310,7 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             for entry in self.open(t.matrices())?.iter()? {
                 let (k, v) = entry?;
-                let bytes = v.value();
+                let bytes = seal::open_row(k.value(), v.value(), "token matrix")?;
                 if codec::matrix_token_count(bytes, coll.vector_bytes as usize).is_none() {
                     return Err(StorageError::corrupted(format!(
                         "row {} has a token matrix of {} bytes",
@@ -316,7 +334,8 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             for entry in self.open(t.postings())?.iter()? {
                 let (k, v) = entry?;
-                let (cell, code) = index_store::decode_posting(v.value())?;
+                let body = seal::open_row(k.value(), v.value(), "posting")?;
+                let (cell, code) = index_store::decode_posting(body)?;
                 f(k.value(), cell, code)?;
             }
             Ok(())
@@ -334,7 +353,8 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             for entry in self.open(t.vectors())?.iter()? {
                 let (k, v) = entry?;
-                let (block, bytes) = (k.value(), v.value());
+                let block = k.value();
+                let bytes = seal::open_row(block, v.value(), "vector block")?;
                 layout.check(block, bytes)?;
                 let first = layout.first_row(block);
                 for (slot, vector) in layout.slots(bytes) {
@@ -355,7 +375,7 @@ impl ReadSnapshot {
             let t = CollectionTables::of(coll.id);
             for entry in self.open(t.keys())?.iter()? {
                 let (k, v) = entry?;
-                f(k.value(), v.value())?;
+                f(k.value(), &codec::decode_id_of(k.value(), v.value())?)?;
             }
             Ok(())
         })
@@ -386,21 +406,26 @@ impl ReadSnapshot {
 
 /// Id, payload and text look-ups by row id, with the tables opened once.
 pub struct RowReader {
-    keys: redb::ReadOnlyTable<u64, &'static str>,
+    keys: redb::ReadOnlyTable<u64, &'static [u8]>,
     payloads: redb::ReadOnlyTable<u64, &'static [u8]>,
     texts: Option<redb::ReadOnlyTable<u64, &'static [u8]>>,
 }
 
 impl RowReader {
     pub fn id(&self, row: u64) -> StorageResult<Option<String>> {
-        crate::guard::guarded(|| Ok(self.keys.get(row)?.map(|v| v.value().to_owned())))
+        crate::guard::guarded(|| {
+            self.keys
+                .get(row)?
+                .map(|v| codec::decode_id_of(row, v.value()))
+                .transpose()
+        })
     }
 
     /// The payload JSON text of `row` (decompressed), if it has one.
     pub fn payload(&self, row: u64) -> StorageResult<Option<Vec<u8>>> {
         crate::guard::guarded(|| {
             let found = self.payloads.get(row)?;
-            found.map(|v| codec::decode_payload(v.value())).transpose()
+            found.map(|v| decode_payload(row, v.value())).transpose()
         })
     }
 
@@ -413,12 +438,26 @@ impl RowReader {
             let Some(found) = texts.get(row)? else {
                 return Ok(None);
             };
-            let bytes = codec::decode_text(found.value())?;
+            let bytes = codec::decode_text(seal::open_row(row, found.value(), "text")?)?;
             String::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| StorageError::corrupted(format!("text of row {row} is not UTF-8")))
         })
     }
+}
+
+fn decode_payload(row: u64, sealed: &[u8]) -> StorageResult<Vec<u8>> {
+    codec::decode_payload(seal::open_row(row, sealed, "payload")?)
+}
+
+/// A payload-index key whose stored checksum matches it.
+fn checked_field_key(key: &[u8], sum: u32) -> StorageResult<&[u8]> {
+    if seal::key_checksum(key) != sum {
+        return Err(StorageError::corrupted(
+            "payload-index entry: checksum mismatch (damaged data)",
+        ));
+    }
+    Ok(key)
 }
 
 /// redb panics on a range whose start lies after its end; such a range is empty.

@@ -238,7 +238,10 @@ impl Store {
         {
             let mut meta = txn.open_table(META)?;
             meta.insert(format::HEADER_KEY, &format::encode_header()[..])?;
-            meta.insert(format::NEXT_COLLECTION_ID_KEY, &1u64.to_le_bytes()[..])?;
+            meta.insert(
+                format::NEXT_COLLECTION_ID_KEY,
+                format::encode_counter(1).as_slice(),
+            )?;
             txn.open_table(CATALOG)?;
         }
         txn.commit()?;

@@ -40,13 +40,13 @@ impl CollectionTables {
         }
     }
 
-    /// External id (UTF-8) -> row id.
-    pub fn ids(&self) -> TableDefinition<'_, &'static str, u64> {
+    /// External id (UTF-8) -> row id (u64 LE), sealed under the id (see `seal`).
+    pub fn ids(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
         TableDefinition::new(&self.ids)
     }
 
-    /// Row id -> external id.
-    pub fn keys(&self) -> TableDefinition<'_, u64, &'static str> {
+    /// Row id -> external id (UTF-8), sealed under the row.
+    pub fn keys(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.keys)
     }
 
@@ -76,8 +76,9 @@ impl CollectionTables {
         TableDefinition::new(&self.settings)
     }
 
-    /// Payload-index entries (see `fields`): keys only.
-    pub fn fields(&self) -> TableDefinition<'_, &'static [u8], ()> {
+    /// Payload-index entries (see `fields`): all in the key; the value is the key's
+    /// `seal::key_checksum`.
+    pub fn fields(&self) -> TableDefinition<'_, &'static [u8], u32> {
         TableDefinition::new(&self.fields)
     }
 

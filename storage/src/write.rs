@@ -6,6 +6,7 @@ use crate::codec;
 use crate::error::{StorageError, StorageResult};
 use crate::format::NEXT_COLLECTION_ID_KEY;
 use crate::index_store::{self, IvfPqHeader, Posting};
+use crate::seal;
 use crate::tables::{CATALOG, CollectionTables, META};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -79,12 +80,15 @@ impl WriteBatch {
             let id = {
                 let mut meta = self.txn()?.open_table(META)?;
                 let next = match meta.get(NEXT_COLLECTION_ID_KEY)? {
-                    Some(v) => codec::read_u64(v.value(), 0)?,
+                    Some(v) => crate::format::decode_counter(v.value())?,
                     None => {
                         return Err(StorageError::corrupted("collection id counter is missing"));
                     }
                 };
-                meta.insert(NEXT_COLLECTION_ID_KEY, &(next + 1).to_le_bytes()[..])?;
+                meta.insert(
+                    NEXT_COLLECTION_ID_KEY,
+                    crate::format::encode_counter(next + 1).as_slice(),
+                )?;
                 next
             };
             let record = CollectionRecord {
@@ -146,7 +150,9 @@ impl WriteBatch {
     ) -> StorageResult<()> {
         crate::guard::guarded(|| {
             let t = CollectionTables::of(coll.id);
-            self.txn()?.open_table(t.settings())?.insert(key, value)?;
+            self.txn()?
+                .open_table(t.settings())?
+                .insert(key, seal::seal_named(key, value).as_slice())?;
             Ok(())
         })
     }
@@ -161,7 +167,7 @@ impl WriteBatch {
             let t = CollectionTables::of(coll.id);
             let mut table = self.txn()?.open_table(t.fields())?;
             for key in keys {
-                table.insert(key.as_slice(), ())?;
+                table.insert(key.as_slice(), seal::key_checksum(key))?;
             }
             Ok(())
         })
@@ -203,9 +209,10 @@ impl WriteBatch {
     /// Writes the catalog record (row counter and count) back.
     pub fn save_collection(&mut self, coll: &CollectionRecord) -> StorageResult<()> {
         crate::guard::guarded(|| {
-            self.txn()?
-                .open_table(CATALOG)?
-                .insert(coll.name.as_str(), &coll.encode()[..])?;
+            self.txn()?.open_table(CATALOG)?.insert(
+                coll.name.as_str(),
+                seal::seal_named(&coll.name, &coll.encode()).as_slice(),
+            )?;
             Ok(())
         })
     }
@@ -243,7 +250,10 @@ impl WriteBatch {
                         ),
                     });
                 }
-                let existing = ids.get(r.id)?.map(|v| v.value());
+                let existing = match ids.get(r.id)? {
+                    Some(v) => Some(codec::decode_row_of(r.id, v.value())?),
+                    None => None,
+                };
                 let outcome = match existing {
                     Some(row) => PutOutcome {
                         row,
@@ -253,8 +263,8 @@ impl WriteBatch {
                         let row = coll.next_row;
                         coll.next_row += 1;
                         coll.count += 1;
-                        ids.insert(r.id, row)?;
-                        keys.insert(row, r.id)?;
+                        ids.insert(r.id, codec::encode_row_of(r.id, row).as_slice())?;
+                        keys.insert(row, seal::seal_row(row, r.id.as_bytes()).as_slice())?;
                         PutOutcome {
                             row,
                             replaced: false,
@@ -263,7 +273,10 @@ impl WriteBatch {
                 };
                 match &mut matrices {
                     Some(table) => {
-                        table.insert(outcome.row, r.vector)?;
+                        table.insert(
+                            outcome.row,
+                            seal::seal_row(outcome.row, r.vector).as_slice(),
+                        )?;
                     }
                     None => {
                         let (block, slot) = layout.locate(outcome.row);
@@ -272,7 +285,8 @@ impl WriteBatch {
                 }
                 match r.payload {
                     Some(json) => {
-                        payloads.insert(outcome.row, codec::encode_payload(json).as_slice())?;
+                        let sealed = seal::seal_row(outcome.row, &codec::encode_payload(json));
+                        payloads.insert(outcome.row, sealed.as_slice())?;
                     }
                     None => {
                         payloads.remove(outcome.row)?;
@@ -280,7 +294,8 @@ impl WriteBatch {
                 }
                 match r.text {
                     Some(text) => {
-                        texts.insert(outcome.row, codec::encode_text(text).as_slice())?;
+                        let sealed = seal::seal_row(outcome.row, &codec::encode_text(text));
+                        texts.insert(outcome.row, sealed.as_slice())?;
                     }
                     None => {
                         texts.remove(outcome.row)?;
@@ -312,7 +327,10 @@ impl WriteBatch {
             let mut matrices = self.matrices_table(coll)?;
             let mut out = Vec::with_capacity(ids_to_delete.len());
             for id in ids_to_delete {
-                let row = ids.remove(*id)?.map(|v| v.value());
+                let row = match ids.remove(*id)? {
+                    Some(v) => Some(codec::decode_row_of(id, v.value())?),
+                    None => None,
+                };
                 if let Some(row) = row {
                     keys.remove(row)?;
                     let had = match &mut matrices {
@@ -349,15 +367,17 @@ impl WriteBatch {
             self.drop_index(coll)?;
             let t = CollectionTables::of(coll.id);
             let mut meta = self.txn()?.open_table(t.index())?;
-            meta.insert(index_store::HEADER_KEY, &header.encode()[..])?;
-            meta.insert(index_store::CENTROIDS_KEY, centroids)?;
-            meta.insert(index_store::CODEBOOKS_KEY, codebooks)?;
+            for (key, value) in [
+                (index_store::HEADER_KEY, &header.encode()[..]),
+                (index_store::CENTROIDS_KEY, centroids),
+                (index_store::CODEBOOKS_KEY, codebooks),
+            ] {
+                meta.insert(key, seal::seal_named(key, value).as_slice())?;
+            }
             let mut table = self.txn()?.open_table(t.postings())?;
             for p in postings {
-                table.insert(
-                    p.row,
-                    index_store::encode_posting(p.cell, &p.code).as_slice(),
-                )?;
+                let encoded = index_store::encode_posting(p.cell, &p.code);
+                table.insert(p.row, seal::seal_row(p.row, &encoded).as_slice())?;
             }
             Ok(())
         })
@@ -385,9 +405,9 @@ impl WriteBatch {
             let mut out = Vec::with_capacity(postings.len());
             for p in postings {
                 let encoded = index_store::encode_posting(p.cell, &p.code);
-                let prev = table.insert(p.row, encoded.as_slice())?;
+                let prev = table.insert(p.row, seal::seal_row(p.row, &encoded).as_slice())?;
                 out.push(match prev {
-                    Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                    Some(v) => Some(posting_cell(p.row, v.value())?),
                     None => None,
                 });
             }
@@ -408,7 +428,7 @@ impl WriteBatch {
             for &row in rows {
                 let prev = table.remove(row)?;
                 out.push(match prev {
-                    Some(v) => Some(index_store::decode_posting(v.value())?.0),
+                    Some(v) => Some(posting_cell(row, v.value())?),
                     None => None,
                 });
             }
@@ -429,8 +449,12 @@ impl WriteBatch {
             self.drop_index(coll)?;
             let t = CollectionTables::of(coll.id);
             let mut meta = self.txn()?.open_table(t.index())?;
-            meta.insert(index_store::TOKENS_HEADER_KEY, header)?;
-            meta.insert(index_store::TOKENS_CENTROIDS_KEY, centroids)?;
+            for (key, value) in [
+                (index_store::TOKENS_HEADER_KEY, header),
+                (index_store::TOKENS_CENTROIDS_KEY, centroids),
+            ] {
+                meta.insert(key, seal::seal_named(key, value).as_slice())?;
+            }
             drop(meta);
             self.put_token_codes(coll, codes)
         })
@@ -446,7 +470,7 @@ impl WriteBatch {
             let t = CollectionTables::of(coll.id);
             let mut table = self.txn()?.open_table(t.postings())?;
             for (row, bytes) in codes {
-                table.insert(*row, bytes.as_slice())?;
+                table.insert(*row, seal::seal_row(*row, bytes).as_slice())?;
             }
             Ok(())
         })
@@ -482,6 +506,11 @@ impl WriteBatch {
     }
 }
 
+/// The IVF cell of a stored (sealed) posting.
+fn posting_cell(row: u64, sealed: &[u8]) -> StorageResult<u32> {
+    Ok(index_store::decode_posting(seal::open_row(row, sealed, "posting")?)?.0)
+}
+
 fn finished() -> StorageError {
     StorageError::Internal {
         detail: "the write transaction was used after it ended".into(),
@@ -503,8 +532,8 @@ impl Drop for WriteBatch {
 }
 
 struct RecordTables<'txn> {
-    ids: redb::Table<'txn, &'static str, u64>,
-    keys: redb::Table<'txn, u64, &'static str>,
+    ids: redb::Table<'txn, &'static str, &'static [u8]>,
+    keys: redb::Table<'txn, u64, &'static [u8]>,
     vectors: VectorTable<'txn>,
     payloads: redb::Table<'txn, u64, &'static [u8]>,
     texts: redb::Table<'txn, u64, &'static [u8]>,
@@ -530,7 +559,7 @@ impl DirtyBlocks {
             Entry::Vacant(e) => {
                 let bytes = match table.get(block)? {
                     Some(v) => {
-                        let bytes = v.value().to_vec();
+                        let bytes = seal::open_row(block, v.value(), "vector block")?.to_vec();
                         layout.check(block, &bytes)?;
                         bytes
                     }
@@ -546,7 +575,7 @@ impl DirtyBlocks {
             if layout.is_empty(&bytes) {
                 table.remove(block)?;
             } else {
-                table.insert(block, bytes.as_slice())?;
+                table.insert(block, seal::seal_row(block, &bytes).as_slice())?;
             }
         }
         Ok(())

@@ -75,9 +75,37 @@ fn newer_format_version_is_unsupported_not_corrupt() {
     match Database::open(&path) {
         Err(Error::UnsupportedVersion {
             found: 99,
-            supported: 1,
+            supported: 2,
         }) => {}
         other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+/// Version 1 files (before per-value checksums) are refused with UpgradeRequired, not read as
+/// if their values were checked.
+#[test]
+fn format_version_1_requires_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.qvr");
+    make_db(&path);
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def = redb::TableDefinition::<&str, &[u8]>::new("quiver.meta");
+            let mut meta = txn.open_table(def).unwrap();
+            let mut header = meta.get("header").unwrap().unwrap().value().to_vec();
+            header[8..12].copy_from_slice(&1u32.to_le_bytes());
+            meta.insert("header", header.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    match Database::open(&path) {
+        Err(Error::UpgradeRequired {
+            found: 1,
+            supported: 2,
+        }) => {}
+        other => panic!("expected UpgradeRequired, got {other:?}"),
     }
 }
 
