@@ -15,8 +15,9 @@ pub use quiver_storage::Durability;
 /// ## Defaults
 /// - `cache_size`: 256 MiB of page cache (payloads and ids; vectors are scanned from memory).
 /// - `durability`: [`Durability::Immediate`] — every write is on disk when the call returns.
-/// - `verify_on_open`: `false` — set it to check every page checksum while opening
-///   (reads the whole file).
+/// - `verify_on_open`: `false` — set it to check every page checksum of the file while
+///   opening (reads the whole file; also checks redb's internal pages). Without it, damaged
+///   data is still caught when read: every stored value carries its own checksum.
 #[derive(Clone, Debug, Default)]
 pub struct DatabaseOptions {
     store: StoreOptions,
