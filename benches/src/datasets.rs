@@ -28,6 +28,16 @@ pub fn synthetic(args: &Args) -> Dataset {
     } else {
         (100_000, 384)
     };
+    gaussian_set(n, dim, args)
+}
+
+/// SYNTHETIC: Gaussian vectors, 1M x 128 (50k in --quick), cosine: the size for "first query
+/// on a million vectors".
+pub fn synthetic_1m(args: &Args) -> Dataset {
+    gaussian_set(if args.quick { 50_000 } else { 1_000_000 }, 128, args)
+}
+
+fn gaussian_set(n: usize, dim: usize, args: &Args) -> Dataset {
     let nq = args.batch.max(args.single);
     let mut rng = StdRng::seed_from_u64(42);
     let mut make = |rows: usize| Matrix {
@@ -38,7 +48,11 @@ pub fn synthetic(args: &Args) -> Dataset {
     let base = make(n);
     let queries = make(nq);
     Dataset {
-        name: format!("synthetic-gaussian-{}kx{dim}", n / 1000),
+        name: if n >= 1_000_000 {
+            format!("synthetic-gaussian-{}Mx{dim}", n / 1_000_000)
+        } else {
+            format!("synthetic-gaussian-{}kx{dim}", n / 1000)
+        },
         metric: Metric::Cosine,
         base,
         queries,

@@ -54,6 +54,9 @@ pub struct Args {
     /// Skip the synthetic data set (GloVe only).
     #[arg(long)]
     no_synthetic: bool,
+    /// Add the synthetic 1M x 128 set (labelled synthetic; cold open and first query at 1M).
+    #[arg(long)]
+    synthetic_1m: bool,
     /// Queries for the IVF-PQ sweep.
     #[arg(long, default_value_t = 200)]
     ivf_queries: usize,
@@ -179,6 +182,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sets = Vec::new();
     if !args.no_synthetic {
         sets.push(datasets::synthetic(&args));
+    }
+    if args.synthetic_1m {
+        sets.push(datasets::synthetic_1m(&args));
     }
     if let Some(dir) = &args.glove {
         match datasets::glove(dir, &args) {
