@@ -68,7 +68,7 @@ def stores_plots(path, data):
                 ax.plot(*zip(*frontier(points)), marker + "-", label=e["version"])
         ax.set_yscale("log")
         ax.set_xlabel("recall@10")
-        ax.set_ylabel("queries per second (one at a time, one thread)")
+        ax.set_ylabel("queries per second (one query at a time)")
         ax.set_title(f"{result['dataset']} ({result['rows']} x {result['dim']})", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)

@@ -12,7 +12,7 @@ Usage:
 ENGINE: usearch | sqlite-vec | lancedb | chroma. TRUTH.json holds the exact top-K row numbers
 of every query ({"ids": [[...], ...]}, computed once by Quiver's runner and cached).
 NLIST and M are Quiver's IVF-PQ defaults for the data; LanceDB's IVF-PQ gets the same.
-Every search is one query at a time on one thread, as an application asks.
+Every search is one query at a time, as an application asks (usearch pinned to one thread).
 """
 import json
 import os
@@ -215,9 +215,12 @@ class Lance:
         return self._ids(self.table.search(q).distance_type(self.metric))
 
     def build(self, nlist, m):
+        from lancedb.index import IvfPq
+
         t = time.perf_counter()
-        self.table.create_index(metric=self.metric, num_partitions=nlist, num_sub_vectors=m,
-                                vector_column_name="vector", index_type="IVF_PQ")
+        self.table.create_index("vector", config=IvfPq(distance_type=self.metric,
+                                                       num_partitions=nlist,
+                                                       num_sub_vectors=m))
         return time.perf_counter() - t
 
     def set_knob(self, value):

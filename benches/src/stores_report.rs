@@ -35,7 +35,7 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
     let mut md = String::new();
     writeln!(
         md,
-        "Machine: {machine}. k = 10, one query at a time on one thread; QPS medians of the rounds; (x) = peer / Quiver.\n"
+        "Machine: {machine}. k = 10, one query at a time (as an application asks; Quiver's flat scan splits a query over the cores, the peers use their own threading); QPS medians of the rounds; (x) = peer / Quiver.\n"
     )?;
     for r in results {
         writeln!(
@@ -125,13 +125,15 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
         for e in &r.engines {
             writeln!(
                 md,
-                "- {}: {}; knob: {}; ingest batch rate median {:.0} (min {:.0}, max {:.0}) vec/s.",
+                "- {}: {}; knob: {}; ingest batch rate median {:.0} (min {:.0}, max {:.0}) vec/s{}.",
                 e.engine,
                 e.durability,
                 e.knob.as_deref().unwrap_or("none (flat only)"),
                 e.ingest_batch_rate.median,
                 e.ingest_batch_rate.min,
-                e.ingest_batch_rate.max
+                e.ingest_batch_rate.max,
+                e.compacted_bytes_per_vector
+                    .map_or(String::new(), |b| format!("; file after compact {b:.0} B/vec"))
             )?;
         }
         writeln!(md)?;
