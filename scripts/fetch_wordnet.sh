@@ -2,11 +2,22 @@
 # Fetches WordNet 3.0 (Debian package wordnet-base) and writes its 117k synset definitions as
 # plain text, one per line, to $QUIVER_CACHE/wordnet/definitions.txt (default ~/.cache/quiver):
 # "lemma, lemma: gloss" with the gloss cut before its first quoted usage example. Prints the
-# file's path. Idempotent.
+# file's path. Idempotent. The definitions are checked against a pinned sha256 (of the text,
+# not the .deb, so a rebuilt Debian package with the same WordNet data still passes).
 set -euo pipefail
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
 OUT="$CACHE/wordnet"
+SHA256=2cdbb5ab44fbf9ad61ee91cd26c2117111b84ee3e864a7727589242995af0c72
+verify() {
+  local got
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  if [[ "$got" != "$SHA256" ]]; then
+    echo "fetch_wordnet.sh: $1 has sha256 $got, expected $SHA256" >&2
+    exit 1
+  fi
+}
 if [[ -s "$OUT/definitions.txt" ]]; then
+  verify "$OUT/definitions.txt"
   echo "$OUT/definitions.txt"
   exit 0
 fi
@@ -32,6 +43,7 @@ with open(dst, "w", encoding="utf-8") as out:
                 n += 1
 print(n, file=sys.stderr)
 PY
+verify "$OUT/definitions.txt.tmp"
 mv "$OUT/definitions.txt.tmp" "$OUT/definitions.txt"
 rm -rf "$OUT/x"
 echo "$OUT/definitions.txt"
