@@ -2,15 +2,19 @@
 
 Usage:
   stores.py ENGINE WORKDIR BASE.npy QUERIES.npy TRUTH.json METRIC K ROUNDS NLIST M
+            BUCKETS.npy LIMIT FILTERED_TRUTH.json
       Runs every scenario for one engine and prints one JSON object on stdout (progress on
-      stderr): durable ingest in batches of 1000, file size, flat (exact) search, index build
-      and a recall/QPS sweep of the engine's own search knob, then cold opens in fresh processes.
+      stderr): durable ingest in batches of 1000 (each vector with an integer attribute
+      `bucket` from BUCKETS.npy), file size, flat (exact) search, index build and a recall/QPS
+      sweep of the engine's own search knob, filtered search (`bucket < LIMIT`, at the engine's
+      default settings), then cold opens in fresh processes.
   stores.py ENGINE --cold WORKDIR QUERIES.npy METRIC K
       (internal) one cold open: open the stored database, run the first query, then the rest;
       prints {"open_ms", "open_first_query_ms", "rss_mb"}.
 
-ENGINE: usearch | sqlite-vec | lancedb | chroma. TRUTH.json holds the exact top-K row numbers
-of every query ({"ids": [[...], ...]}, computed once by Quiver's runner and cached).
+ENGINE: usearch | sqlite-vec | lancedb | chroma (usearch has no attributes: it stores the
+vectors only and skips filtered search). TRUTH.json holds the exact top-K row numbers of every
+query (FILTERED_TRUTH.json: among rows with bucket < LIMIT) ({"ids": [[...], ...]}, computed once by Quiver's runner and cached).
 NLIST and M are Quiver's IVF-PQ defaults for the data; LanceDB's IVF-PQ gets the same.
 Every search is one query at a time, as an application asks (usearch pinned to one thread).
 """
@@ -72,7 +76,7 @@ class Usearch:
 
         return "usearch " + usearch.__version__
 
-    def add(self, first, vectors):
+    def add(self, first, vectors, buckets):
         self.index.add(np.arange(first, first + len(vectors), dtype=np.uint64), vectors,
                        threads=0)
 
@@ -118,8 +122,10 @@ class SqliteVec:
         self.db = None
         if dim:
             self.db = self._connect()
+            # `bucket` is a vec0 metadata column: filterable inside the KNN query.
             self.db.execute(
-                f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{dim}] distance_metric={metric})"
+                f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{dim}] "
+                f"distance_metric={metric}, bucket integer)"
             )
 
     def _connect(self):
@@ -140,11 +146,11 @@ class SqliteVec:
 
         return f"sqlite-vec {sqlite_vec.__version__} (SQLite {apsw.sqlite_lib_version()})"
 
-    def add(self, first, vectors):
+    def add(self, first, vectors, buckets):
         with self.db:
             self.db.executemany(
-                "INSERT INTO v(rowid, embedding) VALUES (?, ?)",
-                ((first + i, vectors[i].tobytes()) for i in range(len(vectors))),
+                "INSERT INTO v(rowid, embedding, bucket) VALUES (?, ?, ?)",
+                ((first + i, vectors[i].tobytes(), int(buckets[i])) for i in range(len(vectors))),
             )
 
     def finish_ingest(self):
@@ -154,6 +160,14 @@ class SqliteVec:
         rows = self.db.execute(
             "SELECT rowid FROM v WHERE embedding MATCH ? AND k = ? ORDER BY distance",
             (q.tobytes(), k),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def filtered(self, q, k, limit):
+        rows = self.db.execute(
+            "SELECT rowid FROM v WHERE embedding MATCH ? AND k = ? AND bucket < ? "
+            "ORDER BY distance",
+            (q.tobytes(), k, limit),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -184,7 +198,8 @@ class Lance:
             import pyarrow as pa
 
             schema = pa.schema([pa.field("id", pa.int64()),
-                                pa.field("vector", pa.list_(pa.float32(), dim))])
+                                pa.field("vector", pa.list_(pa.float32(), dim)),
+                                pa.field("bucket", pa.int64())])
             self.table = lancedb.connect(self.path).create_table("bench", schema=schema)
 
     @staticmethod
@@ -193,13 +208,14 @@ class Lance:
 
         return "lancedb " + lancedb.__version__
 
-    def add(self, first, vectors):
+    def add(self, first, vectors, buckets):
         import pyarrow as pa
 
         flat = pa.array(vectors.reshape(-1), type=pa.float32())
         self.table.add(pa.table({
             "id": pa.array(np.arange(first, first + len(vectors), dtype=np.int64)),
             "vector": pa.FixedSizeListArray.from_arrays(flat, self.dim),
+            "bucket": pa.array(buckets.astype(np.int64)),
         }))
 
     def finish_ingest(self):
@@ -232,6 +248,13 @@ class Lance:
         query = self.table.search(q).distance_type(self.metric).nprobes(nprobes)
         if refine > 1:
             query = query.refine_factor(refine)
+        return self._ids(query)
+
+    def filtered(self, q, k, limit):
+        # LanceDB's defaults (nprobes 20, no refine), the filter applied before the search.
+        self.k = k
+        query = self.table.search(q).distance_type(self.metric).where(f"bucket < {limit}",
+                                                                       prefilter=True)
         return self._ids(query)
 
     def open(self):
@@ -278,9 +301,9 @@ class Chroma:
 
         return "chromadb " + chromadb.__version__
 
-    def add(self, first, vectors):
+    def add(self, first, vectors, buckets):
         self.col.add(ids=[str(i) for i in range(first, first + len(vectors))],
-                     embeddings=vectors)
+                     embeddings=vectors, metadatas=[{"bucket": int(b)} for b in buckets])
 
     def finish_ingest(self):
         pass
@@ -293,6 +316,11 @@ class Chroma:
 
     def ann(self, q, k):
         r = self.col.query(query_embeddings=[q], n_results=k, include=[])
+        return [int(i) for i in r["ids"][0]]
+
+    def filtered(self, q, k, limit):
+        r = self.col.query(query_embeddings=[q], n_results=k, include=[],
+                           where={"bucket": {"$lt": limit}})
         return [int(i) for i in r["ids"][0]]
 
     def open(self):
@@ -346,12 +374,16 @@ def main():
     if sys.argv[2] == "--cold":
         cold(sys.argv[3:])
         return
-    workdir, base_path, queries_path, truth_path, metric, k, rounds, nlist, m = sys.argv[2:11]
-    k, rounds, nlist, m = int(k), int(rounds), int(nlist), int(m)
+    (workdir, base_path, queries_path, truth_path, metric, k, rounds, nlist, m, buckets_path,
+     limit, ftruth_path) = sys.argv[2:14]
+    k, rounds, nlist, m, limit = int(k), int(rounds), int(nlist), int(m), int(limit)
+    buckets = np.load(buckets_path).reshape(-1).astype(np.int64)
     base = np.ascontiguousarray(np.load(base_path), dtype=np.float32)
     queries = np.ascontiguousarray(np.load(queries_path), dtype=np.float32)
     with open(truth_path) as f:
         truth = [set(row) for row in json.load(f)["ids"]]
+    with open(ftruth_path) as f:
+        ftruth = [set(row) for row in json.load(f)["ids"]]
     cls = ENGINES[ENGINE]
     out = {"engine": ENGINE, "version": cls.version(), "durability": cls.durability}
 
@@ -362,7 +394,7 @@ def main():
     for first in range(0, len(base), BATCH):
         part = base[first : first + BATCH]
         t = time.perf_counter()
-        engine.add(first, part)
+        engine.add(first, part, buckets[first : first + BATCH])
         batch_rates.append(len(part) / (time.perf_counter() - t))
     engine.finish_ingest()
     out["ingest_s"] = time.perf_counter() - t0
@@ -384,6 +416,11 @@ def main():
             points.append(p)
             log(f"{cls.knob}={value}: recall {p['recall']:.3f} QPS {np.median(p['qps']):.0f}")
         out["ann"] = points
+    if hasattr(engine, "filtered"):
+        out["filtered"] = measure(lambda q, k: engine.filtered(q, k, limit), queries, ftruth, k,
+                                  rounds)
+        log(f"filtered bucket < {limit}: recall {out['filtered']['recall']:.3f} "
+            f"QPS {np.median(out['filtered']['qps']):.0f}")
     del engine
     out["file_bytes"] = dir_bytes(workdir)
 

@@ -37,7 +37,7 @@ pub struct FilterResult {
 }
 
 /// A fixed pseudo-random bucket in 0..1000 (Fibonacci hashing of the position).
-fn bucket(i: usize) -> u64 {
+pub fn bucket(i: usize) -> u64 {
     ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 1000
 }
 

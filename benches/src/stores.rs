@@ -1,17 +1,21 @@
 //! The embedded-stores scenario (`--stores`): Quiver and the stores an application would link
 //! instead of it — usearch, sqlite-vec, LanceDB, Chroma (`benches/peers/stores.py`) — on the
 //! same data, back to back: durable ingest in batches of 1000, file size, flat (exact) search,
-//! each engine's ANN index swept over its own knob, and cold open + first query in a fresh
-//! process with the memory that process holds after answering every query.
+//! each engine's ANN index swept over its own knob, filtered search (every vector carries an
+//! integer attribute `bucket`, `filters::bucket` of its position; the filter `bucket < 100`
+//! keeps 10%), and cold open + first query in a fresh process with the memory that process
+//! holds after answering every query.
 //!
 //! Ground truth (exact top-10 row numbers) is computed once per dataset and query set and kept
 //! in `$QUIVER_CACHE/truth/` so every engine and every run is scored against the same answer.
 
 use crate::Args;
 use crate::datasets::Dataset;
+use crate::filters::bucket;
 use crate::measure::{Stats, proc_status_mb};
+use quiver::filter::Filter;
 use quiver::vecfile::{Matrix, read_npy, write_npy};
-use quiver::{CollectionConfig, Database, IvfPqParams, Record, SearchRequest};
+use quiver::{CollectionConfig, Database, IvfPqParams, PayloadIndexKind, Record, SearchRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,8 @@ use std::time::Instant;
 
 const K: usize = 10;
 const BATCH: usize = 1000;
+/// Filtered search keeps rows with `bucket < FILTER_LIMIT` (buckets are 0..1000): 10%.
+const FILTER_LIMIT: i64 = 100;
 pub const PEERS: [&str; 4] = ["usearch", "sqlite-vec", "lancedb", "chroma"];
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -50,6 +56,8 @@ pub struct EngineRun {
     pub index_build_s: Option<f64>,
     pub knob: Option<String>,
     pub ann: Vec<Point>,
+    /// Search with the filter `bucket < 100` at the engine's default settings.
+    pub filtered: Option<Point>,
     /// Fresh process: open the stored database (what the engine does before a first query).
     pub cold_open_ms: Stats,
     /// Fresh process: open the stored database and answer the first query.
@@ -89,19 +97,35 @@ pub fn run(d: &Dataset, args: &Args, engines: &[String]) -> Res<StoresResult> {
     };
     let base_path = dir.path().join("base.npy");
     let queries_path = dir.path().join("queries.npy");
+    let buckets_path = dir.path().join("buckets.npy");
     write_npy(&base_path, &base)?;
     write_npy(&queries_path, &queries)?;
+    // Buckets are below 1000, exact in f32.
+    write_npy(
+        &buckets_path,
+        &Matrix {
+            rows,
+            dim: 1,
+            data: (0..rows).map(|i| bucket(i) as f32).collect(),
+        },
+    )?;
 
     let name = if rows == d.base.rows {
         d.name.clone()
     } else {
         format!("{}-first{}k", d.name, rows / 1000)
     };
-    let (quiver, truth, nlist, m) = quiver_run(&base, &queries, d, &name, dir.path(), rounds)?;
+    let (quiver, [truth, ftruth], nlist, m) =
+        quiver_run(&base, &queries, d, &name, dir.path(), rounds)?;
     let truth_path = dir.path().join("truth.json");
     std::fs::write(
         &truth_path,
         serde_json::to_string(&TruthFile { ids: truth })?,
+    )?;
+    let ftruth_path = dir.path().join("filtered-truth.json");
+    std::fs::write(
+        &ftruth_path,
+        serde_json::to_string(&TruthFile { ids: ftruth })?,
     )?;
     let mut runs = vec![quiver];
     for engine in engines {
@@ -111,7 +135,13 @@ pub fn run(d: &Dataset, args: &Args, engines: &[String]) -> Res<StoresResult> {
             py,
             engine,
             &dir.path().join(engine),
-            [&base_path, &queries_path, &truth_path],
+            [
+                &base_path,
+                &queries_path,
+                &truth_path,
+                &buckets_path,
+                &ftruth_path,
+            ],
             d,
             rounds,
             (nlist, m),
@@ -145,12 +175,17 @@ fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cache"))
 }
 
-/// Exact top-K row numbers of every query: read from the cache, or computed by Quiver's exact
-/// search and cached.
-fn ground_truth(c: &quiver::Collection, name: &str, queries: &Matrix) -> Res<Vec<Vec<usize>>> {
+/// Exact top-K row numbers of every query (among the rows `filter` keeps): read from the
+/// cache, or computed by Quiver's exact search and cached under `key`.
+fn ground_truth(
+    c: &quiver::Collection,
+    key: &str,
+    queries: &Matrix,
+    filter: Option<&Filter>,
+) -> Res<Vec<Vec<usize>>> {
     let path = cache_dir()
         .join("truth")
-        .join(format!("{name}-{}q-k{K}.json", queries.rows));
+        .join(format!("{key}-{}q-k{K}.json", queries.rows));
     if let Ok(text) = std::fs::read_to_string(&path) {
         let t: TruthFile = serde_json::from_str(&text)?;
         if t.ids.len() == queries.rows {
@@ -160,9 +195,12 @@ fn ground_truth(c: &quiver::Collection, name: &str, queries: &Matrix) -> Res<Vec
     let t = Instant::now();
     let ids = (0..queries.rows)
         .map(|i| {
-            let req = SearchRequest::new(queries.row(i), K)
+            let mut req = SearchRequest::new(queries.row(i), K)
                 .exact(true)
                 .include_payload(false);
+            if let Some(f) = filter {
+                req = req.filter(f);
+            }
             c.search_with(&req)?
                 .into_iter()
                 .map(|h| Ok(h.id.parse::<usize>()?))
@@ -217,7 +255,8 @@ fn row_ids(hits: Vec<quiver::Hit>) -> Res<Vec<usize>> {
     hits.into_iter().map(|h| Ok(h.id.parse()?)).collect()
 }
 
-type QuiverRun = (EngineRun, Vec<Vec<usize>>, usize, usize);
+/// Quiver's figures, the ground truth (unfiltered, filtered), nlist and m.
+type QuiverRun = (EngineRun, [Vec<Vec<usize>>; 2], usize, usize);
 
 fn quiver_run(
     base: &Matrix,
@@ -230,7 +269,8 @@ fn quiver_run(
     eprintln!("  quiver:");
     let path = dir.join("quiver.qvr");
     Database::create(&path)?
-        .create_collection("bench", CollectionConfig::new(base.dim, d.metric))?;
+        .create_collection("bench", CollectionConfig::new(base.dim, d.metric))?
+        .create_payload_index("bucket", PayloadIndexKind::Integer)?;
     let mut rates = Vec::new();
     let t = Instant::now();
     {
@@ -238,7 +278,10 @@ fn quiver_run(
         let c = db.collection("bench")?;
         for first in (0..base.rows).step_by(BATCH) {
             let batch: Vec<Record> = (first..(first + BATCH).min(base.rows))
-                .map(|i| Record::new(i.to_string(), base.row(i).to_vec()))
+                .map(|i| {
+                    Record::new(i.to_string(), base.row(i).to_vec())
+                        .with_payload(serde_json::json!({ "bucket": bucket(i) }))
+                })
                 .collect();
             let tb = Instant::now();
             c.upsert(&batch)?;
@@ -250,7 +293,14 @@ fn quiver_run(
 
     let db = Database::open(&path)?;
     let c = db.collection("bench")?;
-    let truth = ground_truth(&c, name, queries)?;
+    let truth = ground_truth(&c, name, queries, None)?;
+    let filter = Filter::field("bucket").lt(FILTER_LIMIT);
+    let ftruth = ground_truth(
+        &c,
+        &format!("{name}-bucket-lt{FILTER_LIMIT}"),
+        queries,
+        Some(&filter),
+    )?;
     let flat = measure(
         rounds,
         queries,
@@ -294,6 +344,22 @@ fn quiver_run(
             ann.push(p);
         }
     }
+    let filtered = measure(
+        rounds,
+        queries,
+        &ftruth,
+        |q| {
+            let req = SearchRequest::new(q, K)
+                .include_payload(false)
+                .filter(&filter);
+            row_ids(c.search_with(&req)?)
+        },
+        "defaults".into(),
+    )?;
+    eprintln!(
+        "    filtered bucket < {FILTER_LIMIT}: recall {:.3} QPS {:.0}",
+        filtered.recall_at_10, filtered.qps.median
+    );
     drop(c);
     drop(db);
     let file_bytes = std::fs::metadata(&path)?.len() as f64;
@@ -332,11 +398,12 @@ fn quiver_run(
         index_build_s: Some(build_s),
         knob: Some("nprobe, refine".into()),
         ann,
+        filtered: Some(filtered),
         cold_open_ms: cold.open_ms,
         cold_open_first_query_ms: cold.open_first_query_ms,
         cold_rss_mb: cold.rss_mb,
     };
-    Ok((run, truth, info.nlist, info.m))
+    Ok((run, [truth, ftruth], info.nlist, info.m))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -407,6 +474,7 @@ struct PeerOut {
     knob: Option<String>,
     #[serde(default)]
     ann: Vec<PeerPoint>,
+    filtered: Option<PeerPoint>,
     cold: Vec<Cold>,
 }
 
@@ -433,7 +501,7 @@ fn peer_run(
     python: &Path,
     engine: &str,
     workdir: &Path,
-    [base, queries, truth]: [&PathBuf; 3],
+    [base, queries, truth, buckets, ftruth]: [&PathBuf; 5],
     d: &Dataset,
     rounds: usize,
     (nlist, m): (usize, usize),
@@ -446,6 +514,9 @@ fn peer_run(
         .args([base, queries, truth])
         .arg(d.metric.name())
         .args([K, rounds, nlist, m].map(|x| x.to_string()))
+        .arg(buckets)
+        .arg(FILTER_LIMIT.to_string())
+        .arg(ftruth)
         .stderr(std::process::Stdio::inherit())
         .output()?;
     if !out.status.success() {
@@ -467,6 +538,10 @@ fn peer_run(
         index_build_s: p.build_s,
         knob: p.knob,
         ann: p.ann.into_iter().map(point).collect(),
+        filtered: p.filtered.map(|f| Point {
+            param: "defaults".into(),
+            ..point(f)
+        }),
         cold_open_ms: cold.open_ms,
         cold_open_first_query_ms: cold.open_first_query_ms,
         cold_rss_mb: cold.rss_mb,

@@ -45,9 +45,9 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
         )?;
         writeln!(
             md,
-            "| engine | durable ingest vec/s | file B/vec | cold open ms | cold open + 1st query ms (min-max) | RSS after queries MB | flat QPS (recall) | QPS @ recall 0.90 | @ 0.95 | @ 0.99 | index build s |"
+            "| engine | durable ingest vec/s | file B/vec | cold open ms | cold open + 1st query ms (min-max) | RSS after queries MB | flat QPS (recall) | QPS @ recall 0.90 | @ 0.95 | @ 0.99 | filtered 10%: QPS (recall) | index build s |"
         )?;
-        writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+        writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
         let quiver = r.engines.iter().find(|e| e.engine == "quiver");
         for e in &r.engines {
             let is_q = e.engine == "quiver";
@@ -57,6 +57,20 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
                     with_ratio(
                         f.qps.median,
                         quiver.and_then(|q| q.flat.as_ref()).map(|f| f.qps.median),
+                        is_q,
+                        0
+                    ),
+                    f.recall_at_10
+                )
+            });
+            let filtered = e.filtered.as_ref().map_or("-".into(), |f| {
+                format!(
+                    "{} ({:.3})",
+                    with_ratio(
+                        f.qps.median,
+                        quiver
+                            .and_then(|q| q.filtered.as_ref())
+                            .map(|f| f.qps.median),
                         is_q,
                         0
                     ),
@@ -81,7 +95,7 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
                 .collect();
             writeln!(
                 md,
-                "| {} | {} | {} | {:.2} | {} ({:.1}-{:.1}) | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.2} | {} ({:.1}-{:.1}) | {} | {} | {} | {} | {} | {} | {} |",
                 e.version,
                 with_ratio(
                     e.ingest_vectors_per_s,
@@ -114,6 +128,7 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
                 at[0],
                 at[1],
                 at[2],
+                filtered,
                 e.index_build_s
                     .map_or("in ingest".into(), |b| format!("{b:.1}")),
             )?;
@@ -133,7 +148,9 @@ pub fn markdown(results: &[StoresResult], machine: &str) -> Result<String, std::
                 e.ingest_batch_rate.min,
                 e.ingest_batch_rate.max,
                 e.compacted_bytes_per_vector
-                    .map_or(String::new(), |b| format!("; file after compact {b:.0} B/vec"))
+                    .map_or(String::new(), |b| format!(
+                        "; file after compact {b:.0} B/vec"
+                    ))
             )?;
         }
         writeln!(md)?;
