@@ -419,14 +419,17 @@ fn ivf_sweep(
     let faiss_build_s = faiss.as_ref().and_then(|p| p.ready["build_s"].as_f64());
     c.load()?;
     let queries: Vec<&[f32]> = (0..nq).map(|i| d.queries.row(i)).collect();
-    let truth: Vec<Vec<String>> = queries
-        .iter()
-        .map(|q| {
-            let hits =
-                c.search_with(&SearchRequest::new(q, K).exact(true).include_payload(false))?;
-            Ok(hits.into_iter().map(|h| h.id).collect())
-        })
-        .collect::<Result<_, quiver::Error>>()?;
+    // Exact answers, computed once per dataset and query count and cached (shared with the
+    // stores scenario); ids are row numbers as strings.
+    let query_matrix = Matrix {
+        rows: nq,
+        dim: d.queries.dim,
+        data: d.queries.data[..nq * d.queries.dim].to_vec(),
+    };
+    let truth: Vec<Vec<String>> = crate::stores::ground_truth(c, &d.name, &query_matrix, None)?
+        .into_iter()
+        .map(|row| row.into_iter().map(|r| r.to_string()).collect())
+        .collect();
     // Every grid point is measured in IVF_ROUNDS rounds, Quiver then FAISS each time; QPS is
     // the median of the rounds (recall is deterministic).
     const IVF_ROUNDS: usize = 3;

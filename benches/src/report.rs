@@ -14,7 +14,28 @@ pub fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{cpu}, {cores} cores")
+    // The SIMD levels the kernels choose between at run time.
+    let flags: Vec<&str> = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("flags"))?.to_owned();
+            Some(
+                [
+                    "avx2",
+                    "fma",
+                    "avx512f",
+                    "avx512bw",
+                    "avx512_bf16",
+                    "avx512_fp16",
+                    "amx_tile",
+                ]
+                .into_iter()
+                .filter(|f| line.split_whitespace().any(|x| x == *f))
+                .collect(),
+            )
+        })
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {}", flags.join(" "))
 }
 
 pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::error::Error>> {

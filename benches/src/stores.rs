@@ -177,7 +177,7 @@ fn cache_dir() -> PathBuf {
 
 /// Exact top-K row numbers of every query (among the rows `filter` keeps): read from the
 /// cache, or computed by Quiver's exact search and cached under `key`.
-fn ground_truth(
+pub fn ground_truth(
     c: &quiver::Collection,
     key: &str,
     queries: &Matrix,
