@@ -371,6 +371,24 @@ pub fn run(command: Command) -> DynResult<()> {
             eprintln!("compacted {}: {before} -> {after} bytes", db.display());
             Ok(())
         }
+        Command::Upgrade { old, new } => {
+            let r = Database::upgrade(&old, &new)?;
+            if r.already_current {
+                eprintln!(
+                    "{} is already in the current format; nothing written",
+                    old.display()
+                );
+            } else {
+                eprintln!(
+                    "upgraded {} -> {}: {} collections, {} values",
+                    old.display(),
+                    new.display(),
+                    r.collections,
+                    r.values
+                );
+            }
+            Ok(())
+        }
         Command::Check { db } => {
             let db = Database::open(&db)?;
             for info in db.collections()? {

@@ -206,6 +206,9 @@ enum Command {
     /// Shrink the file: move live pages to the front and cut off the free space that deletes
     /// and overwrites left (no other process may have the database open).
     Compact { db: PathBuf },
+    /// Copy a database written by a Quiver of file format 1 (before per-value checksums; opening
+    /// it gives UpgradeRequired) into a new file in the current format. OLD is only read.
+    Upgrade { old: PathBuf, new: PathBuf },
     /// Embed texts with a model: FILE has JSONL lines with "text" or plain text, one per
     /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order
     /// (or, with --npy, a float32 matrix with one row per input).

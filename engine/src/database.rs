@@ -18,6 +18,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Any number of threads may read (search, get, count) while one writes; writes from several
 /// threads are serialised. Another *process* cannot open the same file while this handle is
 /// open: it gets [`Error::Locked`].
+/// What [`Database::upgrade`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpgradeReport {
+    /// The file was already in the current format; nothing was written.
+    pub already_current: bool,
+    pub collections: u64,
+    /// Stored values (vectors blocks, ids, payloads, index entries, ...) copied and sealed.
+    pub values: u64,
+}
+
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,
@@ -43,6 +54,27 @@ impl Database {
     /// Opens the database file at `path`, creating it if it does not exist.
     pub fn create(path: impl AsRef<Path>) -> Result<Database> {
         DatabaseOptions::default().create(path)
+    }
+
+    /// Writes the database at `src`, made by a Quiver build of file format 1 (before every
+    /// stored value carried a checksum), as a current-format database at `dst`, a new file;
+    /// `src` is only read. A `src` already current is left alone and reported so. Opening a
+    /// format-1 file gives [`Error::UpgradeRequired`]; this is the way forward.
+    pub fn upgrade(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<UpgradeReport> {
+        let dst = dst.as_ref();
+        if dst.exists() {
+            return Err(Error::InvalidParameter {
+                name: "destination",
+                reason: format!("{} exists; the upgrade writes a new file", dst.display()),
+            });
+        }
+        let r =
+            quiver_storage::upgrade(src.as_ref(), dst, &quiver_storage::StoreOptions::default())?;
+        Ok(UpgradeReport {
+            already_current: r.already_current,
+            collections: r.collections,
+            values: r.values,
+        })
     }
 
     /// Compacts the database file at `path` (no handle may have it open: that gives

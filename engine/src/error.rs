@@ -19,7 +19,7 @@ pub enum Error {
     )]
     UnsupportedVersion { found: u32, supported: u32 },
     #[error(
-        "database format version {found} is older than this build reads ({supported}); it must be upgraded"
+        "database format version {found} is older than this build reads ({supported}); copy it to the current format with `quiver upgrade OLD NEW` (Database::upgrade)"
     )]
     UpgradeRequired { found: u32, supported: u32 },
     #[error("database is corrupted: {detail}")]

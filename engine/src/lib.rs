@@ -62,7 +62,7 @@ mod vectors;
 pub use ann::{IndexInfo, IvfPqParams};
 pub use collection::{Collection, CollectionInfo};
 pub use config::{CollectionConfig, DatabaseOptions, Durability};
-pub use database::Database;
+pub use database::{Database, UpgradeReport};
 #[cfg(feature = "embed")]
 pub use embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
 pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};

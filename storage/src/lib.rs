@@ -39,6 +39,7 @@ mod read;
 pub mod seal;
 mod store;
 mod tables;
+mod upgrade;
 mod write;
 
 pub use catalog::{CollectionRecord, KIND_MULTI, KIND_VECTORS, NewCollection};
@@ -47,4 +48,5 @@ pub use read::{ReadSnapshot, RowReader};
 /// The storage seam: anything that reads, writes, sizes and syncs bytes (redb's trait).
 pub use redb::StorageBackend;
 pub use store::{Durability, Store, StoreOptions};
+pub use upgrade::{UpgradeReport, upgrade};
 pub use write::{PutOutcome, PutRecord, WriteBatch};

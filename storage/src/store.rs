@@ -256,6 +256,13 @@ impl Store {
     }
 }
 
+/// Opens the redb file at `path` without checking Quiver's header (for `upgrade`, which
+/// reads files this build otherwise refuses).
+pub(crate) fn open_raw(path: &Path, opts: &StoreOptions) -> StorageResult<redb::Database> {
+    Store::reject_foreign_file(path)?;
+    guarded(path, || builder(opts).open(path))
+}
+
 fn builder(opts: &StoreOptions) -> redb::Builder {
     let mut b = redb::Database::builder();
     b.set_cache_size(opts.cache_size);

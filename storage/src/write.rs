@@ -501,6 +501,11 @@ impl WriteBatch {
         })
     }
 
+    /// The redb transaction itself (for `upgrade`, which writes tables wholesale).
+    pub(crate) fn raw(&self) -> StorageResult<&redb::WriteTransaction> {
+        self.txn()
+    }
+
     fn txn(&self) -> StorageResult<&redb::WriteTransaction> {
         self.txn.as_ref().ok_or_else(finished)
     }

@@ -13,4 +13,5 @@ mod multi_vector;
 mod search_oracle;
 mod space;
 mod texts;
+mod upgrade;
 mod validation;
