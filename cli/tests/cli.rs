@@ -261,6 +261,12 @@ fn filters_on_search_count_get_delete_and_payload_indexes() {
     );
     ok(&["compact", s(&db)]);
     ok(&["check", s(&db)]);
+    // `upgrade` of a current file writes nothing and says so.
+    let copy = dir.path().join("copy.qvr");
+    let out = quiver(&["upgrade", s(&db), s(&copy)]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already in the current format"));
+    assert!(!copy.exists());
     // A bad filter: a one-line error naming the offending part, nothing changed.
     let out = quiver(&[
         "count",
