@@ -165,7 +165,10 @@ fn acknowledged_batches_survive_sigkill() {
     let mut model = Model::default();
     let mut next_first = 0u64;
     let mut total_acks = 0usize;
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        if round > 0 && round % 100 == 0 {
+            eprintln!("crash test: {round} kills so far, {total_acks} acknowledged batches");
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
             .arg(&path)
             .arg(next_first.to_string())
