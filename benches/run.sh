@@ -5,7 +5,7 @@
 # (scripts/fetch_glove.sh), builds the runner in release mode and writes results/<date>.{json,md}.
 # Scenario sets: none = flat search vs FAISS; --ivf adds the IVF-PQ sweep (FAISS, hnswlib);
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
-# the other (--quick --all: a smoke run of every scenario in a few minutes).
+# the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
 # The embedding benchmark is separate: benches/run.sh --embed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
