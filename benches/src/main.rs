@@ -138,16 +138,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?);
         }
         let table = multi::markdown(&results);
-        println!("{table}");
-        std::fs::create_dir_all(&args.out)?;
-        let stem = args.out.join(format!("{}-multi", report::today()));
-        std::fs::write(stem.with_extension("md"), &table)?;
-        std::fs::write(
-            stem.with_extension("json"),
-            serde_json::to_string_pretty(&serde_json::json!({
+        report::write_scenario(
+            &args.out,
+            "multi",
+            &table,
+            serde_json::json!({
                 "machine": report::machine(),
                 "results": results,
-            }))?,
+            }),
         )?;
         return Ok(());
     }
@@ -164,16 +162,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?);
         }
         let table = embed::markdown(&runs);
-        println!("{table}");
-        std::fs::create_dir_all(&args.out)?;
-        let stem = args.out.join(format!("{}-embed", report::today()));
-        std::fs::write(stem.with_extension("md"), &table)?;
-        std::fs::write(
-            stem.with_extension("json"),
-            serde_json::to_string_pretty(&serde_json::json!({
+        report::write_scenario(
+            &args.out,
+            "embed",
+            &table,
+            serde_json::json!({
                 "machine": report::machine(),
                 "runs": runs,
-            }))?,
+            }),
         )?;
         if args.embed_only {
             return Ok(());
@@ -209,18 +205,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             results.push(stores::run(d, &args, &args.stores_engines)?);
         }
         let table = stores_report::markdown(&results, &report::machine())?;
-        println!("{table}");
-        std::fs::create_dir_all(&args.out)?;
-        let stem = args.out.join(format!("{}-stores", report::today()));
-        std::fs::write(stem.with_extension("md"), &table)?;
-        std::fs::write(
-            stem.with_extension("json"),
-            serde_json::to_string_pretty(&serde_json::json!({
+        report::write_scenario(
+            &args.out,
+            "stores",
+            &table,
+            serde_json::json!({
                 "date": report::today(),
                 "machine": report::machine(),
                 "quick": args.quick,
                 "stores": results,
-            }))?,
+            }),
         )?;
         return Ok(());
     }
@@ -231,16 +225,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             results.push(filters::run(d, args.ivf_queries)?);
         }
         let table = filters::markdown(&results);
-        println!("{table}");
-        std::fs::create_dir_all(&args.out)?;
-        let stem = args.out.join(format!("{}-filters", report::today()));
-        std::fs::write(stem.with_extension("md"), &table)?;
-        std::fs::write(
-            stem.with_extension("json"),
-            serde_json::to_string_pretty(&serde_json::json!({
+        report::write_scenario(
+            &args.out,
+            "filters",
+            &table,
+            serde_json::json!({
                 "machine": report::machine(),
                 "results": results,
-            }))?,
+            }),
         )?;
         return Ok(());
     }

@@ -218,6 +218,24 @@ pub fn write(results: &[DatasetResult], args: &Args) -> Result<(), Box<dyn std::
     Ok(())
 }
 
+/// Prints a scenario's table and writes it with its JSON as `OUT/<date>-SCENARIO.{md,json}`.
+pub fn write_scenario(
+    out: &std::path::Path,
+    scenario: &str,
+    table: &str,
+    json: serde_json::Value,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("{table}");
+    std::fs::create_dir_all(out)?;
+    let stem = out.join(format!("{}-{scenario}", today()));
+    std::fs::write(stem.with_extension("md"), table)?;
+    std::fs::write(
+        stem.with_extension("json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    Ok(())
+}
+
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.
 pub fn today() -> String {
     {

@@ -3,6 +3,7 @@
 use quiver::{CollectionConfig, Database, Error, Metric, Record};
 use redb::ReadableTable;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn make_db(path: &std::path::Path) {
@@ -55,23 +56,26 @@ fn foreign_files_are_refused() {
     ));
 }
 
+/// Rewrites the format version in a closed database's header.
+fn set_format_version(path: &Path, version: u32) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let def = redb::TableDefinition::<&str, &[u8]>::new("quiver.meta");
+        let mut meta = txn.open_table(def).unwrap();
+        let mut header = meta.get("header").unwrap().unwrap().value().to_vec();
+        header[8..12].copy_from_slice(&version.to_le_bytes());
+        meta.insert("header", header.as_slice()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
 #[test]
 fn newer_format_version_is_unsupported_not_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.qvr");
     make_db(&path);
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let def = redb::TableDefinition::<&str, &[u8]>::new("quiver.meta");
-            let mut meta = txn.open_table(def).unwrap();
-            let mut header = meta.get("header").unwrap().unwrap().value().to_vec();
-            header[8..12].copy_from_slice(&99u32.to_le_bytes());
-            meta.insert("header", header.as_slice()).unwrap();
-        }
-        txn.commit().unwrap();
-    }
+    set_format_version(&path, 99);
     match Database::open(&path) {
         Err(Error::UnsupportedVersion {
             found: 99,
@@ -88,18 +92,7 @@ fn format_version_1_requires_an_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v1.qvr");
     make_db(&path);
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let def = redb::TableDefinition::<&str, &[u8]>::new("quiver.meta");
-            let mut meta = txn.open_table(def).unwrap();
-            let mut header = meta.get("header").unwrap().unwrap().value().to_vec();
-            header[8..12].copy_from_slice(&1u32.to_le_bytes());
-            meta.insert("header", header.as_slice()).unwrap();
-        }
-        txn.commit().unwrap();
-    }
+    set_format_version(&path, 1);
     match Database::open(&path) {
         Err(Error::UpgradeRequired {
             found: 1,
