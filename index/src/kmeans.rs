@@ -5,6 +5,8 @@
 //! (`max_points_per_centroid`), assignment as blocked matrix products over scoped threads,
 //! empty clusters refilled by splitting the largest one. Deterministic for a given seed.
 
+#[cfg(target_arch = "x86_64")]
+use crate::kmeans_x86;
 use crate::matmul;
 use crate::rng::SplitMix64;
 use std::sync::OnceLock;
@@ -165,7 +167,8 @@ fn init(sample: &[f32], dim: usize, k: usize, rng: &mut SplitMix64) -> Vec<f32> 
     let first = rng.below(n);
     centroids.extend_from_slice(row(first));
     let mut d2 = vec![f64::INFINITY; n];
-    let mut total = nearer(sample, dim, row(first), &mut d2);
+    let columns = avx512_columns(sample, dim);
+    let mut total = nearer(sample, dim, columns.as_deref(), row(first), &mut d2);
     while centroids.len() < k * dim {
         let next = if total > 0.0 {
             let mut target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
@@ -182,23 +185,62 @@ fn init(sample: &[f32], dim: usize, k: usize, rng: &mut SplitMix64) -> Vec<f32> 
             rng.below(n)
         };
         centroids.extend_from_slice(row(next));
-        total = nearer(sample, dim, row(next), &mut d2);
+        total = nearer(sample, dim, columns.as_deref(), row(next), &mut d2);
     }
     centroids
 }
 
-/// Lowers each point's squared distance in `d2` to `centre`'s where that is nearer, and
-/// returns the new sum of `d2` (k-means++ seeding does this once per centre: for PQ's 256
-/// centres per sub-quantizer it was 15% of an index build). Dispatched like [`assign_small`].
-fn nearer(sample: &[f32], dim: usize, centre: &[f32], d2: &mut [f64]) -> f64 {
+/// A component-major copy of a sample of short vectors, for the AVX-512 `nearer` kernel;
+/// `None` where that kernel does not apply.
+fn avx512_columns(sample: &[f32], dim: usize) -> Option<Vec<Vec<f32>>> {
     #[cfg(target_arch = "x86_64")]
     {
+        if dim <= SMALL_DIM && std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(
+                (0..dim)
+                    .map(|t| sample.iter().skip(t).step_by(dim).copied().collect())
+                    .collect(),
+            );
+        }
+    }
+    let _ = (sample, dim);
+    None
+}
+
+/// Lowers each point's squared distance in `d2` to `centre`'s where that is nearer, and
+/// returns the new sum of `d2` (k-means++ seeding does this once per centre: for PQ's 256
+/// centres per sub-quantizer it was 15% of an index build). Dispatched like [`assign_small`];
+/// `columns` is [`avx512_columns`]'s copy of `sample`.
+fn nearer(
+    sample: &[f32],
+    dim: usize,
+    columns: Option<&[Vec<f32>]>,
+    centre: &[f32],
+    d2: &mut [f64],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(columns) = columns {
+            macro_rules! by_dim {
+                ($($d:literal)*) => {
+                    #[allow(unsafe_code)]
+                    match dim {
+                        // SAFETY: `columns` exists only where the CPU has AVX-512F.
+                        $($d => return unsafe { kmeans_x86::nearer::<$d>(columns, centre, d2) },)*
+                        _ => {}
+                    }
+                };
+            }
+            by_dim!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { nearer_avx512(sample, dim, centre, d2) };
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = columns;
     nearer_portable(sample, dim, centre, d2)
 }
 
@@ -258,6 +300,17 @@ pub fn assign(
     centroids: &[f32],
     threads_wanted: usize,
 ) -> Vec<(u32, f32)> {
+    assign_with(data, dim, centroids, threads_wanted, true)
+}
+
+/// [`assign`], optionally without the CPU-specific kernels (the tests' reference).
+fn assign_with(
+    data: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    threads_wanted: usize,
+    vectorised: bool,
+) -> Vec<(u32, f32)> {
     let n = data.len() / dim;
     let k = centroids.len() / dim;
     if n == 0 || k == 0 {
@@ -269,6 +322,12 @@ pub fn assign(
     }
     const POINT_BLOCK: usize = 256;
     const CENTROID_BLOCK: usize = 1024;
+    // The scan of each row of dot products for its minimum runs vectorised where the CPU has
+    // AVX-512 (the portable loop compiles to SSE2 and was a third of the matrix products' time).
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = vectorised && std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = vectorised;
     let work = |points: &[f32]| -> Vec<(u32, f32)> {
         let np = points.len() / dim;
         let mut best = vec![(0u32, f32::INFINITY); np];
@@ -289,6 +348,15 @@ pub fn assign(
                 for (p, row) in out.chunks_exact(bc).enumerate() {
                     let x_sq = sq_norm(&block[p * dim..(p + 1) * dim]);
                     let slot = &mut best[b * POINT_BLOCK + p];
+                    #[cfg(target_arch = "x86_64")]
+                    if avx512 {
+                        // SAFETY: the CPU supports AVX-512F (checked below).
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            kmeans_x86::nearest_in_row(row, x_sq, &c_sq, c0, slot)
+                        };
+                        continue;
+                    }
                     for (j, &dot) in row.iter().enumerate() {
                         let d = (x_sq + c_sq[c0 + j] - 2.0 * dot).max(0.0);
                         if d < slot.1 {
@@ -332,6 +400,17 @@ fn assign_small(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Ve
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
+            macro_rules! by_dim {
+                ($($d:literal)*) => {
+                    #[allow(unsafe_code)]
+                    match dim {
+                        // SAFETY: the CPU supports AVX-512F (checked just above).
+                        $($d => return unsafe { kmeans_x86::assign_small::<$d>(data, centroids, c_sq) },)*
+                        _ => {}
+                    }
+                };
+            }
+            by_dim!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { assign_small_avx512(data, dim, centroids, c_sq) };
@@ -470,11 +549,11 @@ mod tests {
         /// baseline build of the same code returns.
         #[test]
         fn assign_small_variants_agree_bit_for_bit(
-            n in 1usize..200, k in 1usize..300, dim in 1usize..9, seed in 0u64..100
+            n in 1usize..200, k in 1usize..300, dim in 1usize..17, seed in 0u64..100, dup in 0usize..3
         ) {
             let data = blobs(3, n.div_ceil(3), dim, seed);
             let data = &data[..n * dim];
-            let cents = blobs(k, 1, dim, seed + 1);
+            let cents = with_ties(blobs(k, 1, dim, seed + 1), k, dim, dup);
             let c_sq: Vec<f32> = cents.chunks_exact(dim).map(sq_norm).collect();
             let fast = assign_small(data, dim, &cents, &c_sq);
             let portable = assign_small_portable(data, dim, &cents, &c_sq);
@@ -483,6 +562,65 @@ mod tests {
                 portable.iter().map(|&(c, d)| (c, d.to_bits())).collect::<Vec<_>>()
             );
         }
+    }
+
+    proptest! {
+        /// k-means++'s distance update over the component-major copy (AVX-512) leaves the
+        /// same distances and sum as the portable loop.
+        #[test]
+        fn nearer_variants_agree_bit_for_bit(
+            n in 1usize..200, dim in 1usize..17, seed in 0u64..100, centres in 1usize..4
+        ) {
+            let data = blobs(3, n.div_ceil(3), dim, seed);
+            let data = &data[..n * dim];
+            let columns = avx512_columns(data, dim);
+            let (mut fast, mut portable) = (vec![f64::INFINITY; n], vec![f64::INFINITY; n]);
+            for c in 0..centres {
+                let centre = &data[(c * 13 % n) * dim..(c * 13 % n + 1) * dim];
+                let a = nearer(data, dim, columns.as_deref(), centre, &mut fast);
+                let b = nearer_portable(data, dim, centre, &mut portable);
+                prop_assert_eq!(a.to_bits(), b.to_bits());
+            }
+            prop_assert_eq!(
+                fast.iter().map(|d| d.to_bits()).collect::<Vec<_>>(),
+                portable.iter().map(|d| d.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+        /// The vectorised scan of the matrix products returns exactly what the portable loop
+        /// returns, ties and clamped (negative) distances included.
+        #[test]
+        fn assign_variants_agree_bit_for_bit(
+            n in 1usize..300, k in 1usize..1300, dim in 17usize..40, seed in 0u64..100, dup in 0usize..3
+        ) {
+            let data = blobs(3, n.div_ceil(3), dim, seed);
+            let data = &data[..n * dim];
+            let cents = with_ties(blobs(k, 1, dim, seed + 1), k, dim, dup);
+            let fast = assign_with(data, dim, &cents, 2, true);
+            let portable = assign_with(data, dim, &cents, 2, false);
+            prop_assert_eq!(
+                fast.iter().map(|&(c, d)| (c, d.to_bits())).collect::<Vec<_>>(),
+                portable.iter().map(|&(c, d)| (c, d.to_bits())).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// Repeats centroids to make exact ties: `dup` 1 in the same vector lane (16 apart), 2
+    /// across lanes, 0 none.
+    fn with_ties(mut cents: Vec<f32>, k: usize, dim: usize, dup: usize) -> Vec<f32> {
+        for c in 0..k {
+            let src = match dup {
+                1 if c >= 16 => c % 16,
+                2 if c >= 5 => c % 5,
+                _ => continue,
+            };
+            let v = cents[src * dim..(src + 1) * dim].to_vec();
+            cents[c * dim..(c + 1) * dim].copy_from_slice(&v);
+        }
+        cents
     }
 
     /// Points around `k` well-separated centres.

@@ -23,10 +23,14 @@ pub mod element;
 pub mod flat;
 pub mod ivf;
 pub mod kmeans;
+#[cfg(target_arch = "x86_64")]
+mod kmeans_x86;
 mod matmul;
 pub mod metric;
 pub mod multi;
 pub mod pq;
+#[cfg(target_arch = "x86_64")]
+mod pq_x86;
 pub mod rng;
 pub mod rowset;
 pub mod topk;

@@ -144,6 +144,31 @@ impl ProductQuantizer {
     /// Writes the `m`-byte code of `v`: per sub-space the nearest trained codeword (by the
     /// exact squared distance; ties to the lower index).
     pub fn encode(&self, v: &[f32], code: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // Encoding every row was 14% of an index build with the portable loop (SSE2,
+                // scalar minimum); the AVX-512 kernel gives the same codes.
+                macro_rules! by_dsub {
+                    ($($d:literal)*) => {
+                        #[allow(unsafe_code)]
+                        match self.dsub {
+                            // SAFETY: the CPU supports AVX-512F (checked just above).
+                            $($d => return unsafe {
+                                crate::pq_x86::encode::<$d>(v, &self.transposed, self.ksub, &mut code[..self.m])
+                            },)*
+                            _ => {}
+                        }
+                    };
+                }
+                by_dsub!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+            }
+        }
+        self.encode_portable(v, code)
+    }
+
+    /// The body of [`Self::encode`], and the reference its AVX-512 kernel is tested against.
+    fn encode_portable(&self, v: &[f32], code: &mut [u8]) {
         debug_assert_eq!(v.len(), self.dim);
         let mut table = [0f32; KSUB];
         for (j, out) in code.iter_mut().enumerate().take(self.m) {
@@ -317,6 +342,10 @@ mod tests {
                     assert!((d - table_distance(&l2t, &codes[i * m..(i + 1) * m])).abs() <= 1e-5 * (1.0 + d.abs()));
                 });
                 prop_assert_eq!(seen, 7);
+                // The CPU-specific build of `encode` gives the portable build's code.
+                let mut portable = vec![0u8; m];
+                pq.encode_portable(v, &mut portable);
+                prop_assert_eq!(&code, &portable);
                 // The code is the nearest codeword in every sub-space.
                 for j in 0..m {
                     let sub = &v[j * dsub..(j + 1) * dsub];
@@ -326,6 +355,32 @@ mod tests {
                         prop_assert!(chosen <= d);
                     }
                 }
+            }
+        }
+    }
+
+    proptest! {
+        /// The CPU-specific encoder picks the portable encoder's codeword, exact ties (repeated
+        /// codewords, in the same vector lane and across lanes) and partly trained codebooks
+        /// included.
+        #[test]
+        fn encode_variants_agree_on_ties(
+            m in 1usize..5, dsub in 1usize..9, ksub in 1usize..=256, repeat in 1usize..40, seed in 0u64..50
+        ) {
+            let dim = m * dsub;
+            let mut codebooks = data(m * KSUB, dsub, seed);
+            for j in 0..m {
+                for c in repeat..KSUB {
+                    let (dst, src) = ((j * KSUB + c) * dsub, (j * KSUB + c % repeat) * dsub);
+                    codebooks.copy_within(src..src + dsub, dst);
+                }
+            }
+            let pq = ProductQuantizer::from_parts(dim, m, ksub, codebooks).unwrap();
+            let (mut fast, mut portable) = (vec![0u8; m], vec![0u8; m]);
+            for v in data(30, dim, seed + 1).chunks_exact(dim) {
+                pq.encode(v, &mut fast);
+                pq.encode_portable(v, &mut portable);
+                prop_assert_eq!(&fast, &portable);
             }
         }
     }
