@@ -113,7 +113,7 @@ pub(crate) fn build(
     for &i in &picked {
         training.extend(stored(arena, rows[i]));
     }
-    let ivf = IvfPq::train(
+    let (ivf, training_cells) = IvfPq::train_assigning(
         schema.metric,
         schema.dim,
         &training,
@@ -130,11 +130,18 @@ pub(crate) fn build(
     })?;
     let mut ivf_filled = ivf;
     let mut postings = Vec::with_capacity(n);
-    // Encode in blocks: the coarse assignment as matrix products (`encode_batch`).
+    // Encode in blocks: the coarse assignment as matrix products (`encode_batch`), or, when
+    // the training sample was every row (in row order), the cells training found.
+    let all_trained = picked.len() == rows.len();
     const BLOCK: usize = 16_384;
-    for block in rows.chunks(BLOCK) {
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
         let vectors: Vec<f32> = block.iter().flat_map(|&row| stored(arena, row)).collect();
-        for (&row, (cell, code)) in block.iter().zip(ivf_filled.encode_batch(&vectors)) {
+        let encoded = if all_trained {
+            ivf_filled.encode_batch_in(&vectors, &training_cells[b * BLOCK..][..block.len()])
+        } else {
+            ivf_filled.encode_batch(&vectors)
+        };
+        for (&row, (cell, code)) in block.iter().zip(encoded) {
             ivf_filled.insert_code(row, cell, &code);
             postings.push(Posting {
                 row,

@@ -136,6 +136,18 @@ impl IvfPq {
         training: &[f32],
         params: &IvfPqParams,
     ) -> Result<IvfPq, String> {
+        Self::train_assigning(metric, dim, training, params).map(|(ivf, _)| ivf)
+    }
+
+    /// [`IvfPq::train`], also returning the cell of every training vector (computed anyway
+    /// for the residuals): when the training set is the whole collection,
+    /// [`IvfPq::encode_batch_in`] encodes it without a second pass over the centroids.
+    pub fn train_assigning(
+        metric: Metric,
+        dim: usize,
+        training: &[f32],
+        params: &IvfPqParams,
+    ) -> Result<(IvfPq, Vec<u32>), String> {
         if dim == 0 || !training.len().is_multiple_of(dim) || training.is_empty() {
             return Err("training data must be a non-empty n x dim matrix".into());
         }
@@ -160,7 +172,8 @@ impl IvfPq {
         };
         let pq = ProductQuantizer::train(&residuals, dim, params.m, &pq_params)?;
         let nlist = centroids.len() / dim;
-        Ok(IvfPq {
+        let cells = assignment.into_iter().map(|(c, _)| c).collect();
+        let ivf = IvfPq {
             metric,
             dim,
             quantizers: Arc::new(Quantizers::new(dim, centroids, pq)),
@@ -169,7 +182,8 @@ impl IvfPq {
                 .collect(),
             len: 0,
             seed: params.kmeans.seed,
-        })
+        };
+        Ok((ivf, cells))
     }
 
     /// Rebuilds an index from stored parts.
@@ -299,14 +313,33 @@ impl IvfPq {
     /// products over all cores. Near-ties between cells may resolve differently than in
     /// `encode`; either cell is a valid home (postings record the cell they used).
     pub fn encode_batch(&self, vectors: &[f32]) -> Vec<(usize, Vec<u8>)> {
-        let prepared: Vec<f32> = vectors
+        self.encode_prepared(&self.prepare_all(vectors), None)
+    }
+
+    /// [`IvfPq::encode_batch`] for vectors whose cells are known (from
+    /// [`IvfPq::train_assigning`]); `cells.len()` must be the number of vectors.
+    pub fn encode_batch_in(&self, vectors: &[f32], cells: &[u32]) -> Vec<(usize, Vec<u8>)> {
+        assert_eq!(cells.len() * self.dim, vectors.len(), "one cell per vector");
+        self.encode_prepared(&self.prepare_all(vectors), Some(cells))
+    }
+
+    fn prepare_all(&self, vectors: &[f32]) -> Vec<f32> {
+        vectors
             .chunks_exact(self.dim)
             .flat_map(|v| prepare(self.metric, v))
-            .collect();
-        let cells = kmeans::assign(&prepared, self.dim, &self.quantizers.centroids, 0);
-        let encode = |(p, &(cell, _)): (&[f32], &(u32, f32))| {
-            (cell as usize, self.residual_code(p, cell as usize))
+            .collect()
+    }
+
+    fn encode_prepared(&self, prepared: &[f32], cells: Option<&[u32]>) -> Vec<(usize, Vec<u8>)> {
+        let cells: std::borrow::Cow<[u32]> = match cells {
+            Some(c) => c.into(),
+            None => kmeans::assign(prepared, self.dim, &self.quantizers.centroids, 0)
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect(),
         };
+        let encode =
+            |(p, &cell): (&[f32], &u32)| (cell as usize, self.residual_code(p, cell as usize));
         let n = cells.len();
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
         let per = n.div_ceil(threads).max(1);
