@@ -3,10 +3,10 @@
 use super::Embedder;
 use super::folder::{self, ModelFolder};
 use super::identity::{ModelIdentity, Pooling};
+use super::trunk::Trunk;
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use std::path::{Path, PathBuf};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -39,7 +39,7 @@ const DEFAULT_BATCH: usize = 16;
 /// A BERT encoder with pooling and optional L2 normalisation, as sentence-transformers
 /// defines them, run on the CPU with all cores.
 pub struct BertEmbedder {
-    model: BertModel,
+    model: Trunk,
     tokenizer: Tokenizer,
     identity: ModelIdentity,
     source: PathBuf,
@@ -242,14 +242,13 @@ pub(super) fn batch_size(option: Option<usize>) -> Result<usize> {
     }
 }
 
-/// The BERT trunk from the folder's weights (linear layers stored transposed, see below).
+/// The BERT trunk from the folder's weights.
 pub(super) fn load_trunk(
     folder: &ModelFolder,
     config: &Config,
     tensors: std::collections::HashMap<String, Tensor>,
-) -> Result<BertModel> {
-    let vb = VarBuilder::from_tensors(transpose_linear_weights(tensors)?, DType::F32, &Device::Cpu);
-    BertModel::load(vb, config).map_err(|e| Error::InvalidModel {
+) -> Result<Trunk> {
+    Trunk::load(config, &tensors).map_err(|e| Error::InvalidModel {
         path: folder.file(folder::WEIGHTS),
         reason: format!("does not hold the BERT weights {}: {e}", folder::CONFIG),
     })
@@ -259,7 +258,7 @@ pub(super) fn load_trunk(
 /// sequence's attention is given per position or, when `None`, 1 on every token. Returns
 /// the last hidden state (batch, len, dim) and the attention mask (batch, len).
 pub(super) fn run_trunk(
-    model: &BertModel,
+    model: &Trunk,
     pad: u32,
     seqs: &[(&[u32], Option<&[u32]>)],
 ) -> candle_core::Result<(Tensor, Tensor)> {
@@ -275,36 +274,12 @@ pub(super) fn run_trunk(
         }
         mask.extend(std::iter::repeat_n(0u32, len - s.len()));
     }
-    let shape = (seqs.len(), len);
-    let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
-    let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
-    let types = ids.zeros_like()?;
-    let hidden = model.forward(&ids, &types, Some(&mask))?;
+    let hidden = model
+        .forward(&ids, &mask, seqs.len(), len)
+        .map_err(candle_core::Error::Msg)?;
+    let hidden = Tensor::from_vec(hidden, (seqs.len(), len, model.hidden()), &Device::Cpu)?;
+    let mask = Tensor::from_vec(mask, (seqs.len(), len), &Device::Cpu)?;
     Ok((hidden, mask))
-}
-
-/// Stores each linear layer's weight transposed in memory, seen through a transposed view
-/// with the original [out, in] shape. `Linear` multiplies by `weight.t()`, which then reads
-/// a contiguous [in, out] matrix: the matrix product no longer repacks the whole weight
-/// matrix on every call, which dominated short inputs (measured: 2x at batch 1).
-fn transpose_linear_weights(
-    tensors: std::collections::HashMap<String, Tensor>,
-) -> Result<std::collections::HashMap<String, Tensor>> {
-    tensors
-        .into_iter()
-        .map(|(name, t)| {
-            let linear = t.rank() == 2 && name.ends_with(".weight") && !name.contains("embeddings");
-            let t = if linear {
-                t.t()
-                    .and_then(|x| x.contiguous())
-                    .and_then(|x| x.t())
-                    .map_err(inference)?
-            } else {
-                t
-            };
-            Ok((name, t))
-        })
-        .collect()
 }
 
 /// Mean of the token rows where the mask is 1 (sentence-transformers: sum / max(count, 1e-9)).

@@ -6,9 +6,10 @@ use super::bert::{batch_size, inference, l2_normalize_last, load_trunk, run_trun
 use super::colbert_config::{self as conventions, Conventions};
 use super::folder::{self, ModelFolder, read_with_sha256};
 use super::identity::{LateInteraction, ModelIdentity, Pooling};
+use super::trunk::Trunk;
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
@@ -41,7 +42,7 @@ const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 /// A ColBERT encoder: queries and documents become matrices of unit token vectors, scored
 /// by MaxSim in a multi-vector collection.
 pub struct ColbertEmbedder {
-    model: BertModel,
+    model: Trunk,
     /// No special tokens, padding or truncation: the layout is built here.
     tokenizer: Tokenizer,
     /// The head, transposed to [in, out], and its bias.

@@ -41,6 +41,8 @@
 //! ```
 
 #[cfg(feature = "embed")]
+mod activation;
+#[cfg(feature = "embed")]
 mod bert;
 mod folder;
 mod identity;
@@ -51,6 +53,8 @@ pub(crate) mod text;
 mod colbert;
 #[cfg(feature = "embed")]
 mod colbert_config;
+#[cfg(feature = "embed")]
+mod trunk;
 
 #[cfg(feature = "embed")]
 pub use bert::{BertEmbedder, BertOptions};
