@@ -7,7 +7,8 @@
 //! --nocapture`. The verification after a kill reopens the file, loads it and searches it
 //! exhaustively, so its cost grows with the file; to keep a long run linear the test starts a
 //! fresh file every `QUIVER_CRASH_FILE_EVERY` kills (default 50), and `QUIVER_CRASH_CHECK_EVERY`
-//! (default 1) spaces the full `check()` (always run on a file's last kill).
+//! (default 1) spaces the full `check()` (always run on a file's last kill). Measured
+//! 2026-11-30 (release, 2 cores): 1000 kills, 33,896 acknowledged batches verified in 31 min.
 
 use quiver::Database;
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_matrix, crash_vector};
