@@ -221,17 +221,8 @@ fn nearer(
     #[cfg(target_arch = "x86_64")]
     {
         if let Some(columns) = columns {
-            macro_rules! by_dim {
-                ($($d:literal)*) => {
-                    #[allow(unsafe_code)]
-                    match dim {
-                        // SAFETY: `columns` exists only where the CPU has AVX-512F.
-                        $($d => return unsafe { kmeans_x86::nearer::<$d>(columns, centre, d2) },)*
-                        _ => {}
-                    }
-                };
-            }
-            by_dim!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+            // `columns` exists only where the CPU has AVX-512F.
+            kmeans_x86::return_for_dim!(dim, kmeans_x86::nearer, (columns, centre, d2));
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
@@ -400,17 +391,7 @@ fn assign_small(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Ve
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            macro_rules! by_dim {
-                ($($d:literal)*) => {
-                    #[allow(unsafe_code)]
-                    match dim {
-                        // SAFETY: the CPU supports AVX-512F (checked just above).
-                        $($d => return unsafe { kmeans_x86::assign_small::<$d>(data, centroids, c_sq) },)*
-                        _ => {}
-                    }
-                };
-            }
-            by_dim!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+            kmeans_x86::return_for_dim!(dim, kmeans_x86::assign_small, (data, centroids, c_sq));
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { assign_small_avx512(data, dim, centroids, c_sq) };

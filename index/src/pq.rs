@@ -149,19 +149,11 @@ impl ProductQuantizer {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // Encoding every row was 14% of an index build with the portable loop (SSE2,
                 // scalar minimum); the AVX-512 kernel gives the same codes.
-                macro_rules! by_dsub {
-                    ($($d:literal)*) => {
-                        #[allow(unsafe_code)]
-                        match self.dsub {
-                            // SAFETY: the CPU supports AVX-512F (checked just above).
-                            $($d => return unsafe {
-                                crate::pq_x86::encode::<$d>(v, &self.transposed, self.ksub, &mut code[..self.m])
-                            },)*
-                            _ => {}
-                        }
-                    };
-                }
-                by_dsub!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+                crate::kmeans_x86::return_for_dim!(
+                    self.dsub,
+                    crate::pq_x86::encode,
+                    (v, &self.transposed, self.ksub, &mut code[..self.m])
+                );
             }
         }
         self.encode_portable(v, code)

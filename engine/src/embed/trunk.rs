@@ -267,25 +267,11 @@ impl Trunk {
                 // SAFETY: Q (len x d) starts at col, K at h + col, both with row stride 3h
                 // inside `qkv` (len rows of 3h); scores is len x len.
                 unsafe {
-                    gemm::gemm(
-                        len,
-                        len,
-                        d,
-                        scores.as_mut_ptr(),
-                        1,
-                        len as isize,
-                        false,
-                        qkv.as_ptr().add(col),
-                        1,
-                        3 * h as isize,
-                        qkv.as_ptr().add(h + col),
-                        3 * h as isize,
-                        1,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
+                    product(
+                        (len, len, d),
+                        (scores.as_mut_ptr(), len, false),
+                        (qkv.as_ptr().add(col), 3 * h),
+                        (qkv.as_ptr().add(h + col), 1, 3 * h),
                         gemm::Parallelism::None,
                     );
                 }
@@ -293,25 +279,11 @@ impl Trunk {
                 // out = P V.
                 // SAFETY: V (len x d) starts at 2h + col with row stride 3h; out is len x d.
                 unsafe {
-                    gemm::gemm(
-                        len,
-                        d,
-                        len,
-                        out.as_mut_ptr(),
-                        1,
-                        d as isize,
-                        false,
-                        scores.as_ptr(),
-                        1,
-                        len as isize,
-                        qkv.as_ptr().add(2 * h + col),
-                        1,
-                        3 * h as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
+                    product(
+                        (len, d, len),
+                        (out.as_mut_ptr(), d, false),
+                        (scores.as_ptr(), len),
+                        (qkv.as_ptr().add(2 * h + col), 3 * h, 1),
                         gemm::Parallelism::None,
                     );
                 }
@@ -350,26 +322,52 @@ fn project(x: &[f32], residual: Option<&[f32]>, linear: &Linear, out: &mut [f32]
     // SAFETY: x is rows x inputs, w is inputs x n, out is rows x n, all row-major and
     // exactly that long (checked by the slicing above); out is initialised (read_dst).
     unsafe {
-        gemm::gemm(
-            rows,
-            n,
-            inputs,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            x.as_ptr(),
-            1,
-            inputs as isize,
-            linear.w.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
+        product(
+            (rows, n, inputs),
+            (out.as_mut_ptr(), n, true),
+            (x.as_ptr(), inputs),
+            (linear.w.as_ptr(), n, 1),
             gemm::Parallelism::Rayon(rayon::current_num_threads()),
+        );
+    }
+}
+
+/// `dst (+)= lhs · rhs` for an `m x n` destination and inner size `k` (`gemm` with unit
+/// scaling): `dst` and `lhs` are row-major with the given row strides (`read_dst`: add to
+/// what `dst` holds), `rhs` element (i, j) is at `i * row_stride + j * col_stride`.
+///
+/// # Safety
+/// Every element those shapes and strides address must lie inside its allocation, and
+/// `dst`'s elements must not overlap the inputs.
+unsafe fn product(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs, read_dst): (*mut f32, usize, bool),
+    (lhs, lhs_rs): (*const f32, usize),
+    (rhs, rhs_rs, rhs_cs): (*const f32, usize, usize),
+    parallelism: gemm::Parallelism,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            read_dst,
+            lhs,
+            1,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
         );
     }
 }
