@@ -131,14 +131,19 @@ pub(crate) fn build(
     let mut ivf_filled = ivf;
     let mut postings = Vec::with_capacity(n);
     // Encode in blocks: the coarse assignment as matrix products (`encode_batch`), or, when
-    // the training sample was every row (in row order), the cells training found.
+    // the training sample was every row (in row order), the training vectors and the cells
+    // training found.
     let all_trained = picked.len() == rows.len();
     const BLOCK: usize = 16_384;
     for (b, block) in rows.chunks(BLOCK).enumerate() {
-        let vectors: Vec<f32> = block.iter().flat_map(|&row| stored(arena, row)).collect();
         let encoded = if all_trained {
-            ivf_filled.encode_batch_in(&vectors, &training_cells[b * BLOCK..][..block.len()])
+            let at = b * BLOCK;
+            ivf_filled.encode_batch_in(
+                &training[at * schema.dim..(at + block.len()) * schema.dim],
+                &training_cells[at..at + block.len()],
+            )
         } else {
+            let vectors: Vec<f32> = block.iter().flat_map(|&row| stored(arena, row)).collect();
             ivf_filled.encode_batch(&vectors)
         };
         for (&row, (cell, code)) in block.iter().zip(encoded) {

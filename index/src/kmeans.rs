@@ -473,25 +473,40 @@ fn assign_small_portable(
                 result = (at[l], best[l]);
             }
         }
-        for c in full..k {
-            let mut d = c_sq[c];
-            for (t, &m) in m2x.iter().enumerate() {
-                d += m * transposed[t * k + c];
-            }
-            if d < result.1 {
-                result = (c as u32, d);
-            }
-        }
-        if result.0 == u32::MAX {
-            result.0 = 0; // every distance infinite or NaN
-        }
-        let mut norm = 0f32;
-        for &x in p {
-            norm += x * x;
-        }
-        out.push((result.0, (result.1 + norm).max(0.0)));
+        out.push(finish_small(p, result, full, centroids, c_sq));
     }
     out
+}
+
+/// The tail of the nearest-centroid search for one short point `p`, shared by the portable
+/// loop and the AVX-512 kernel: the centroids from `full` on (after the last block of
+/// sixteen) against the best so far, then the squared distance `|c|^2 - 2 x.c + |x|^2`.
+#[inline(always)]
+pub(crate) fn finish_small(
+    p: &[f32],
+    mut result: (u32, f32),
+    full: usize,
+    centroids: &[f32],
+    c_sq: &[f32],
+) -> (u32, f32) {
+    let dim = p.len();
+    for c in full..c_sq.len() {
+        let mut d = c_sq[c];
+        for (t, &x) in p.iter().enumerate() {
+            d += -2.0 * x * centroids[c * dim + t];
+        }
+        if d < result.1 {
+            result = (c as u32, d);
+        }
+    }
+    if result.0 == u32::MAX {
+        result.0 = 0; // every distance infinite or NaN
+    }
+    let mut norm = 0f32;
+    for &x in p {
+        norm += x * x;
+    }
+    (result.0, (result.1 + norm).max(0.0))
 }
 
 fn sq_norm(v: &[f32]) -> f32 {

@@ -6,6 +6,7 @@
 
 #![allow(unsafe_code)]
 
+use crate::kmeans::finish_small;
 use std::arch::x86_64::*;
 
 const LANES: usize = 16;
@@ -61,12 +62,12 @@ pub(crate) fn assign_small<const D: usize>(
     for group in &mut groups {
         let found = points::<D, 4>(group, &blocks, c_sq);
         for (p, f) in group.chunks_exact(D).zip(found) {
-            out.push(finish::<D>(p, f, full, centroids, c_sq));
+            out.push(finish_small(p, f, full, centroids, c_sq));
         }
     }
     for p in groups.remainder().chunks_exact(D) {
         let [f] = points::<D, 1>(p, &blocks, c_sq);
-        out.push(finish::<D>(p, f, full, centroids, c_sq));
+        out.push(finish_small(p, f, full, centroids, c_sq));
     }
     out
 }
@@ -124,35 +125,6 @@ fn points<const D: usize, const P: usize>(
         found[p] = (_mm512_mask_reduce_min_epu32(ties, at[p]), min);
     }
     found
-}
-
-/// The centroids after the last full block, then the distance: the tail of
-/// `assign_small_portable`'s loop for one point.
-#[inline(always)]
-fn finish<const D: usize>(
-    p: &[f32],
-    mut result: (u32, f32),
-    full: usize,
-    centroids: &[f32],
-    c_sq: &[f32],
-) -> (u32, f32) {
-    for c in full..c_sq.len() {
-        let mut d = c_sq[c];
-        for t in 0..D {
-            d += -2.0 * p[t] * centroids[c * D + t];
-        }
-        if d < result.1 {
-            result = (c as u32, d);
-        }
-    }
-    if result.0 == u32::MAX {
-        result.0 = 0; // every distance infinite or NaN
-    }
-    let mut norm = 0f32;
-    for &x in p {
-        norm += x * x;
-    }
-    (result.0, (result.1 + norm).max(0.0))
 }
 
 /// `kmeans::nearer_portable` over a component-major copy of the sample (`columns[t][i]` is
