@@ -3,7 +3,8 @@
 //! `results/<date>-embed.{json,md}`.
 
 use crate::measure::Stats;
-use quiver::{BertEmbedder, BertOptions, Embedder};
+use quiver::Embedder;
+use quiver_embed::{BertEmbedder, BertOptions};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -19,7 +19,7 @@ mod stores_report;
 use clap::Parser;
 use std::path::PathBuf;
 
-// As the CLI: model inference churns through large tensors (see quiver::BertOptions).
+// As the CLI: model inference churns through large tensors (see quiver_embed::BertOptions).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -8,9 +8,10 @@
 use crate::measure::Stats;
 use quiver::multi_kernels::{Scratch, maxsim_batch};
 use quiver::{
-    BertEmbedder, CollectionConfig, Database, ElementType, Metric, MultiIndexParams, MultiRecord,
+    CollectionConfig, Database, ElementType, Metric, MultiIndexParams, MultiRecord,
     MultiSearchRequest,
 };
+use quiver_embed::BertEmbedder;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;

@@ -4,10 +4,11 @@ use crate::Command;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
-    BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions, Collection, CollectionConfig,
-    Database, ElementType, Embedder, Error, Filter, Hit, IvfPqParams, Metric, MultiIndexParams,
-    MultiRecord, MultiSearchRequest, PayloadIndexKind, Record, SearchRequest, TextRecord,
+    Collection, CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hit, IvfPqParams,
+    Metric, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Record,
+    SearchRequest, TextRecord,
 };
+use quiver_embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::path::Path;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 // Model inference allocates and frees large tensors; glibc's malloc hands them back to the OS
-// every time. mimalloc keeps them: 35% faster embedding (see quiver::BertOptions).
+// every time. mimalloc keeps them: 35% faster embedding (see quiver_embed::BertOptions).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -232,6 +232,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Text collections load their pinned model folders again on first use.
+    quiver_embed::register();
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -63,8 +63,6 @@ pub use ann::{IndexInfo, IvfPqParams};
 pub use collection::{Collection, CollectionInfo};
 pub use config::{CollectionConfig, DatabaseOptions, Durability};
 pub use database::{Database, UpgradeReport};
-#[cfg(feature = "embed")]
-pub use embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
 pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
 pub use error::{Error, Result, VectorProblem};
 pub use filter::Filter;

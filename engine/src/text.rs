@@ -61,7 +61,7 @@ impl Collection {
     pub fn upsert_texts(&self, records: &[TextRecord]) -> Result<()> {
         for (position, r) in records.iter().enumerate() {
             validate::id(position, &r.id)?;
-            embed::text::check(Some(position), &r.text)?;
+            embed::check_text(Some(position), &r.text)?;
             if let Some(p) = &r.payload {
                 validate::payload(position, p)?;
             }
@@ -113,7 +113,7 @@ impl Collection {
     /// `nprobe`, `filter` and `include_payload` apply as in
     /// [`Collection::search_multi_text_with`].
     pub fn search_text_with(&self, query: &str, template: &SearchRequest<'_>) -> Result<Vec<Hit>> {
-        embed::text::check(None, query)?;
+        embed::check_text(None, query)?;
         if self.is_multi_vector()? {
             let mut req = MultiSearchRequest::new(&[], template.k);
             req.exact = template.exact;
@@ -139,7 +139,7 @@ impl Collection {
         query: &str,
         template: &MultiSearchRequest<'_>,
     ) -> Result<Vec<Hit>> {
-        embed::text::check(None, query)?;
+        embed::check_text(None, query)?;
         let embedder = self.embedder()?;
         let matrix = embedder.embed_query_tokens(query)?;
         let req = MultiSearchRequest {
@@ -157,7 +157,7 @@ impl Collection {
         template: &SearchRequest<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
         for q in queries {
-            embed::text::check(None, q)?;
+            embed::check_text(None, q)?;
         }
         if queries.is_empty() {
             return Ok(Vec::new());

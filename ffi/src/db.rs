@@ -86,6 +86,7 @@ pub unsafe extern "C" fn quiver_open(
         // SAFETY: per the contract above.
         let path = unsafe { handles::text(path, "path") }?;
         handles::out(out, "out")?;
+        crate::models::register();
         // SAFETY: NULL or a valid struct.
         let o = unsafe { options.as_ref() }.copied().unwrap_or_default();
         let mut builder = Database::builder()

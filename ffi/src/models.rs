@@ -16,14 +16,14 @@ pub(crate) struct Colbert {
 #[cfg(feature = "embed")]
 pub(crate) fn load(dir: &str, colbert: Option<Colbert>) -> Result<Arc<dyn Embedder>, Failure> {
     Ok(match colbert {
-        None => Arc::new(engine::BertEmbedder::load(dir)?),
+        None => Arc::new(quiver_embed::BertEmbedder::load(dir)?),
         Some(c) => {
-            let options = engine::ColbertOptions {
+            let options = quiver_embed::ColbertOptions {
                 projection: c.projection,
                 attend_to_expansion: c.attend_to_expansion,
-                ..engine::ColbertOptions::default()
+                ..quiver_embed::ColbertOptions::default()
             };
-            Arc::new(engine::ColbertEmbedder::load_with(dir, &options)?)
+            Arc::new(quiver_embed::ColbertEmbedder::load_with(dir, &options)?)
         }
     })
 }
@@ -34,4 +34,10 @@ pub(crate) fn load(dir: &str, _colbert: Option<Colbert>) -> Result<Arc<dyn Embed
         path: dir.into(),
         reason: "this build of libquiver has no model inference (cargo feature `embed`)".into(),
     }))
+}
+
+/// Lets reopened text collections load their pinned model folders (no-op without `embed`).
+pub(crate) fn register() {
+    #[cfg(feature = "embed")]
+    quiver_embed::register();
 }

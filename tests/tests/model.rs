@@ -2,9 +2,8 @@
 //! (all-MiniLM-L6-v2). Needs the model (`scripts/fetch_model.sh`) and `QUIVER_MODEL_DIR`;
 //! fails without them rather than passing silently. CI runs it (see .ci/run).
 
-use quiver::{
-    BertEmbedder, CollectionConfig, Database, Embedder, Error, SearchRequest, TextRecord,
-};
+use quiver::{CollectionConfig, Database, Embedder, Error, SearchRequest, TextRecord};
+use quiver_embed::BertEmbedder;
 use quiver_tests::ir;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,7 +14,7 @@ mod colbert;
 #[path = "model/multi_vector.rs"]
 mod multi_vector;
 
-// As the CLI does: inference churns through large tensors (see quiver::BertOptions).
+// As the CLI does: inference churns through large tensors (see quiver_embed::BertOptions).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -40,29 +40,14 @@
 //! # Ok::<(), quiver::Error>(())
 //! ```
 
-#[cfg(feature = "embed")]
-mod activation;
-#[cfg(feature = "embed")]
-mod bert;
-mod folder;
 mod identity;
 mod registry;
-pub(crate) mod text;
+mod text;
 
-#[cfg(feature = "embed")]
-mod colbert;
-#[cfg(feature = "embed")]
-mod colbert_config;
-#[cfg(feature = "embed")]
-mod trunk;
-
-#[cfg(feature = "embed")]
-pub use bert::{BertEmbedder, BertOptions};
-#[cfg(feature = "embed")]
-pub use colbert::{ColbertEmbedder, ColbertOptions};
-pub use folder::ModelFolder;
 pub use identity::{LateInteraction, ModelIdentity, Pooling};
+pub use registry::{ModelLoader, ModelSource, register_model_loader};
 pub(crate) use registry::{Registry, SETTING_KEY, StoredEmbedder};
+pub use text::check as check_text;
 
 use crate::error::Result;
 use std::path::Path;

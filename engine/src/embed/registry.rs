@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The collection setting under which the embedder is stored.
 pub(crate) const SETTING_KEY: &str = "embedder";
@@ -103,9 +103,9 @@ fn check_same(collection: &str, pinned: &ModelIdentity, found: &ModelIdentity) -
     })
 }
 
-#[cfg(feature = "embed")]
+/// Loads a pinned model again through the registered [`ModelLoader`].
 fn load(collection: &str, pinned: &StoredEmbedder) -> Result<Arc<dyn Embedder>> {
-    let Some(path) = &pinned.source else {
+    let Some(folder) = &pinned.source else {
         return Err(Error::NoEmbedder {
             collection: collection.to_owned(),
             reason: format!(
@@ -114,32 +114,48 @@ fn load(collection: &str, pinned: &StoredEmbedder) -> Result<Arc<dyn Embedder>> 
             ),
         });
     };
-    if let Some(li) = &pinned.identity.late_interaction {
-        let options = super::ColbertOptions {
-            projection: pinned.head.clone(),
-            query_length: Some(li.query_length),
-            document_length: Some(li.document_length),
-            attend_to_expansion: Some(li.attend_to_expansion),
-            batch_size: None,
-        };
-        return Ok(Arc::new(super::ColbertEmbedder::load_with(path, &options)?));
-    }
-    let options = super::BertOptions {
-        query_prefix: pinned.identity.query_prefix.clone(),
-        document_prefix: pinned.identity.document_prefix.clone(),
-        max_tokens: Some(pinned.identity.max_tokens),
-        batch_size: None,
+    let Some(loader) = LOADER.get() else {
+        return Err(Error::NoEmbedder {
+            collection: collection.to_owned(),
+            reason: format!(
+                "no model loader is registered in this program (quiver_embed::register()), \
+                 so {} cannot be loaded from {}; or attach it with Collection::attach_embedder",
+                pinned.identity.fingerprint(),
+                folder.display()
+            ),
+        });
     };
-    Ok(Arc::new(super::BertEmbedder::load_with(path, &options)?))
+    loader.load(&ModelSource {
+        identity: pinned.identity.clone(),
+        folder: folder.clone(),
+        head: pinned.head.clone(),
+    })
 }
 
-#[cfg(not(feature = "embed"))]
-fn load(collection: &str, pinned: &StoredEmbedder) -> Result<Arc<dyn Embedder>> {
-    Err(Error::NoEmbedder {
-        collection: collection.to_owned(),
-        reason: format!(
-            "this build has no model inference (cargo feature `embed`); attach an embedder for {}",
-            pinned.identity.fingerprint()
-        ),
-    })
+/// Where a pinned model is loaded from again (after reopening a database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModelSource {
+    /// The identity the collection pinned; the loaded model must have exactly this one.
+    pub identity: ModelIdentity,
+    /// The model folder the embedder was loaded from ([`Embedder::source`]).
+    pub folder: PathBuf,
+    /// A separate file the model needs ([`Embedder::head_source`]).
+    pub head: Option<PathBuf>,
+}
+
+/// Loads models from folders for collections whose pinned model is not loaded yet. The
+/// engine runs no model itself: `quiver-embed` registers its loader (BERT, ColBERT, ...)
+/// with [`register_model_loader`], and applications may register their own instead.
+pub trait ModelLoader: Send + Sync {
+    /// The model at `source`, with the options its pinned identity records.
+    fn load(&self, source: &ModelSource) -> Result<Arc<dyn Embedder>>;
+}
+
+static LOADER: OnceLock<Arc<dyn ModelLoader>> = OnceLock::new();
+
+/// Makes `loader` load pinned models in this process. The first registration wins (one
+/// process has one set of model implementations); returns whether this one was taken.
+pub fn register_model_loader(loader: Arc<dyn ModelLoader>) -> bool {
+    LOADER.set(loader).is_ok()
 }

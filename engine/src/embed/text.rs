@@ -3,9 +3,11 @@
 use crate::error::{Error, Result};
 use crate::limits::MAX_TEXT_BYTES;
 
-/// A text must say something: empty and whitespace-only texts have no meaning to embed
-/// (models return a vector for them anyway, which would silently match everything alike).
-pub(crate) fn check(position: Option<usize>, text: &str) -> Result<()> {
+/// Checks a text before it reaches a model (`position`: its place in a batch, for the
+/// error). A text must say something: empty and whitespace-only texts have no meaning to
+/// embed (models return a vector for them anyway, which would silently match everything
+/// alike); and it must be at most [`MAX_TEXT_BYTES`] long.
+pub fn check(position: Option<usize>, text: &str) -> Result<()> {
     let reason = if text.is_empty() {
         "it is empty".to_owned()
     } else if text.trim().is_empty() {

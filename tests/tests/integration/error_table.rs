@@ -2,10 +2,11 @@
 //! each case's error is the one the table names.
 
 use quiver::{
-    BertEmbedder, CollectionConfig, Database, ElementType, Embedder, Error, Filter, IvfPqParams,
-    Metric, ModelIdentity, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind,
-    Pooling, Record, SearchRequest, TextRecord,
+    CollectionConfig, Database, ElementType, Embedder, Error, Filter, IvfPqParams, Metric,
+    ModelIdentity, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Pooling,
+    Record, SearchRequest, TextRecord,
 };
+use quiver_embed::BertEmbedder;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,10 +2,8 @@
 //! seeded 384→128 head), and multi-vector collections that embed their own text.
 
 use super::{fixture, floats, max_diff, model_dir};
-use quiver::{
-    ColbertEmbedder, ColbertOptions, CollectionConfig, Database, Embedder, Error,
-    MultiSearchRequest, TextRecord,
-};
+use quiver::{CollectionConfig, Database, Embedder, Error, MultiSearchRequest, TextRecord};
+use quiver_embed::{ColbertEmbedder, ColbertOptions};
 use serde_json::Value;
 use std::sync::Arc;
 

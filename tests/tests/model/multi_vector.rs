@@ -4,8 +4,9 @@
 
 use super::{fixture, model_dir};
 use quiver::MultiIndexParams;
-use quiver::{BertEmbedder, BertOptions, CollectionConfig, Database, ElementType};
+use quiver::{CollectionConfig, Database, ElementType};
 use quiver::{MultiSearchRequest, TextRecord};
+use quiver_embed::{BertEmbedder, BertOptions};
 use quiver_tests::ir;
 use std::collections::HashSet;
 use std::sync::Arc;

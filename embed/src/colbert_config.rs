@@ -12,8 +12,8 @@
 //! A folder with neither (a plain BERT trunk) gets the defaults below and needs the head
 //! given explicitly (`ColbertOptions::projection`).
 
-use super::folder::optional_json;
-use crate::error::{Error, Result};
+use crate::folder::optional_json;
+use quiver::{Error, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

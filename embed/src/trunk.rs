@@ -12,9 +12,9 @@
 //! Numerics follow the reference (HuggingFace BERT in f32): the golden test compares the
 //! token rows with PyTorch's to 1e-4.
 
-use super::activation;
+use crate::activation;
+use crate::config::{BertConfig as Config, HiddenAct};
 use candle_core::{DType, Tensor};
-use candle_transformers::models::bert::{Config, HiddenAct};
 use rayon::prelude::*;
 use std::collections::HashMap;
 

@@ -1,12 +1,12 @@
 //! [`BertEmbedder`]: BERT-family sentence encoders (all-MiniLM, bge, e5, …) on candle.
 
-use super::Embedder;
-use super::folder::{self, ModelFolder};
-use super::identity::{ModelIdentity, Pooling};
-use super::trunk::Trunk;
-use crate::error::{Error, Result};
+use crate::config::BertConfig as Config;
+use crate::folder::{self, ModelFolder};
+use crate::trunk::Trunk;
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_transformers::models::bert::Config;
+use quiver::Embedder;
+use quiver::{Error, Result};
+use quiver::{ModelIdentity, Pooling};
 use std::path::{Path, PathBuf};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -60,6 +60,7 @@ impl BertEmbedder {
     }
 
     pub fn load_with(path: impl AsRef<Path>, options: &BertOptions) -> Result<BertEmbedder> {
+        crate::register();
         let folder = ModelFolder::inspect(path)?;
         let bad = |file: &str, reason: String| Error::InvalidModel {
             path: folder.file(file),
@@ -155,7 +156,7 @@ impl BertEmbedder {
     /// token. Batched like `embed_documents` (similar lengths together, all cores).
     pub fn token_matrices(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
         for (i, t) in texts.iter().enumerate() {
-            super::text::check(Some(i), t)?;
+            quiver::embed::check_text(Some(i), t)?;
         }
         let encodings = self
             .tokenizer
@@ -195,7 +196,11 @@ impl BertEmbedder {
         let pooled = match self.identity.pooling {
             Pooling::Cls => hidden.i((.., 0)).map_err(inference)?,
             Pooling::Mean => mean_pool(&hidden, &mask).map_err(inference)?,
-            Pooling::Tokens => return Err(inference("a sentence encoder pools its tokens")),
+            other => {
+                return Err(inference(format!(
+                    "a sentence encoder pools its tokens, not with {other} pooling"
+                )));
+            }
         };
         let pooled = if self.identity.normalize {
             l2_normalize(&pooled).map_err(inference)?
@@ -209,7 +214,7 @@ impl BertEmbedder {
     /// reported (queries have no batch position).
     fn embed_all(&self, texts: &[String], queries: bool) -> Result<Vec<Vec<f32>>> {
         for (i, t) in texts.iter().enumerate() {
-            super::text::check((!queries).then_some(i), t)?;
+            quiver::embed::check_text((!queries).then_some(i), t)?;
         }
         let encodings = self
             .tokenizer
@@ -342,7 +347,7 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed_query_tokens(&self, text: &str) -> Result<Vec<Vec<f32>>> {
-        super::text::check(None, text)?;
+        quiver::embed::check_text(None, text)?;
         let text = format!("{}{text}", self.identity.query_prefix);
         self.token_matrices(&[&text])?
             .pop()

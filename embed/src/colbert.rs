@@ -1,15 +1,15 @@
 //! [`ColbertEmbedder`]: ColBERT-style late-interaction encoders (BERT trunk + linear head)
 //! on candle, producing one L2-normalised vector per token.
 
-use super::Embedder;
-use super::bert::{batch_size, inference, l2_normalize_last, load_trunk, run_trunk};
-use super::colbert_config::{self as conventions, Conventions};
-use super::folder::{self, ModelFolder, read_with_sha256};
-use super::identity::{LateInteraction, ModelIdentity, Pooling};
-use super::trunk::Trunk;
-use crate::error::{Error, Result};
+use crate::bert::{batch_size, inference, l2_normalize_last, load_trunk, run_trunk};
+use crate::colbert_config::{self as conventions, Conventions};
+use crate::config::BertConfig as Config;
+use crate::folder::{self, ModelFolder, read_with_sha256};
+use crate::trunk::Trunk;
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_transformers::models::bert::Config;
+use quiver::Embedder;
+use quiver::{Error, Result};
+use quiver::{LateInteraction, ModelIdentity, Pooling};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
@@ -79,6 +79,7 @@ impl ColbertEmbedder {
     }
 
     pub fn load_with(path: impl AsRef<Path>, options: &ColbertOptions) -> Result<ColbertEmbedder> {
+        crate::register();
         let folder = ModelFolder::inspect_trunk(path)?;
         let bad = |file: PathBuf, reason: String| Error::InvalidModel { path: file, reason };
         let found = Conventions::read(&folder.path)?;
@@ -318,7 +319,7 @@ impl ColbertEmbedder {
         let seqs = texts
             .iter()
             .map(|t| {
-                super::text::check(None, t)?;
+                quiver::embed::check_text(None, t)?;
                 self.query_sequence(t)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -394,7 +395,7 @@ impl Embedder for ColbertEmbedder {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                super::text::check(Some(i), t)?;
+                quiver::embed::check_text(Some(i), t)?;
                 self.document_sequence(t)
             })
             .collect::<Result<Vec<_>>>()?;

@@ -1,8 +1,8 @@
 //! Reading a HuggingFace / sentence-transformers model folder: which files, which pooling,
 //! which length limit, which normalisation. No inference here (it works without `embed`).
 
-use super::identity::Pooling;
-use crate::error::{Error, Result};
+use quiver::Pooling;
+use quiver::{Error, Result};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -39,7 +39,6 @@ impl ModelFolder {
 
     /// Like [`ModelFolder::inspect`], for a transformer trunk whose sentence-transformers
     /// modules are read elsewhere (ColBERT checkpoints: their Dense head is not pooling).
-    #[cfg(feature = "embed")]
     pub(crate) fn inspect_trunk(path: impl AsRef<Path>) -> Result<ModelFolder> {
         Self::inspect_with(path.as_ref(), false)
     }
@@ -64,7 +63,7 @@ impl ModelFolder {
         let hidden_size = config
             .get("hidden_size")
             .and_then(Value::as_u64)
-            .filter(|&h| h > 0 && h <= crate::limits::MAX_DIM as u64)
+            .filter(|&h| h > 0 && h <= quiver::limits::MAX_DIM as u64)
             .ok_or_else(|| bad(format!("{CONFIG} has no valid hidden_size")))?
             as usize;
         let positions = config
