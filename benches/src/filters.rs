@@ -58,7 +58,11 @@ pub fn run(d: &Dataset, nq: usize) -> Result<FilterResult, Box<dyn std::error::E
             batch.clear();
         }
     }
-    let info = c.create_index(&IvfPqParams::default())?;
+    let info = c
+        .create_index(IvfPqParams::default())?
+        .as_ivf_pq()
+        .cloned()
+        .ok_or("the build returned another index")?;
     c.load()?;
     eprintln!(
         "  filters: {n} records with payloads, IVF-PQ nlist {} m {}",

@@ -379,7 +379,11 @@ fn ivf_sweep(
     dir: &Path,
 ) -> Result<IvfSweep, Box<dyn std::error::Error>> {
     let t = Instant::now();
-    let info = c.create_index(&quiver::IvfPqParams::default())?;
+    let info = c
+        .create_index(quiver::IvfPqParams::default())?
+        .as_ivf_pq()
+        .cloned()
+        .ok_or("the build returned another index")?;
     let build_s = t.elapsed().as_secs_f64();
     eprintln!(
         "  ivf-pq: nlist {} m {} built in {build_s:.1} s",

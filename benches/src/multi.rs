@@ -6,12 +6,12 @@
 //! for f32 and f16. Writes `results/<date>-multi.{json,md}`.
 
 use crate::measure::Stats;
-use quiver::multi_kernels::{Scratch, maxsim_batch};
 use quiver::{
     CollectionConfig, Database, ElementType, Metric, MultiIndexParams, MultiRecord,
     MultiSearchRequest,
 };
 use quiver_embed::BertEmbedder;
+use quiver_index::multi::maxsim::{Scratch, maxsim_batch};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;

@@ -316,7 +316,11 @@ fn quiver_run(
         flat.recall_at_10, flat.qps.median
     );
     let t = Instant::now();
-    let info = c.create_index(&IvfPqParams::default())?;
+    let info = c
+        .create_index(IvfPqParams::default())?
+        .as_ivf_pq()
+        .cloned()
+        .ok_or("the build returned another index")?;
     let build_s = t.elapsed().as_secs_f64();
     let mut ann = Vec::new();
     for refine in [2usize, 4] {

@@ -4,9 +4,9 @@ use crate::Command;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
-    Collection, CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hit, IvfPqParams,
-    Metric, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Record,
-    SearchRequest, TextRecord,
+    Collection, CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hit, IndexInfo,
+    IvfPqParams, Metric, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind,
+    Record, SearchRequest, TextRecord,
 };
 use quiver_embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
 use serde_json::json;
@@ -354,10 +354,9 @@ pub fn run(command: Command) -> DynResult<()> {
                 ..IvfPqParams::default()
             })?;
             eprintln!(
-                "indexed {} records: IVF-PQ nlist {} m {} in {:.2} s",
-                info.indexed,
-                info.nlist,
-                info.m,
+                "indexed {} records: {} in {:.2} s",
+                info.indexed(),
+                describe_index(&info),
                 t.elapsed().as_secs_f64()
             );
             Ok(())
@@ -457,7 +456,7 @@ fn import(
         if batch.is_empty() {
             return Ok(());
         }
-        c.upsert(batch).map_err(|e| located(e, origin))?;
+        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())
@@ -466,7 +465,7 @@ fn import(
         if batch.is_empty() {
             return Ok(());
         }
-        c.upsert_multi(batch).map_err(|e| located(e, origin))?;
+        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())
@@ -475,7 +474,7 @@ fn import(
         if batch.is_empty() {
             return Ok(());
         }
-        c.upsert_texts(batch).map_err(|e| located(e, origin))?;
+        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
         batch.clear();
         origin.clear();
         Ok(())
@@ -592,6 +591,15 @@ fn import(
         total as f64 / secs.max(1e-9)
     );
     Ok(())
+}
+
+/// An index's shape in one phrase.
+fn describe_index(info: &IndexInfo) -> String {
+    match info {
+        IndexInfo::IvfPq(i) => format!("IVF-PQ nlist {} m {}", i.nlist, i.m),
+        IndexInfo::Tokens(i) => format!("token index, {} centroids", i.centroids),
+        _ => "an index".to_owned(),
+    }
 }
 
 fn hit_json(h: &Hit) -> serde_json::Value {
@@ -849,7 +857,7 @@ fn info(path: &Path, as_json: bool) -> DynResult<()> {
     for c in colls {
         let handle = db.collection(&c.name)?;
         let mut index = match handle.index_info()? {
-            Some(i) => format!("IVF-PQ nlist {} m {}", i.nlist, i.m),
+            Some(i) => describe_index(&i),
             None => "flat".to_owned(),
         };
         if let Some(model) = handle.model()? {

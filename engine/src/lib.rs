@@ -39,38 +39,30 @@
 //! contiguous in-memory arena (their stored size plus 5 bytes a row), kept in step with
 //! every later write.
 
-mod ann;
 mod codes;
 mod collection;
-mod config;
-mod database;
+mod db;
 pub mod embed;
 mod error;
 pub mod filter;
-mod filtered;
+mod kinds;
 pub mod limits;
-mod multi;
-mod payload_index;
 mod schema;
-mod search;
-mod state;
-mod text;
 mod validate;
 pub mod vecfile;
-mod vectors;
 
-pub use ann::{IndexInfo, IvfPqParams};
-pub use collection::{Collection, CollectionInfo};
-pub use config::{CollectionConfig, DatabaseOptions, Durability};
-pub use database::{Database, UpgradeReport};
+pub use collection::{
+    Collection, CollectionInfo, Hit, IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo,
+    MultiRecord, MultiSearchRequest, Query, Record, Records, SearchOptions, SearchRequest,
+    TextRecord,
+};
+pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
+pub use db::{Database, UpgradeReport};
 pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
 pub use error::{Error, Result, VectorProblem};
-pub use filter::Filter;
-pub use multi::{MultiIndexInfo, MultiRecord, MultiSearchRequest};
-pub use payload_index::{PayloadIndex, PayloadIndexKind};
+pub use filter::{Filter, PayloadIndex, PayloadIndexKind};
+pub use kinds::CollectionKind;
+pub use kinds::dense::ann::IvfPqParams;
 pub use quiver_index::multi::TokenIndexParams as MultiIndexParams;
-/// The MaxSim kernel, for benchmarks and applications that score matrices themselves.
-pub use quiver_index::multi::maxsim as multi_kernels;
 pub use quiver_index::{ElementType, Metric};
-pub use quiver_storage::StorageBackend;
-pub use search::{Hit, Record, SearchRequest, TextRecord};
+pub use quiver_storage::{Backend, MemoryBackend};

@@ -190,13 +190,10 @@ pub unsafe extern "C" fn quiver_get(
                 format!("no record '{id}'"),
             ));
         };
-        let hit = Hit {
-            id: r.id,
-            score: 0.0,
-            payload: r.payload,
-            text: r.text,
-            vector: Some(r.vector),
-        };
+        let mut hit = Hit::new(r.id, 0.0);
+        hit.payload = r.payload;
+        hit.text = r.text;
+        hit.vector = Some(r.vector);
         give(rows(vec![hit])?, out);
         Ok(())
     })

@@ -29,7 +29,7 @@ pub fn quiet_caught_panics() {
 
 fn memory_db() -> Database {
     DatabaseOptions::default()
-        .open_backend(redb::backends::InMemoryBackend::new(), "fuzz")
+        .open_backend(quiver::MemoryBackend::new(), "fuzz")
         .expect("an in-memory database opens")
 }
 

@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod blocks;
 pub mod catalog;
 pub mod codec;
@@ -42,11 +43,10 @@ mod tables;
 mod upgrade;
 mod write;
 
+pub use backend::{Backend, MemoryBackend};
 pub use catalog::{CollectionRecord, KIND_MULTI, KIND_VECTORS, NewCollection};
 pub use error::{StorageError, StorageResult};
 pub use read::{ReadSnapshot, RowReader};
-/// The storage seam: anything that reads, writes, sizes and syncs bytes (redb's trait).
-pub use redb::StorageBackend;
 pub use store::{Durability, Store, StoreOptions};
 pub use upgrade::{UpgradeReport, upgrade};
 pub use write::{PutOutcome, PutRecord, WriteBatch};

@@ -120,12 +120,14 @@ impl Store {
     /// empty: in-memory databases, or the fault-injecting backends of the reliability tests.
     /// `name` stands for the path in error messages.
     pub fn with_backend(
-        backend: impl redb::StorageBackend,
+        backend: impl crate::Backend,
         name: &str,
         opts: &StoreOptions,
     ) -> StorageResult<Store> {
         let path = PathBuf::from(name);
-        let db = guarded(&path, || builder(opts).create_with_backend(backend))?;
+        let db = guarded(&path, || {
+            builder(opts).create_with_backend(crate::backend::Adapter(backend))
+        })?;
         let store = Store {
             db: Some(db),
             path,

@@ -27,7 +27,8 @@ fn ivf_pq_recall_at_defaults_on_glove() {
         c.upsert(chunk).unwrap();
     }
     let info = c.create_index(&IvfPqParams::default()).unwrap();
-    assert_eq!(info.indexed, n);
+    assert_eq!(info.indexed(), n);
+    let info = info.as_ivf_pq().unwrap();
     // Queries: every 500th word (stored vectors), so each query's own row is among its truth.
     let mut found = 0;
     let queries: Vec<usize> = (0..n).step_by(500).collect();

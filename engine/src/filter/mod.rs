@@ -49,9 +49,15 @@
 //! wrong operand types and malformed JSON are [`crate::Error::InvalidFilter`] naming the
 //! offending part (e.g. `$and[1].$not.tag.$in`).
 
+mod collection;
 mod eval;
+mod maintain;
 mod parse;
+pub(crate) mod payload_index;
 pub(crate) mod plan;
+
+pub(crate) use maintain::{allowed_rows, check_payload_indexes, index_deletes, index_puts};
+pub use payload_index::{PayloadIndex, PayloadIndexKind};
 
 use serde_json::Value;
 

@@ -8,9 +8,9 @@
 //! paths use to choose between an exact scan of the matching rows and a filtered IVF probe.
 
 use super::eval::integer;
+use super::payload_index::{PayloadIndex, PayloadIndexKind};
 use super::{Condition, FieldPath, Filter};
 use crate::error::{Error, Result};
-use crate::payload_index::{PayloadIndex, PayloadIndexKind};
 use quiver_index::RowSet;
 use quiver_storage::fields::{self, FieldValue};
 use quiver_storage::{CollectionRecord, ReadSnapshot};

@@ -24,14 +24,15 @@ unsafe fn hits(results: *const quiver_results) -> Vec<Hit> {
         .map(|i| unsafe {
             let mut dim = 0usize;
             let v = quiver_results_vector(results, i, &mut dim);
-            Hit {
-                id: text(quiver_results_id(results, i)).unwrap(),
-                score: quiver_results_score(results, i),
-                payload: text(quiver_results_payload(results, i))
-                    .map(|p| serde_json::from_str(&p).unwrap()),
-                text: text(quiver_results_text(results, i)),
-                vector: (!v.is_null()).then(|| std::slice::from_raw_parts(v, dim).to_vec()),
-            }
+            let mut hit = Hit::new(
+                text(quiver_results_id(results, i)).unwrap(),
+                quiver_results_score(results, i),
+            );
+            hit.payload =
+                text(quiver_results_payload(results, i)).map(|p| serde_json::from_str(&p).unwrap());
+            hit.text = text(quiver_results_text(results, i));
+            hit.vector = (!v.is_null()).then(|| std::slice::from_raw_parts(v, dim).to_vec());
+            hit
         })
         .collect()
 }

@@ -268,7 +268,7 @@ fn cases() -> BTreeMap<&'static str, Case> {
     c.insert("ivf-empty", |e| {
         e.db.collection("empty")
             .unwrap()
-            .create_index(&IvfPqParams::default())
+            .create_index(IvfPqParams::default())
             .unwrap_err()
     });
     c.insert("ivf-nlist", |e| {

@@ -1,4 +1,4 @@
-//! Fault injection through the storage seam (redb's `StorageBackend`): a backend that models
+//! Fault injection through the storage seam (`quiver::Backend`): a backend that models
 //! a disk with a volatile cache — writes land in the cache, `sync_data` makes the cache
 //! durable, a "power cut" keeps only what was synced — and fails on command: an I/O error at
 //! the N-th operation (once or from then on), a short write (part of the data, then an
@@ -6,7 +6,7 @@
 //! return `Ok` or a typed error (never panic), and after each power cut the database must
 //! reopen with exactly the acknowledged writes — a failed batch leaves no trace.
 
-use quiver::{CollectionConfig, Database, Error, Metric, Record, StorageBackend};
+use quiver::{Backend, CollectionConfig, Database, Error, Metric, Record};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -74,7 +74,7 @@ fn injected() -> io::Error {
     io::Error::other("injected fault")
 }
 
-impl StorageBackend for FaultyBackend {
+impl Backend for FaultyBackend {
     fn len(&self) -> Result<u64, io::Error> {
         if self.fails(false, false) {
             return Err(injected());

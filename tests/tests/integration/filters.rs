@@ -318,7 +318,7 @@ fn filtered_search_returns_k_matches_whenever_k_match() {
     c.upsert(&records).unwrap();
     c.create_payload_index("bucket", PayloadIndexKind::Integer)
         .unwrap();
-    c.create_index(&IvfPqParams::default()).unwrap();
+    c.create_index(IvfPqParams::default()).unwrap();
     let q: Vec<f32> = (0..8).map(|_| next()).collect();
     for (f, matching) in [
         (Filter::field("even").eq(true), 1000),

@@ -44,6 +44,7 @@ fn exhaustive_parameters_equal_exact_search_for_every_metric() {
                 ..Default::default()
             })
             .unwrap();
+        let info = info.as_ivf_pq().unwrap();
         assert_eq!((info.nlist, info.m, info.indexed), (8, 4, 600));
         for q in random_vectors(10, 16, 5) {
             let exact = c
@@ -101,6 +102,7 @@ fn index_survives_reopen_and_tracks_writes() {
     let db = Database::open(&path).unwrap();
     let c = db.collection("c").unwrap();
     let info = c.index_info().unwrap().unwrap();
+    let info = info.as_ivf_pq().unwrap();
     assert_eq!((info.nlist, info.m, info.indexed), (16, 6, 998));
     let after: Vec<_> = q.iter().map(|v| c.search(v, 8).unwrap()).collect();
     assert_eq!(before, after);
@@ -163,7 +165,7 @@ fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(second.nlist, 10);
+    assert_eq!(second.as_ivf_pq().unwrap().nlist, 10);
     assert_eq!(c.check().unwrap(), 400);
     assert_eq!(c.search(&vs[42], 1).unwrap()[0].id, "r42");
     // Batched searches use the index too, and agree with one-at-a-time searches.
@@ -207,7 +209,7 @@ fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
     let e = db
         .create_collection("empty", CollectionConfig::new(8, Metric::L2))
         .unwrap();
-    assert!(e.create_index(&IvfPqParams::default()).is_err());
+    assert!(e.create_index(IvfPqParams::default()).is_err());
 }
 
 #[test]
@@ -238,7 +240,8 @@ fn recall_at_default_parameters_on_clustered_data() {
     for chunk in recs.chunks(2000) {
         c.upsert(chunk).unwrap();
     }
-    let info = c.create_index(&IvfPqParams::default()).unwrap();
+    let info = c.create_index(IvfPqParams::default()).unwrap();
+    let info = info.as_ivf_pq().unwrap();
     let mut found = 0;
     let queries: Vec<Vec<f32>> = data
         .iter()

@@ -143,6 +143,7 @@ fn texts_are_embedded_stored_and_searched() {
             ..Default::default()
         })
         .unwrap();
+    let info = info.as_ivf_pq().unwrap().clone();
     let via_index = c
         .search_text_with(
             "alpha beta gamma",

@@ -1,6 +1,6 @@
 //! Options for opening databases and creating collections.
 
-use crate::database::Database;
+use super::Database;
 use crate::embed::Embedder;
 use crate::error::Result;
 use quiver_index::{ElementType, Metric};
@@ -47,11 +47,7 @@ impl DatabaseOptions {
     /// Opens the database in a custom storage backend (creating it when the backend is
     /// empty): an in-memory database, or a fault-injecting backend in tests. `name` stands
     /// for the file path in error messages.
-    pub fn open_backend(
-        &self,
-        backend: impl crate::StorageBackend,
-        name: &str,
-    ) -> Result<Database> {
+    pub fn open_backend(&self, backend: impl crate::Backend, name: &str) -> Result<Database> {
         Database::from_store(Store::with_backend(backend, name, &self.store)?)
     }
 

@@ -34,17 +34,6 @@ pub struct IvfPqParams {
     pub seed: Option<u64>,
 }
 
-/// What an index was built with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IndexInfo {
-    pub nlist: usize,
-    pub m: usize,
-    pub indexed: usize,
-    pub seed: u64,
-    /// Memory held by codes, row ids, centroids and codebooks (not the vectors).
-    pub memory_bytes: usize,
-}
-
 pub(crate) fn default_nlist(n: usize) -> usize {
     let by_sqrt = (4.0 * (n as f64).sqrt()).round() as usize;
     by_sqrt.min(n / 39).clamp(1, 65_536)
@@ -73,7 +62,7 @@ pub(crate) fn build(
     schema: &Schema,
     arena: &AnyArena,
     params: &IvfPqParams,
-) -> Result<(IvfPq, Vec<Posting>, IndexInfo)> {
+) -> Result<(IvfPq, Vec<Posting>)> {
     let n = arena.len();
     if n == 0 {
         return Err(Error::InvalidParameter {
@@ -156,14 +145,7 @@ pub(crate) fn build(
         }
     }
     ivf_filled.shrink_to_fit();
-    let info = IndexInfo {
-        nlist: ivf_filled.nlist(),
-        m,
-        indexed: n,
-        seed,
-        memory_bytes: ivf_filled.memory_bytes(),
-    };
-    Ok((ivf_filled, postings, info))
+    Ok((ivf_filled, postings))
 }
 
 /// A stored row's vector as f32 (as stored: rounded to the element type).
@@ -171,12 +153,12 @@ pub(crate) fn stored(arena: &AnyArena, row: u64) -> Vec<f32> {
     with_arena!(arena, a => a.get(row).map(|v| v.iter().map(|x| x.to_f32()).collect()).unwrap_or_default())
 }
 
-pub(crate) fn header(ivf: &IvfPq, seed: u64) -> IvfPqHeader {
+pub(crate) fn header(ivf: &IvfPq) -> IvfPqHeader {
     IvfPqHeader {
         nlist: ivf.nlist() as u32,
         m: ivf.quantizer().m() as u32,
         ksub: ivf.quantizer().ksub() as u32,
-        seed,
+        seed: ivf.seed(),
     }
 }
 

@@ -1,13 +1,12 @@
 //! Token matrices between the caller, the stored bytes and memory; the stored token index.
 
 use crate::error::{Error, Result};
+use crate::kinds::dense::vectors;
 use crate::schema::Schema;
-use crate::state::{CollectionState, Snapshot};
-use crate::{validate, vectors};
+use crate::validate;
 use quiver_index::multi::{TokenIndex, TokenStore, normalize_tokens};
 use quiver_index::{ElementType, Metric};
 use quiver_storage::{CollectionRecord, ReadSnapshot, StorageError};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Checks a matrix (every row `dim` long, finite, representable; 1..=`max` rows) and returns
@@ -192,39 +191,4 @@ pub(crate) fn load_token_index(
         Some(e) => Err(e),
         None => Ok(Some(index)),
     }
-}
-
-/// Checks that stored matrices, the token store and the token index agree with the rows.
-pub(crate) fn check(snap: &Snapshot, state: &CollectionState, rows: &HashSet<u64>) -> Result<()> {
-    let name = &state.record.name;
-    let tokens = state.tokens(&snap.read)?;
-    let held: HashSet<u64> = tokens.iter().map(|(r, _)| r).collect();
-    if &held != rows {
-        return Err(Error::corrupted(format!(
-            "collection '{name}': in-memory token matrices differ from stored rows"
-        )));
-    }
-    if let Some(index) = state.token_index(&snap.read)? {
-        let indexed: HashSet<u64> = rows
-            .iter()
-            .copied()
-            .filter(|&r| index.codes(r).is_some())
-            .collect();
-        if indexed.len() != rows.len() || index.len() != rows.len() {
-            return Err(Error::corrupted(format!(
-                "collection '{name}': the token index holds {} rows, the data {}",
-                index.len(),
-                rows.len()
-            )));
-        }
-        // Each row's stored centroid set is the one its tokens give.
-        for (row, doc) in tokens.iter() {
-            if index.codes(row) != Some(index.encode(doc, 1).as_slice()) {
-                return Err(Error::corrupted(format!(
-                    "collection '{name}': row {row}'s centroid set does not match its tokens"
-                )));
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,23 +1,23 @@
-//! [`Database`]: one open file, its collections, and the single writer.
+//! [`Database`]: one open file, its collections, and the single writer. `db/` knows
+//! collection kinds only through `kinds::Kind` (the snapshot carries each collection's
+//! kind state; the write skeleton publishes what a write returns).
+
+pub(crate) mod options;
+pub(crate) mod snapshot;
 
 use crate::codes;
 use crate::collection::{Collection, CollectionInfo};
-use crate::config::{CollectionConfig, DatabaseOptions};
 use crate::embed::{Registry, StoredEmbedder};
 use crate::error::{Error, Result};
-use crate::state::{Change, Snapshot};
 use crate::validate;
+use options::{CollectionConfig, DatabaseOptions};
 use parking_lot::{Mutex, RwLock};
 use quiver_storage::{NewCollection, Store, WriteBatch};
+use snapshot::{Change, Snapshot};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// An open Quiver database file. Cheap to clone (a shared handle); `Send + Sync`.
-///
-/// Any number of threads may read (search, get, count) while one writes; writes from several
-/// threads are serialised. Another *process* cannot open the same file while this handle is
-/// open: it gets [`Error::Locked`].
 /// What [`Database::upgrade`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,6 +29,11 @@ pub struct UpgradeReport {
     pub values: u64,
 }
 
+/// An open Quiver database file. Cheap to clone (a shared handle); `Send + Sync`.
+///
+/// Any number of threads may read (search, get, count) while one writes; writes from several
+/// threads are serialised. Another *process* cannot open the same file while this handle is
+/// open: it gets [`Error::Locked`].
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,
@@ -214,7 +219,7 @@ impl Database {
         let snap = self.snapshot();
         snap.collections
             .values()
-            .map(|c| CollectionInfo::of(c))
+            .map(|c| Ok(CollectionInfo::of(c)))
             .collect()
     }
 

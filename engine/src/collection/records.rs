@@ -1,0 +1,302 @@
+//! Records of every kind, and the one write path for them: [`Collection::upsert`] and
+//! [`Collection::delete`].
+
+use super::Collection;
+use crate::db::snapshot::{Change, Snapshot};
+use crate::embed;
+use crate::error::{Error, Result};
+use crate::filter;
+use crate::kinds::{self, CollectionKind, Data, Owned};
+use crate::validate;
+use quiver_storage::{PutRecord, WriteBatch};
+use serde_json::Value;
+
+/// A one-vector record: stored (as given to `upsert`) or read back (as `get` returns it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub vector: Vec<f32>,
+    /// A JSON object, or `None`.
+    pub payload: Option<Value>,
+    /// The text the vector was computed from, for records inserted as text
+    /// ([`Records::Texts`]); ignored when upserting vectors, which store none.
+    pub text: Option<String>,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>, vector: Vec<f32>) -> Self {
+        Record {
+            id: id.into(),
+            vector,
+            payload: None,
+            text: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// A multi-vector record: an id, a matrix of token vectors (one `Vec` per token, each of the
+/// collection's dimension), an optional JSON-object payload and source text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiRecord {
+    pub id: String,
+    pub vectors: Vec<Vec<f32>>,
+    pub payload: Option<Value>,
+    /// The text the matrix was computed from (text collections; ignored when upserting
+    /// matrices).
+    pub text: Option<String>,
+}
+
+impl MultiRecord {
+    pub fn new(id: impl Into<String>, vectors: Vec<Vec<f32>>) -> Self {
+        MultiRecord {
+            id: id.into(),
+            vectors,
+            payload: None,
+            text: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// A record to embed with the collection's model and store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextRecord {
+    pub id: String,
+    pub text: String,
+    /// A JSON object, or `None`.
+    pub payload: Option<Value>,
+}
+
+impl TextRecord {
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        TextRecord {
+            id: id.into(),
+            text: text.into(),
+            payload: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// A batch for [`Collection::upsert`]: converts from slices (and `Vec`s, arrays) of any
+/// record type.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Records<'a> {
+    /// One vector each (one-vector collections).
+    Vectors(&'a [Record]),
+    /// A token matrix each (multi-vector collections).
+    Matrices(&'a [MultiRecord]),
+    /// Texts, embedded with the collection's pinned model into what it stores; the text is
+    /// stored too.
+    Texts(&'a [TextRecord]),
+}
+
+macro_rules! records_from {
+    ($record:ty => $variant:ident) => {
+        impl<'a> From<&'a [$record]> for Records<'a> {
+            fn from(r: &'a [$record]) -> Self {
+                Records::$variant(r)
+            }
+        }
+        impl<'a> From<&'a Vec<$record>> for Records<'a> {
+            fn from(r: &'a Vec<$record>) -> Self {
+                Records::$variant(r)
+            }
+        }
+        impl<'a, const N: usize> From<&'a [$record; N]> for Records<'a> {
+            fn from(r: &'a [$record; N]) -> Self {
+                Records::$variant(r)
+            }
+        }
+    };
+}
+
+records_from!(Record => Vectors);
+records_from!(MultiRecord => Matrices);
+records_from!(TextRecord => Texts);
+
+/// One record of a batch, whatever its type.
+struct Row<'a> {
+    id: &'a str,
+    data: Data<'a>,
+    payload: Option<&'a Value>,
+    /// Stored with the record (text writes only).
+    text: Option<&'a str>,
+}
+
+impl Collection {
+    /// Inserts records, replacing any with the same id (data and payload both; a record
+    /// without payload removes the old payload, and a record not written as text loses its
+    /// stored text). The batch is one transaction: when this returns `Ok`, all of it is
+    /// durable; when it returns `Err`, none of it was written. Within a batch, a later
+    /// record with the same id wins.
+    ///
+    /// Bad input is refused before anything is written: ids, payloads, dimensions,
+    /// non-finite components, (multi-vector) empty matrices or more than
+    /// [`crate::limits::MAX_TOKENS`] tokens, records of the other kind of collection.
+    /// Texts ([`Records::Texts`]) are embedded before the writer lock is taken (embedding is
+    /// slow; other threads' writes are not held up); texts longer than the model's window
+    /// are embedded from their first `max_tokens` tokens, and the whole text is stored.
+    pub fn upsert<'a>(&self, records: impl Into<Records<'a>>) -> Result<()> {
+        match records.into() {
+            Records::Vectors(records) => {
+                let rows: Vec<Row<'_>> = records
+                    .iter()
+                    .map(|r| Row {
+                        id: &r.id,
+                        data: Data::Vector(&r.vector),
+                        payload: r.payload.as_ref(),
+                        text: None,
+                    })
+                    .collect();
+                self.write_rows(&rows, CollectionKind::Vectors)
+            }
+            Records::Matrices(records) => {
+                let rows: Vec<Row<'_>> = records
+                    .iter()
+                    .map(|r| Row {
+                        id: &r.id,
+                        data: Data::Matrix(&r.vectors),
+                        payload: r.payload.as_ref(),
+                        text: None,
+                    })
+                    .collect();
+                self.write_rows(&rows, CollectionKind::MultiVector)
+            }
+            Records::Texts(records) => self.upsert_texts_now(records),
+        }
+    }
+
+    fn upsert_texts_now(&self, records: &[TextRecord]) -> Result<()> {
+        for (position, r) in records.iter().enumerate() {
+            validate::id(position, &r.id)?;
+            embed::check_text(Some(position), &r.text)?;
+            if let Some(p) = &r.payload {
+                validate::payload(position, p)?;
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let embedder = self.embedder()?;
+        let kind = {
+            let snap = self.db.snapshot();
+            snap.collection(&self.name)?.kind.clone()
+        };
+        let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        let embedded: Vec<Owned> = kind.embed_documents(embedder.as_ref(), &texts)?;
+        let rows: Vec<Row<'_>> = records
+            .iter()
+            .zip(&embedded)
+            .map(|(r, data)| Row {
+                id: &r.id,
+                data: data.as_data(),
+                payload: r.payload.as_ref(),
+                text: Some(&r.text),
+            })
+            .collect();
+        self.write_rows(&rows, kind.kind())
+    }
+
+    /// Validates `rows` (all of kind `kind`), then writes them in one transaction.
+    fn write_rows(&self, rows: &[Row<'_>], kind: CollectionKind) -> Result<()> {
+        let snap = self.db.snapshot();
+        let state = snap.collection(&self.name)?;
+        let operation = match kind {
+            CollectionKind::MultiVector => "records with token matrices",
+            _ => "records with one vector",
+        };
+        kinds::expect(&self.name, state.kind.kind(), kind, operation)?;
+        let collection_id = state.record.id;
+        let mut payloads = Vec::with_capacity(rows.len());
+        for (position, r) in rows.iter().enumerate() {
+            validate::id(position, r.id)?;
+            payloads.push(
+                r.payload
+                    .map(|p| validate::payload(position, p))
+                    .transpose()?,
+            );
+        }
+        let data: Vec<Data<'_>> = rows.iter().map(|r| r.data).collect();
+        let prepared = state.kind.prepare(&data)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        drop(snap);
+        self.db.write(|batch, snap| {
+            let state = snap.collection(&self.name)?;
+            if state.record.id != collection_id {
+                // Dropped and re-created since validation (and embedding).
+                return Err(Error::CollectionNotFound {
+                    name: self.name.clone(),
+                });
+            }
+            let mut record = state.record.clone();
+            let puts: Vec<PutRecord<'_>> = rows
+                .iter()
+                .zip(&prepared.stored)
+                .zip(&payloads)
+                .map(|((r, stored), payload)| PutRecord {
+                    id: r.id,
+                    vector: stored,
+                    payload: payload.as_deref(),
+                    text: r.text.map(str::as_bytes),
+                })
+                .collect();
+            let outcomes = batch.put_many(&mut record, &puts)?;
+            batch.save_collection(&record)?;
+            let indexed: Vec<_> = outcomes
+                .iter()
+                .zip(rows)
+                .enumerate()
+                .map(|(position, (o, r))| (position, o.row, o.replaced, r.payload))
+                .collect();
+            filter::index_puts(batch, snap, state, &indexed)?;
+            let put_rows: Vec<u64> = outcomes.iter().map(|o| o.row).collect();
+            let kind = state
+                .kind
+                .put(batch, state.at(&snap.read), &put_rows, prepared)?;
+            Ok(((), vec![Change::Updated { record, kind }]))
+        })
+    }
+
+    /// Deletes records by id in one transaction; unknown ids are ignored. Returns how many
+    /// records were deleted.
+    pub fn delete(&self, ids: &[&str]) -> Result<usize> {
+        self.db
+            .write(|batch, snap| self.delete_in(batch, snap, ids))
+    }
+
+    /// `delete` inside a write transaction.
+    pub(crate) fn delete_in(
+        &self,
+        batch: &mut WriteBatch,
+        snap: &Snapshot,
+        ids: &[&str],
+    ) -> Result<(usize, Vec<Change>)> {
+        let state = snap.collection(&self.name)?;
+        let mut record = state.record.clone();
+        let rows = batch.delete_many(&mut record, ids)?;
+        let deletes: Vec<u64> = rows.into_iter().flatten().collect();
+        filter::index_deletes(batch, snap, state, &deletes)?;
+        if !deletes.is_empty() {
+            batch.save_collection(&record)?;
+        }
+        let kind = state.kind.delete(batch, state.at(&snap.read), &deletes)?;
+        Ok((deletes.len(), vec![Change::Updated { record, kind }]))
+    }
+}
