@@ -94,7 +94,7 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("collection '{name}' {} ({operation} is for {})",
+    #[error("collection '{name}' {}: {operation} is for {}",
         if *multi_vector { "holds token matrices (multi-vector)" } else { "holds one vector a record" },
         if *multi_vector { "one-vector collections" } else { "multi-vector collections" })]
     WrongCollectionKind {
@@ -110,8 +110,76 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("a value of {size} bytes is too large to store (the file format's limit is about 3 GiB per value)")]
+    ValueTooLarge { size: usize },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
+}
+
+/// What kind of failure an [`Error`] is: the coarse classes that callers branch on, each
+/// mapped to exactly one C status code (`QUIVER_*`) and, later, one Python exception.
+/// Every variant of [`Error`] has one (checked by the compiler: [`Error::kind`] has no
+/// catch-all arm). Kinds are added only with a new major version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No such database file or collection.
+    NotFound,
+    /// A collection with that name exists already.
+    AlreadyExists,
+    /// Bad input: an id, vector, payload, name, filter, text, parameter or file; nothing was
+    /// changed.
+    InvalidArgument,
+    /// A vector's (or token's) dimension differs from the collection's.
+    DimensionMismatch,
+    /// The file is damaged; it is not trusted.
+    Corrupted,
+    /// The file is not a Quiver database.
+    NotADatabase,
+    /// The file's format version is newer than this build, or older and must be upgraded.
+    Version,
+    /// Another process has the database open.
+    Locked,
+    /// An operating-system I/O error.
+    Io,
+    /// The embedding model cannot be used (files, identity, inference, no model).
+    Model,
+    /// A bug in Quiver.
+    Internal,
+}
+
+impl Error {
+    /// This error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        use ErrorKind as K;
+        match self {
+            Error::NotFound { .. } | Error::CollectionNotFound { .. } => K::NotFound,
+            Error::CollectionExists { .. } => K::AlreadyExists,
+            Error::InvalidCollectionName { .. }
+            | Error::InvalidVector { .. }
+            | Error::InvalidId { .. }
+            | Error::InvalidPayload { .. }
+            | Error::PayloadTooLarge { .. }
+            | Error::InvalidParameter { .. }
+            | Error::BadInputFile { .. }
+            | Error::InvalidText { .. }
+            | Error::InvalidFilter { .. }
+            | Error::WrongCollectionKind { .. }
+            | Error::InvalidMatrix { .. }
+            | Error::ValueTooLarge { .. } => K::InvalidArgument,
+            Error::DimensionMismatch { .. } => K::DimensionMismatch,
+            Error::Corrupted { .. } => K::Corrupted,
+            Error::NotAQuiverDatabase { .. } => K::NotADatabase,
+            Error::UnsupportedVersion { .. } | Error::UpgradeRequired { .. } => K::Version,
+            Error::Locked { .. } => K::Locked,
+            Error::Io { .. } => K::Io,
+            Error::InvalidModel { .. }
+            | Error::ModelMismatch { .. }
+            | Error::NoEmbedder { .. }
+            | Error::Inference { .. } => K::Model,
+            Error::Internal { .. } => K::Internal,
+        }
+    }
 }
 
 /// Why a vector was refused.
@@ -163,6 +231,7 @@ impl From<StorageError> for Error {
             }
             StorageError::Corrupted { detail } => Error::Corrupted { detail },
             StorageError::Io { source } => Error::Io { source },
+            StorageError::ValueTooLarge { size } => Error::ValueTooLarge { size },
             other => Error::Internal {
                 detail: other.to_string(),
             },

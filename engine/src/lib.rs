@@ -59,7 +59,7 @@ pub use collection::{
 pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
 pub use db::{Database, UpgradeReport};
 pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
-pub use error::{Error, Result, VectorProblem};
+pub use error::{Error, ErrorKind, Result, VectorProblem};
 pub use filter::{Filter, PayloadIndex, PayloadIndexKind};
 pub use kinds::CollectionKind;
 pub use kinds::dense::ann::IvfPqParams;
