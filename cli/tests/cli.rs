@@ -346,6 +346,25 @@ fn multi_vector_create_import_index_search() {
     ]);
     assert!(filtered.lines().all(|l| !l.contains(r#""g":0"#)));
     ok(&["check", s(&db)]);
+    // --queries reads matrices on a multi-vector collection, as --vectors does.
+    let by_queries = ok(&[
+        "search",
+        s(&db),
+        "mv",
+        "--queries",
+        s(&queries),
+        "-k",
+        "3",
+        "--json",
+        "--nprobe",
+        "4",
+        "--candidates",
+        "1000",
+    ]);
+    assert_eq!(by_queries, indexed);
+    // --like takes a stored record's matrix as the query: it finds itself first.
+    let like = ok(&["search", s(&db), "mv", "--like", "m6", "-k", "1", "--exact"]);
+    assert!(like.contains("m6"), "{like}");
     // A one-vector query on a multi-vector collection is a one-line error.
     let out = quiver(&["search", s(&db), "mv", "--vector", "[1,2,3]"]);
     assert!(!out.status.success());

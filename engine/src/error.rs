@@ -110,7 +110,9 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("a value of {size} bytes is too large to store (the file format's limit is about 3 GiB per value)")]
+    #[error(
+        "a value of {size} bytes is too large to store (the file format's limit is about 3 GiB per value)"
+    )]
     ValueTooLarge { size: usize },
 
     #[error("internal error: {detail}")]

@@ -6,7 +6,7 @@ use crate::handles::{self, Kind, quiver_collection, quiver_db};
 use crate::records::{collection, ids, payloads};
 use crate::search::{give, quiver_results, quiver_search_params, request, rows};
 use crate::status::{Failure, guard};
-use engine::{CollectionConfig, MultiIndexParams, MultiRecord, MultiSearchRequest};
+use engine::{CollectionConfig, MultiIndexParams, MultiRecord};
 use std::ffi::{c_char, c_int};
 
 /// Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn quiver_upsert_multi(
                 }
             })
             .collect();
-        coll.upsert_multi(&records)?;
+        coll.upsert(&records)?;
         Ok(())
     })
 }
@@ -204,14 +204,9 @@ pub unsafe extern "C" fn quiver_search_multi(
         let matrix: Vec<Vec<f32>> = flat.chunks_exact(dim).map(<[f32]>::to_vec).collect();
         let mut parsed = None;
         // SAFETY: per the contract.
-        let single = unsafe { request(params, &mut parsed) }?;
-        let mut req = MultiSearchRequest::new(&matrix, single.k)
-            .exact(single.exact)
-            .include_payload(single.include_payload);
-        req.nprobe = single.nprobe;
-        req.candidates = (candidates != 0).then_some(candidates);
-        req.filter = single.filter;
-        give(rows(coll.search_multi_with(&req)?)?, out);
+        let mut options = unsafe { request(params, &mut parsed) }?;
+        options.candidates = (candidates != 0).then_some(candidates);
+        give(rows(coll.search(&matrix, &options)?)?, out);
         Ok(())
     })
 }
@@ -238,7 +233,7 @@ pub unsafe extern "C" fn quiver_create_multi_index(
         if seed != 0 {
             params.seed = seed;
         }
-        coll.create_multi_index(&params)?;
+        coll.create_index(params)?;
         Ok(())
     })
 }

@@ -167,7 +167,7 @@ pub unsafe extern "C" fn quiver_upsert_texts(
                 payload,
             })
             .collect();
-        coll.upsert_texts(&records)?;
+        coll.upsert(&records)?;
         Ok(())
     })
 }
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn quiver_create_index(
         // SAFETY: NULL or valid.
         let p = unsafe { params.as_ref() }.copied().unwrap_or_default();
         let nonzero = |v: usize| (v != 0).then_some(v);
-        coll.create_index(&IvfPqParams {
+        coll.create_index(IvfPqParams {
             nlist: nonzero(p.nlist),
             m: nonzero(p.m),
             seed: (p.seed != 0).then_some(p.seed),

@@ -3,7 +3,7 @@
 use crate::handles::{self, Kind, quiver_collection};
 use crate::records::{collection, filter};
 use crate::status::{Failure, guard};
-use engine::{Hit, SearchRequest};
+use engine::{Hit, SearchOptions};
 use std::ffi::{CString, c_char, c_int};
 
 /// Search options. Get the defaults from `quiver_search_params_default()` and change fields.
@@ -85,7 +85,7 @@ pub(crate) fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
 pub(crate) unsafe fn request<'a>(
     params: *const quiver_search_params,
     parsed: &'a mut Option<engine::Filter>,
-) -> Result<SearchRequest<'a>, Failure> {
+) -> Result<SearchOptions<'a>, Failure> {
     // SAFETY: NULL or valid.
     let p = unsafe { params.as_ref() }
         .copied()
@@ -94,14 +94,14 @@ pub(crate) unsafe fn request<'a>(
         // SAFETY: a string per the contract.
         *parsed = Some(unsafe { filter(p.filter) }?);
     }
-    let mut req = SearchRequest::new(&[], p.k)
+    let mut options = SearchOptions::new(p.k)
         .exact(p.exact != 0)
         .include_payload(p.include_payloads != 0)
         .include_vector(p.include_vectors != 0);
-    req.nprobe = (p.nprobe != 0).then_some(p.nprobe);
-    req.refine = (p.refine != 0).then_some(p.refine);
-    req.filter = parsed.as_ref();
-    Ok(req)
+    options.nprobe = (p.nprobe != 0).then_some(p.nprobe);
+    options.refine = (p.refine != 0).then_some(p.refine);
+    options.filter = parsed.as_ref();
+    Ok(options)
 }
 
 pub(crate) fn give(results: quiver_results, out: *mut *mut quiver_results) {
@@ -135,12 +135,8 @@ pub unsafe extern "C" fn quiver_search(
         let query = unsafe { handles::array(query, dim, "query") }?;
         let mut parsed = None;
         // SAFETY: per the contract.
-        let req = unsafe { request(params, &mut parsed) }?;
-        let hits = coll.search_with(&SearchRequest {
-            vector: query,
-            ..req
-        })?;
-        give(rows(hits)?, out);
+        let options = unsafe { request(params, &mut parsed) }?;
+        give(rows(coll.search(query, &options)?)?, out);
         Ok(())
     })
 }
@@ -163,8 +159,8 @@ pub unsafe extern "C" fn quiver_search_text(
         handles::out(out, "out")?;
         let mut parsed = None;
         // SAFETY: per the contract.
-        let req = unsafe { request(params, &mut parsed) }?;
-        give(rows(coll.search_text_with(text, &req)?)?, out);
+        let options = unsafe { request(params, &mut parsed) }?;
+        give(rows(coll.search(text, &options)?)?, out);
         Ok(())
     })
 }

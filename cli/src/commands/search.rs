@@ -1,0 +1,232 @@
+//! Searching.
+
+use super::*;
+
+/// The arguments of `quiver search`.
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    pub db: PathBuf,
+    pub collection: String,
+    /// A query vector as a JSON array.
+    #[arg(long, group = "query")]
+    pub vector: Option<String>,
+    /// Queries from a file (JSONL arrays or objects with "vector", .npy, .fvecs).
+    #[arg(long, group = "query")]
+    pub queries: Option<PathBuf>,
+    /// Use the stored vector of this record as the query (repeatable).
+    #[arg(long, group = "query")]
+    pub like: Vec<String>,
+    /// A query text, embedded with the collection's model (repeatable).
+    #[arg(long, group = "query")]
+    pub text: Vec<String>,
+    /// Multi-vector collections: query matrices from a file, one per line, as
+    /// [[..],..] or {"vectors":[[..],..]}.
+    #[arg(long, group = "query")]
+    pub vectors: Option<PathBuf>,
+    /// Multi-vector collections with a token index: records re-ranked with exact MaxSim
+    /// (default max(64 x k, 1024, records / 24)).
+    #[arg(long)]
+    pub candidates: Option<usize>,
+    /// Number of results per query.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// One JSON line per query: {"query":i,"hits":[{"id","score","payload"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// IVF lists to probe (collections with an index; default nlist / 16, at least 8).
+    #[arg(long)]
+    pub nprobe: Option<usize>,
+    /// Candidates re-ranked exactly, as a multiple of k (default 4).
+    #[arg(long)]
+    pub refine: Option<usize>,
+    /// Scan every vector even if the collection has an index.
+    #[arg(long)]
+    pub exact: bool,
+    /// Only records whose payload matches this JSON filter, e.g.
+    /// '{"year":{"$gte":2010},"tag":{"$in":["a","b"]}}' (see docs/filters.md).
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
+pub(super) fn run(args: SearchArgs) -> DynResult<()> {
+    let SearchArgs {
+        db,
+        collection,
+        vector,
+        queries,
+        like,
+        text,
+        vectors,
+        candidates,
+        k,
+        json,
+        nprobe,
+        refine,
+        exact,
+        filter,
+    } = args;
+    let filter = filter.as_deref().map(Filter::parse).transpose()?;
+    // Bad arguments fail before the database is opened and loaded.
+    let vector = vector
+        .map(|v| {
+            serde_json::from_str::<Vec<f32>>(&v)
+                .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))
+        })
+        .transpose()?;
+    if vector.is_none()
+        && queries.is_none()
+        && like.is_empty()
+        && text.is_empty()
+        && vectors.is_none()
+    {
+        return Err(
+            "give a query: --vector JSON, --text TEXT, --queries FILE, --vectors FILE or --like ID"
+                .into(),
+        );
+    }
+    let t = Instant::now();
+    let db = Database::open(&db)?;
+    let c = db.collection(&collection)?;
+    let opened = t.elapsed();
+    let t = Instant::now();
+    let n = c.load()?;
+    if !json {
+        eprintln!(
+            "opened in {:.1} ms; {n} vectors loaded in {:.1} ms",
+            opened.as_secs_f64() * 1e3,
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let multi = c.info()?.kind == CollectionKind::MultiVector;
+    let queries = match (vector, queries, vectors) {
+        _ if !text.is_empty() => Queries::Texts(text),
+        (Some(v), _, _) => Queries::Vectors(vec![v]),
+        // A multi-vector collection's query file holds matrices, as --vectors does.
+        (_, Some(path), _) | (_, _, Some(path)) if multi => {
+            Queries::Matrices(readers::read_matrices(&path)?)
+        }
+        (_, Some(path), _) => Queries::Vectors(readers::read_queries(&path)?),
+        (_, _, Some(_)) => {
+            return Err(format!(
+                "--vectors gives token matrices, but '{collection}' holds one vector a record: \
+                 use --queries"
+            )
+            .into());
+        }
+        _ if multi => {
+            let mut qs = Vec::new();
+            for id in &like {
+                let r = c
+                    .get_multi(id)?
+                    .ok_or_else(|| format!("no record '{id}' in '{collection}'"))?;
+                qs.push(r.vectors);
+            }
+            Queries::Matrices(qs)
+        }
+        _ => {
+            let mut qs = Vec::new();
+            for id in &like {
+                let r = c
+                    .get(id)?
+                    .ok_or_else(|| format!("no record '{id}' in '{collection}'"))?;
+                qs.push(r.vector);
+            }
+            Queries::Vectors(qs)
+        }
+    };
+    let labels = match &queries {
+        Queries::Texts(t) => t.clone(),
+        _ => like,
+    };
+    let mut options = SearchOptions::new(k).exact(exact);
+    options.nprobe = nprobe;
+    options.refine = refine;
+    options.candidates = candidates;
+    options.filter = filter.as_ref();
+    let queries: Vec<Query<'_>> = match &queries {
+        Queries::Vectors(v) => v.iter().map(Query::from).collect(),
+        Queries::Matrices(m) => m.iter().map(Query::from).collect(),
+        Queries::Texts(t) => t.iter().map(Query::from).collect(),
+    };
+    let start = Instant::now();
+    // A handful of queries (e.g. --like words) go one by one; files as a batch.
+    let results = if queries.len() < 8 {
+        queries
+            .iter()
+            .map(|q| c.search(*q, &options))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        c.search_batch(queries, &options)?
+    };
+    print_results(&results, &labels, json, start.elapsed())
+}
+
+/// The queries of one command line.
+enum Queries {
+    Vectors(Vec<Vec<f32>>),
+    Matrices(Vec<Vec<Vec<f32>>>),
+    Texts(Vec<String>),
+}
+
+/// Prints each query's hits (a table, or one JSON line per query) and the timing.
+pub(super) fn print_results(
+    results: &[Vec<Hit>],
+    labels: &[String],
+    as_json: bool,
+    elapsed: std::time::Duration,
+) -> DynResult<()> {
+    let queries = results;
+    for (i, hits) in results.iter().enumerate() {
+        if as_json {
+            let hits: Vec<_> = hits.iter().map(hit_json).collect();
+            println!("{}", json!({"query": i, "hits": hits}));
+        } else {
+            match labels.get(i) {
+                Some(label) => println!("{label}:"),
+                None if queries.len() > 1 => println!("query {i}:"),
+                None => {}
+            }
+            let width = hits.iter().map(|h| h.id.chars().count()).max().unwrap_or(0);
+            for (rank, h) in hits.iter().enumerate() {
+                let mut payload = h
+                    .payload
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                if let Some(text) = &h.text {
+                    let snippet: String = text.chars().take(100).collect();
+                    let more = if snippet.len() < text.len() {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    payload = format!("{snippet}{more} {payload}");
+                }
+                println!(
+                    "{:>3}. {:<width$}  {:>9.4}  {payload}",
+                    rank + 1,
+                    h.id,
+                    h.score
+                );
+            }
+        }
+    }
+    let ms = elapsed.as_secs_f64() * 1e3;
+    if !as_json {
+        eprintln!(
+            "{} quer{} in {ms:.2} ms ({:.3} ms per query)",
+            queries.len(),
+            if queries.len() == 1 { "y" } else { "ies" },
+            ms / queries.len() as f64
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn hit_json(h: &Hit) -> serde_json::Value {
+    let mut hit = json!({"id": h.id, "score": h.score, "payload": h.payload});
+    if let Some(text) = &h.text {
+        hit["text"] = json!(text);
+    }
+    hit
+}
