@@ -20,6 +20,7 @@
 //! let hits = notes.search_text("where did the cat sit?", 1)?;
 //! # Ok::<(), quiver::Error>(())
 //! ```
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod activation;
 mod bert;

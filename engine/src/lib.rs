@@ -38,6 +38,8 @@
 //! Opening reads only the catalog. The first search of a collection loads its vectors into a
 //! contiguous in-memory arena (their stored size plus 5 bytes a row), kept in step with
 //! every later write.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod codes;
 mod collection;

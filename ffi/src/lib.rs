@@ -19,6 +19,8 @@
 //! - **Panics** never cross the boundary: they become `QUIVER_INTERNAL`.
 //! - **Linking**: `-lquiver_ffi` (libquiver_ffi.so or .a; the static library also needs
 //!   `-lpthread -ldl -lm`); `ffi/quiver.pc.in` is a pkg-config template.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![allow(non_camel_case_types)]
 
 mod db;

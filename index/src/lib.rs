@@ -15,22 +15,21 @@
 //! let hits = flat::search(&arena, &[0.9, 0.9], 2, &flat::SearchOptions::default());
 //! assert_eq!(hits.iter().map(|h| h.row).collect::<Vec<_>>(), vec![1, 0]);
 //! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![deny(unsafe_code)]
 
 pub mod arena;
+pub mod cpu;
 pub mod distance;
 pub mod element;
 pub mod flat;
 pub mod ivf;
 pub mod kmeans;
-#[cfg(target_arch = "x86_64")]
-mod kmeans_x86;
 mod matmul;
 pub mod metric;
 pub mod multi;
 pub mod pq;
-#[cfg(target_arch = "x86_64")]
-mod pq_x86;
 pub mod rng;
 pub mod rowset;
 pub mod topk;

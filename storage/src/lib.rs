@@ -25,6 +25,8 @@
 //! let row = snap.row_of(&coll, "a").unwrap().unwrap();
 //! assert_eq!(snap.vector(&coll, row).unwrap().unwrap(), quiver_storage::codec::encode_f32(&[1.0, 2.0]));
 //! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![forbid(unsafe_code)]
 
 pub mod backend;

@@ -21,6 +21,7 @@ unsafe fn hits(results: *const quiver_results) -> Vec<Hit> {
     // SAFETY: a live list.
     let n = unsafe { quiver_results_count(results) };
     (0..n)
+        // SAFETY: `i` < the count of a live list.
         .map(|i| unsafe {
             let mut dim = 0usize;
             let v = quiver_results_vector(results, i, &mut dim);
@@ -66,6 +67,7 @@ fn c_results_equal_rust_results() {
         })
         .collect();
     let vectors: Vec<f32> = (0..n * dim).map(|_| next()).collect();
+    // SAFETY: live handles and arrays of the lengths passed.
     unsafe {
         let options = quiver_options {
             create: 1,
@@ -120,6 +122,7 @@ fn c_results_equal_rust_results() {
                 params.filter = filter_c.as_ptr();
             }
             let mut results = ptr::null_mut();
+            // SAFETY: live handles, a query of `dim` floats, a writable out pointer.
             let from_c = unsafe {
                 ok(quiver_search(coll, q.as_ptr(), dim, &params, &mut results));
                 let h = hits(results);
@@ -138,6 +141,7 @@ fn c_results_equal_rust_results() {
             assert_eq!(from_c.len(), 7);
         }
     }
+    // SAFETY: handles made above, each released once.
     unsafe {
         let mut count = 0u64;
         ok(quiver_count(coll, filter_c.as_ptr(), &mut count));

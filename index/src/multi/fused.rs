@@ -67,12 +67,11 @@ pub fn maxsim_panel(panel: &QueryPanel, doc: &[f32], dim: usize) -> f32 {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::cpu::avx512() {
             // SAFETY: the CPU has the features the function is compiled for.
             return unsafe { avx512(panel, doc, dim) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if crate::cpu::avx2_fma() {
             // SAFETY: as above.
             return unsafe { avx2(panel, doc, dim) };
         }
@@ -106,8 +105,8 @@ fn avx512(panel: &QueryPanel, doc: &[f32], dim: usize) -> f32 {
     // 32 registers: tiles of 12 tokens x 2 groups (24 accumulators, 2 panel vectors, 1
     // broadcast; 12 beat 8 by 10-40% at 384 dimensions, where the panel outgrows L1) or 12 x 1.
     match panel.groups {
-        2 => super::fused_avx512::score::<2, 12>(panel, doc, dim),
-        _ => super::fused_avx512::score::<1, 12>(panel, doc, dim),
+        2 => super::avx512::score::<2, 12>(panel, doc, dim),
+        _ => super::avx512::score::<1, 12>(panel, doc, dim),
     }
 }
 
@@ -231,13 +230,11 @@ mod tests {
         let mut all = vec![("portable", portable(panel, d, dim))];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if crate::cpu::avx512() {
                 // SAFETY: the CPU has the feature.
                 all.push(("avx512", unsafe { avx512(panel, d, dim) }));
             }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
+            if crate::cpu::avx2_fma() {
                 // SAFETY: the CPU has the features.
                 all.push(("avx2", unsafe { avx2(panel, d, dim) }));
             }

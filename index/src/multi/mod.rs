@@ -15,11 +15,11 @@
 //!
 //! [`Neighbor`]: crate::Neighbor
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod candidates;
 pub mod exact;
 mod fused;
-#[cfg(target_arch = "x86_64")]
-mod fused_avx512;
 pub mod maxsim;
 mod store;
 

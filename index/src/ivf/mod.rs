@@ -502,5 +502,4 @@ impl IvfPq {
 }
 
 #[cfg(test)]
-#[path = "ivf_tests.rs"]
 mod tests;

@@ -401,5 +401,4 @@ pub fn naive_search<E: Element>(arena: &VectorArena<E>, query: &[f32]) -> Vec<(u
 }
 
 #[cfg(test)]
-#[path = "flat_tests.rs"]
 mod tests;

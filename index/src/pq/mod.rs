@@ -2,6 +2,9 @@
 //! its nearest codeword among up to 256 (one byte). Distances to a query are then sums of `m`
 //! table look-ups (asymmetric distance computation: the query stays exact).
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 use crate::kmeans::{self, KMeansParams};
 
 /// Codewords per sub-quantizer (8-bit codes).
@@ -146,12 +149,12 @@ impl ProductQuantizer {
     pub fn encode(&self, v: &[f32], code: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if crate::cpu::avx512() {
                 // Encoding every row was 14% of an index build with the portable loop (SSE2,
                 // scalar minimum); the AVX-512 kernel gives the same codes.
-                crate::kmeans_x86::return_for_dim!(
+                crate::cpu::return_for_dim!(
                     self.dsub,
-                    crate::pq_x86::encode,
+                    avx512::encode,
                     (v, &self.transposed, self.ksub, &mut code[..self.m])
                 );
             }

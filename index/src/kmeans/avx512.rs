@@ -11,27 +11,6 @@ use std::arch::x86_64::*;
 
 const LANES: usize = 16;
 
-/// Calls the kernel `path::to::kernel::<D>(args)` compiled for the dimension `D = $dim` (1 to
-/// 16) and returns its result from the enclosing function; other dimensions fall through.
-/// The caller must have checked that the CPU has AVX-512F.
-macro_rules! return_for_dim {
-    ($dim:expr, $($kernel:ident)::+, $args:tt) => {
-        $crate::kmeans_x86::return_for_dim!(
-            @ $dim, [$($kernel)::+], $args, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16
-        )
-    };
-    (@ $dim:expr, [$($kernel:ident)::+], $args:tt, $d:literal $($rest:literal)*) => {
-        if $dim == $d {
-            // SAFETY: the caller checked that the CPU has AVX-512F.
-            #[allow(unsafe_code)]
-            return unsafe { $($kernel)::+::<$d> $args };
-        }
-        $crate::kmeans_x86::return_for_dim!(@ $dim, [$($kernel)::+], $args, $($rest)*)
-    };
-    (@ $dim:expr, [$($kernel:ident)::+], $args:tt,) => {};
-}
-pub(crate) use return_for_dim;
-
 /// Centroids `0..full` (a multiple of 16) in blocks of sixteen, component-major inside a
 /// block: a block is `D` vectors, one per component.
 fn blocks<const D: usize>(centroids: &[f32], full: usize) -> Vec<[[f32; LANES]; D]> {

@@ -6,7 +6,8 @@
 //! empty clusters refilled by splitting the largest one. Deterministic for a given seed.
 
 #[cfg(target_arch = "x86_64")]
-use crate::kmeans_x86;
+pub(crate) mod avx512;
+
 use crate::matmul;
 use crate::rng::SplitMix64;
 use std::sync::OnceLock;
@@ -104,7 +105,7 @@ fn accumulate(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::cpu::avx512() {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { accumulate_avx512(sample, dim, assignment, sums, counts) };
@@ -195,7 +196,7 @@ fn init(sample: &[f32], dim: usize, k: usize, rng: &mut SplitMix64) -> Vec<f32> 
 fn avx512_columns(sample: &[f32], dim: usize) -> Option<Vec<Vec<f32>>> {
     #[cfg(target_arch = "x86_64")]
     {
-        if dim <= SMALL_DIM && std::arch::is_x86_feature_detected!("avx512f") {
+        if dim <= SMALL_DIM && crate::cpu::avx512() {
             return Some(
                 (0..dim)
                     .map(|t| sample.iter().skip(t).step_by(dim).copied().collect())
@@ -222,9 +223,9 @@ fn nearer(
     {
         if let Some(columns) = columns {
             // `columns` exists only where the CPU has AVX-512F.
-            kmeans_x86::return_for_dim!(dim, kmeans_x86::nearer, (columns, centre, d2));
+            crate::cpu::return_for_dim!(dim, avx512::nearer, (columns, centre, d2));
         }
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::cpu::avx512() {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { nearer_avx512(sample, dim, centre, d2) };
@@ -316,7 +317,7 @@ fn assign_with(
     // The scan of each row of dot products for its minimum runs vectorised where the CPU has
     // AVX-512 (the portable loop compiles to SSE2 and was a third of the matrix products' time).
     #[cfg(target_arch = "x86_64")]
-    let avx512 = vectorised && std::arch::is_x86_feature_detected!("avx512f");
+    let avx512 = vectorised && crate::cpu::avx512();
     #[cfg(not(target_arch = "x86_64"))]
     let _ = vectorised;
     let work = |points: &[f32]| -> Vec<(u32, f32)> {
@@ -344,7 +345,7 @@ fn assign_with(
                         // SAFETY: the CPU supports AVX-512F (checked below).
                         #[allow(unsafe_code)]
                         unsafe {
-                            kmeans_x86::nearest_in_row(row, x_sq, &c_sq, c0, slot)
+                            avx512::nearest_in_row(row, x_sq, &c_sq, c0, slot)
                         };
                         continue;
                     }
@@ -390,13 +391,13 @@ const SMALL_DIM: usize = 16;
 fn assign_small(data: &[f32], dim: usize, centroids: &[f32], c_sq: &[f32]) -> Vec<(u32, f32)> {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            kmeans_x86::return_for_dim!(dim, kmeans_x86::assign_small, (data, centroids, c_sq));
+        if crate::cpu::avx512() {
+            crate::cpu::return_for_dim!(dim, avx512::assign_small, (data, centroids, c_sq));
             // SAFETY: the CPU supports AVX-512F (checked just above).
             #[allow(unsafe_code)]
             return unsafe { assign_small_avx512(data, dim, centroids, c_sq) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::cpu::avx2_fma() {
             // SAFETY: the CPU supports AVX2 (checked just above).
             #[allow(unsafe_code)]
             return unsafe { assign_small_avx2(data, dim, centroids, c_sq) };
