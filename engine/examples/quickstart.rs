@@ -1,7 +1,7 @@
 //! A tour of the API: create, upsert, search, overwrite, delete, reopen.
 //! Run: cargo run -p quiver --example quickstart
 
-use quiver::{CollectionConfig, Database, ElementType, Metric, Record, SearchRequest};
+use quiver::{CollectionConfig, Database, ElementType, Metric, Record, SearchOptions};
 use serde_json::json;
 
 fn main() -> quiver::Result<()> {
@@ -30,7 +30,7 @@ fn main() -> quiver::Result<()> {
     animals.upsert(&[Record::new("shark", vec![0.7, 0.1, 0.1, 0.6])])?;
     animals.delete(&["eagle"])?;
     let q = [0.85, 0.15, 0.05, 0.25];
-    let hits = animals.search_with(&SearchRequest::new(&q, 10).include_payload(false))?;
+    let hits = animals.search(&q, SearchOptions::new(10).include_payload(false))?;
     println!(
         "after changes: {:?}",
         hits.iter().map(|h| &h.id).collect::<Vec<_>>()

@@ -1,7 +1,8 @@
 //! # Quiver
 //!
-//! An embedded vector database: one file, no server, ACID writes, exact and (soon)
-//! approximate nearest-neighbour search. Think SQLite, for embeddings.
+//! An embedded vector database: one file, no server, ACID writes, exact and approximate
+//! (IVF-PQ; for token matrices a PLAID-style index) nearest-neighbour search, exact payload
+//! filters. Think SQLite, for embeddings.
 //!
 //! ```
 //! use quiver::{Database, CollectionConfig, Metric, Record};
@@ -25,12 +26,19 @@
 //! ## Model
 //! - A [`Database`] is one file. Handles are cheap to clone and `Send + Sync`: many threads
 //!   read while one writes; another process gets [`Error::Locked`].
-//! - A [`Collection`] has a fixed dimension, [`Metric`] and [`ElementType`]; records have a
-//!   string id (at most [`limits::MAX_ID_BYTES`]), a vector and an optional JSON-object payload.
+//! - A [`Collection`] has a fixed [`CollectionKind`] (one vector a record, or a token matrix a
+//!   record scored by MaxSim), dimension, [`Metric`] and [`ElementType`]; records have a
+//!   string id (at most [`limits::MAX_ID_BYTES`]), their vector data and an optional
+//!   JSON-object payload.
+//! - One surface for every kind: [`Collection::upsert`] takes [`Records`] of any kind,
+//!   [`Collection::search`] / [`Collection::search_batch`] take a [`Query`] (vector, token
+//!   matrix or text) and [`SearchOptions`] (or a bare `k`), [`Collection::create_index`]
+//!   takes [`IndexParams`]. Data of the wrong kind gets [`Error::WrongCollectionKind`].
 //! - A collection may own an [`Embedder`] ([`CollectionConfig::with_embedder`]): it then takes
-//!   and returns text ([`Collection::upsert_texts`], [`Collection::search_text`]) and pins the
-//!   model's identity. [`BertEmbedder`] (feature `embed`, on by default) runs BERT-family
-//!   sentence-transformers models from a local folder on the CPU; see [`embed`].
+//!   and returns text ([`Records::Texts`], [`Query::Text`]) and pins the model's identity.
+//!   The engine runs no model itself: the crate `quiver-embed` implements BERT-family and
+//!   ColBERT encoders and registers a [`embed::ModelLoader`] that loads pinned folders
+//!   again after reopening; see [`embed`].
 //! - Every write call is one transaction, durable when it returns (see [`Durability`]); a
 //!   failed call changes nothing. Searches see one commit's state, never half a batch.
 //!
@@ -38,6 +46,13 @@
 //! Opening reads only the catalog. The first search of a collection loads its vectors into a
 //! contiguous in-memory arena (their stored size plus 5 bytes a row), kept in step with
 //! every later write.
+//!
+//! ## Inside
+//! `db/` (the database, its snapshots, the write skeleton) knows collection kinds only
+//! through the `Kind` trait; each kind lives in its own folder under `kinds/`; `collection/`
+//! holds the kind-agnostic operations; `filter/` the filters and payload indexes.
+//! ARCHITECTURE.md has the rules.
+
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
