@@ -60,7 +60,7 @@ pub(super) fn position(e: &Error) -> Option<usize> {
         Error::InvalidId { position, .. }
         | Error::InvalidPayload { position, .. }
         | Error::PayloadTooLarge { position, .. } => Some(*position),
-        Error::InvalidText { position, .. } => *position,
+        Error::InvalidText { position, .. } | Error::InvalidMatrix { position, .. } => *position,
         _ => None,
     }
 }
@@ -90,34 +90,6 @@ pub(super) fn import(
         return Err("--batch must be at least 1".into());
     }
     let start = Instant::now();
-    // `origin[i]` names where record i of the pending batch came from, for error messages.
-    let flush = |batch: &mut Vec<Record>, origin: &mut Vec<String>| -> DynResult<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
-        batch.clear();
-        origin.clear();
-        Ok(())
-    };
-    let flush_multi = |batch: &mut Vec<MultiRecord>, origin: &mut Vec<String>| -> DynResult<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
-        batch.clear();
-        origin.clear();
-        Ok(())
-    };
-    let flush_texts = |batch: &mut Vec<TextRecord>, origin: &mut Vec<String>| -> DynResult<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
-        batch.clear();
-        origin.clear();
-        Ok(())
-    };
     let mut batch = Vec::with_capacity(batch_size);
     let mut origin = Vec::with_capacity(batch_size);
     let (mut text_batch, mut text_origin) = (Vec::new(), Vec::new());
@@ -141,7 +113,7 @@ pub(super) fn import(
                         multi_batch.push(record);
                         multi_origin.push(where_);
                         if multi_batch.len() == batch_size {
-                            flush_multi(&mut multi_batch, &mut multi_origin)?;
+                            flush(&c, &mut multi_batch, &mut multi_origin)?;
                         }
                     }
                     (Some(vector), None, None) => {
@@ -153,7 +125,7 @@ pub(super) fn import(
                         });
                         origin.push(where_);
                         if batch.len() == batch_size {
-                            flush(&mut batch, &mut origin)?;
+                            flush(&c, &mut batch, &mut origin)?;
                         }
                     }
                     (None, Some(text), None) => {
@@ -169,7 +141,7 @@ pub(super) fn import(
                         text_batch.push(record);
                         text_origin.push(where_);
                         if text_batch.len() == batch_size {
-                            flush_texts(&mut text_batch, &mut text_origin)?;
+                            flush(&c, &mut text_batch, &mut text_origin)?;
                         }
                     }
                     _ => {
@@ -181,9 +153,9 @@ pub(super) fn import(
                 }
                 total += 1;
             }
-            flush(&mut batch, &mut origin)?;
-            flush_texts(&mut text_batch, &mut text_origin)?;
-            flush_multi(&mut multi_batch, &mut multi_origin)?;
+            flush(&c, &mut batch, &mut origin)?;
+            flush(&c, &mut text_batch, &mut text_origin)?;
+            flush(&c, &mut multi_batch, &mut multi_origin)?;
             bar.finish_and_clear();
         }
         Format::Npy | Format::Fvecs => {
@@ -215,11 +187,11 @@ pub(super) fn import(
                 batch.push(Record::new(id, m.row(i).to_vec()));
                 origin.push(format!("{} row {i}", file.display()));
                 if batch.len() == batch_size {
-                    flush(&mut batch, &mut origin)?;
+                    flush(&c, &mut batch, &mut origin)?;
                     bar.inc(batch_size as u64);
                 }
             }
-            flush(&mut batch, &mut origin)?;
+            flush(&c, &mut batch, &mut origin)?;
             bar.finish_and_clear();
             total = m.rows as u64;
         }
@@ -229,5 +201,20 @@ pub(super) fn import(
         "imported {total} records into '{collection}' in {secs:.2} s ({:.0} records/s)",
         total as f64 / secs.max(1e-9)
     );
+    Ok(())
+}
+
+/// Upserts the pending batch (of any record type) in one transaction and empties it;
+/// `origin[i]` names where record i came from, for error messages.
+fn flush<R>(c: &Collection, batch: &mut Vec<R>, origin: &mut Vec<String>) -> DynResult<()>
+where
+    for<'a> &'a [R]: Into<Records<'a>>,
+{
+    if batch.is_empty() {
+        return Ok(());
+    }
+    c.upsert(batch.as_slice()).map_err(|e| located(e, origin))?;
+    batch.clear();
+    origin.clear();
     Ok(())
 }

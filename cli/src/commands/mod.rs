@@ -26,9 +26,9 @@ use index::describe_index;
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{
-    CollectionConfig, CollectionKind, Database, ElementType, Embedder, Error, Filter, Hit,
-    IndexInfo, IndexParams, IvfPqParams, Metric, MultiIndexParams, MultiRecord, PayloadIndexKind,
-    Query, Record, SearchOptions, TextRecord,
+    Collection, CollectionConfig, CollectionKind, Database, ElementType, Embedder, Error, Filter,
+    Hit, IndexInfo, IndexParams, IvfPqParams, Metric, MultiIndexParams, MultiRecord,
+    PayloadIndexKind, Query, Record, Records, SearchOptions, TextRecord,
 };
 use quiver_embed::{BertEmbedder, BertOptions, ColbertEmbedder, ColbertOptions};
 use serde_json::json;

@@ -8,6 +8,7 @@
 //!   optional PLAID-style token index.
 
 pub(crate) mod dense;
+mod lazy;
 pub(crate) mod tokens;
 
 use crate::collection::{IndexInfo, IndexParams, SearchOptions};
@@ -195,32 +196,4 @@ pub(crate) fn check_outputs(embedder: &dyn Embedder, got: usize, expected: usize
         });
     }
     Ok(())
-}
-
-/// The value in `cell`, computed by `load` the first time (once, even when several readers
-/// ask at the same moment: `lock` serialises the loads of one state).
-pub(crate) fn load_once<T: Clone>(
-    cell: &std::sync::OnceLock<T>,
-    lock: &parking_lot::Mutex<()>,
-    load: impl FnOnce() -> Result<T>,
-) -> Result<T> {
-    if let Some(v) = cell.get() {
-        return Ok(v.clone());
-    }
-    let _guard = lock.lock();
-    if let Some(v) = cell.get() {
-        return Ok(v.clone());
-    }
-    let v = load()?;
-    let _ = cell.set(v.clone());
-    Ok(v)
-}
-
-/// A cell already holding `value`, if given.
-pub(crate) fn cell_with<T>(value: Option<T>) -> std::sync::OnceLock<T> {
-    let cell = std::sync::OnceLock::new();
-    if let Some(v) = value {
-        let _ = cell.set(v);
-    }
-    cell
 }

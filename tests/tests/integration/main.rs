@@ -10,6 +10,7 @@ mod files;
 mod filters;
 mod ivf;
 mod multi_vector;
+mod query_surface;
 mod search_oracle;
 mod space;
 mod texts;

@@ -8,82 +8,60 @@ pub(crate) mod ann;
 mod search;
 pub(crate) mod vectors;
 
-use super::{At, Data, Found, Kind, Owned, Prepared, cell_with, check_outputs, load_once};
+use super::lazy::Parts;
+use super::{At, Data, Found, Kind, Owned, Prepared, check_outputs};
 use crate::collection::{IndexInfo, IndexParams, IvfPqInfo, SearchOptions};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::kinds::CollectionKind;
 use crate::schema::Schema;
 use crate::validate;
-use parking_lot::Mutex;
 use quiver_index::ivf::IvfPq;
 use quiver_index::{AnyArena, RowSet, with_arena};
 use quiver_storage::WriteBatch;
 use quiver_storage::index_store::Posting;
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// A dense collection's in-memory state of one commit; each part loads on first use.
 pub(crate) struct DenseState {
     schema: Schema,
-    arena: OnceLock<Arc<AnyArena>>,
-    /// `Some(None)` once known to have no approximate index.
-    index: OnceLock<Option<Arc<IvfPq>>>,
-    load: Mutex<()>,
+    parts: Parts<AnyArena, IvfPq>,
 }
 
 impl DenseState {
     pub fn new(schema: Schema) -> Self {
-        Self::with(schema, None, None)
-    }
-
-    fn with(
-        schema: Schema,
-        arena: Option<Arc<AnyArena>>,
-        index: Option<Option<Arc<IvfPq>>>,
-    ) -> Self {
         DenseState {
             schema,
-            arena: cell_with(arena),
-            index: cell_with(index),
-            load: Mutex::new(()),
+            parts: Parts::new(None, None),
         }
     }
 
     /// The arena, loaded from `at` on first use.
     fn arena(&self, at: At<'_>) -> Result<Arc<AnyArena>> {
-        load_once(&self.arena, &self.load, || {
-            Ok(Arc::new(vectors::load_arena(
-                &self.schema,
-                at.record,
-                at.read,
-            )?))
-        })
+        self.parts
+            .data(|| vectors::load_arena(&self.schema, at.record, at.read))
     }
 
     /// The approximate index, if there is one, loaded on first use.
     fn index(&self, at: At<'_>) -> Result<Option<Arc<IvfPq>>> {
-        load_once(&self.index, &self.load, || {
-            Ok(ann::load(&self.schema, at.record, at.read)?.map(Arc::new))
-        })
+        self.parts
+            .index(|| ann::load(&self.schema, at.record, at.read))
     }
 
     /// The state after a batch: loaded parts carried forward with the changes applied
     /// (copy-on-write chunks and lists); unloaded parts stay unloaded.
     fn next(&self, puts: &[(u64, Vec<f32>)], deletes: &[u64], postings: &[Change]) -> Self {
-        let arena = self.arena.get().map(|arena| {
-            let mut arena = AnyArena::clone(arena);
-            for (row, v) in puts {
-                arena.set_f32(*row, v);
-            }
-            for row in deletes {
-                arena.remove(*row);
-            }
-            Arc::new(arena)
-        });
-        let index = self.index.get().map(|index| {
-            index.as_ref().map(|ivf| {
-                let mut ivf = IvfPq::clone(ivf);
+        let parts = self.parts.next(
+            |arena| {
+                for (row, v) in puts {
+                    arena.set_f32(*row, v);
+                }
+                for row in deletes {
+                    arena.remove(*row);
+                }
+            },
+            |ivf| {
                 for p in postings {
                     if let Some(cell) = p.previous {
                         ivf.remove_from(p.row, cell as usize);
@@ -92,10 +70,12 @@ impl DenseState {
                         ivf.insert_code(p.row, *cell, code);
                     }
                 }
-                Arc::new(ivf)
-            })
-        });
-        Self::with(self.schema, arena, index)
+            },
+        );
+        DenseState {
+            schema: self.schema,
+            parts,
+        }
     }
 }
 
@@ -161,13 +141,8 @@ impl Kind for DenseState {
     }
 
     fn memory_bytes(&self) -> usize {
-        let arena = self.arena.get().map_or(0, |a| a.memory_bytes());
-        let index = self
-            .index
-            .get()
-            .and_then(|i| i.as_ref())
-            .map_or(0, |i| i.memory_bytes());
-        arena + index
+        let arena = self.parts.loaded_data().map_or(0, |a| a.memory_bytes());
+        arena + self.parts.loaded_index().map_or(0, IvfPq::memory_bytes)
     }
 
     fn prepare(&self, data: &[Data<'_>]) -> Result<Prepared> {
@@ -263,16 +238,18 @@ impl Kind for DenseState {
             &postings,
         )?;
         let info = info(&ivf);
-        let next = Self::with(self.schema, Some(arena), Some(Some(Arc::new(ivf))));
+        let next = DenseState {
+            schema: self.schema,
+            parts: self.parts.with_index(Some(arena), Some(Arc::new(ivf))),
+        };
         Ok((info, Arc::new(next)))
     }
 
     fn without_index(&self) -> Arc<dyn Kind> {
-        Arc::new(Self::with(
-            self.schema,
-            self.arena.get().cloned(),
-            Some(None),
-        ))
+        Arc::new(DenseState {
+            schema: self.schema,
+            parts: self.parts.with_index(None, None),
+        })
     }
 
     fn index_info(&self, at: At<'_>) -> Result<Option<IndexInfo>> {

@@ -10,27 +10,24 @@
 mod search;
 mod stored;
 
-use super::{At, Data, Found, Kind, Owned, Prepared, cell_with, check_outputs, load_once};
+use super::lazy::Parts;
+use super::{At, Data, Found, Kind, Owned, Prepared, check_outputs};
 use crate::collection::{IndexInfo, IndexParams, MultiIndexInfo, SearchOptions};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::kinds::CollectionKind;
 use crate::limits;
 use crate::schema::Schema;
-use parking_lot::Mutex;
 use quiver_index::RowSet;
 use quiver_index::multi::{TokenIndex, TokenStore};
 use quiver_storage::WriteBatch;
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// A multi-vector collection's in-memory state of one commit; each part loads on first use.
 pub(crate) struct TokenState {
     schema: Schema,
-    tokens: OnceLock<Arc<TokenStore>>,
-    /// `Some(None)` once known to have no token index.
-    index: OnceLock<Option<Arc<TokenIndex>>>,
-    load: Mutex<()>,
+    parts: Parts<TokenStore, TokenIndex>,
 }
 
 /// The prepared matrices of a batch (`Prepared::extra`).
@@ -38,63 +35,46 @@ struct Matrices(Vec<Arc<[f32]>>);
 
 impl TokenState {
     pub fn new(schema: Schema) -> Self {
-        Self::with(schema, None, None)
-    }
-
-    fn with(
-        schema: Schema,
-        tokens: Option<Arc<TokenStore>>,
-        index: Option<Option<Arc<TokenIndex>>>,
-    ) -> Self {
         TokenState {
             schema,
-            tokens: cell_with(tokens),
-            index: cell_with(index),
-            load: Mutex::new(()),
+            parts: Parts::new(None, None),
         }
     }
 
     fn tokens(&self, at: At<'_>) -> Result<Arc<TokenStore>> {
-        load_once(&self.tokens, &self.load, || {
-            Ok(Arc::new(stored::load_tokens(
-                &self.schema,
-                at.record,
-                at.read,
-            )?))
-        })
+        self.parts
+            .data(|| stored::load_tokens(&self.schema, at.record, at.read))
     }
 
     fn index(&self, at: At<'_>) -> Result<Option<Arc<TokenIndex>>> {
-        load_once(&self.index, &self.load, || {
-            Ok(stored::load_token_index(&self.schema, at.record, at.read)?.map(Arc::new))
-        })
+        self.parts
+            .index(|| stored::load_token_index(&self.schema, at.record, at.read))
     }
 
     /// The state after a batch: loaded parts carried forward with the changes applied.
     fn next(&self, puts: &[(u64, Arc<[f32]>)], deletes: &[u64], codes: &[(u64, Vec<u32>)]) -> Self {
-        let tokens = self.tokens.get().map(|t| {
-            let mut t = TokenStore::clone(t);
-            for (row, m) in puts {
-                t.set(*row, m.clone());
-            }
-            for row in deletes {
-                t.remove(*row);
-            }
-            Arc::new(t)
-        });
-        let index = self.index.get().map(|i| {
-            i.as_ref().map(|index| {
-                let mut index = TokenIndex::clone(index);
+        let parts = self.parts.next(
+            |tokens| {
+                for (row, m) in puts {
+                    tokens.set(*row, m.clone());
+                }
+                for row in deletes {
+                    tokens.remove(*row);
+                }
+            },
+            |index| {
                 for (row, set) in codes {
                     index.insert(*row, set);
                 }
                 for row in deletes {
                     index.remove(*row);
                 }
-                Arc::new(index)
-            })
-        });
-        Self::with(self.schema, tokens, index)
+            },
+        );
+        TokenState {
+            schema: self.schema,
+            parts,
+        }
     }
 }
 
@@ -156,13 +136,12 @@ impl Kind for TokenState {
     }
 
     fn memory_bytes(&self) -> usize {
-        let tokens = self.tokens.get().map_or(0, |t| t.memory_bytes());
-        let index = self
-            .index
-            .get()
-            .and_then(|i| i.as_ref())
-            .map_or(0, |i| i.memory_bytes());
-        tokens + index
+        let tokens = self.parts.loaded_data().map_or(0, |t| t.memory_bytes());
+        tokens
+            + self
+                .parts
+                .loaded_index()
+                .map_or(0, TokenIndex::memory_bytes)
     }
 
     fn prepare(&self, data: &[Data<'_>]) -> Result<Prepared> {
@@ -261,16 +240,18 @@ impl Kind for TokenState {
             &codes,
         )?;
         let info = info(&index);
-        let next = Self::with(self.schema, Some(store), Some(Some(Arc::new(index))));
+        let next = TokenState {
+            schema: self.schema,
+            parts: self.parts.with_index(Some(store), Some(Arc::new(index))),
+        };
         Ok((info, Arc::new(next)))
     }
 
     fn without_index(&self) -> Arc<dyn Kind> {
-        Arc::new(Self::with(
-            self.schema,
-            self.tokens.get().cloned(),
-            Some(None),
-        ))
+        Arc::new(TokenState {
+            schema: self.schema,
+            parts: self.parts.with_index(None, None),
+        })
     }
 
     fn index_info(&self, at: At<'_>) -> Result<Option<IndexInfo>> {
