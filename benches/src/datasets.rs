@@ -2,7 +2,7 @@
 
 use crate::Args;
 use quiver::Metric;
-use quiver::vecfile::{Matrix, read_npy};
+use quiver_vecfile::{Matrix, read_npy};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;

@@ -2,8 +2,8 @@
 
 use crate::Args;
 use crate::datasets::Dataset;
-use quiver::vecfile::{Matrix, write_npy};
 use quiver::{CollectionConfig, Database, Record, SearchRequest};
+use quiver_vecfile::{Matrix, write_npy};
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

@@ -1,11 +1,11 @@
-//! Input files: JSONL records and query files; matrices come from `quiver::vecfile`.
+//! Input files: JSONL records and query files; matrices come from `quiver_vecfile`.
 
 use std::error::Error;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use quiver::vecfile::Matrix;
-pub use quiver::vecfile::{read_fvecs, read_npy};
+use quiver_vecfile::Matrix;
+pub use quiver_vecfile::{read_fvecs, read_npy};
 use std::path::Path;
 
 pub type DynResult<T> = Result<T, Box<dyn Error>>;

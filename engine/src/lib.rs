@@ -66,7 +66,6 @@ mod kinds;
 pub mod limits;
 mod schema;
 mod validate;
-pub mod vecfile;
 
 pub use collection::{
     Collection, CollectionInfo, Hit, IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo,

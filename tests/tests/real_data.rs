@@ -3,8 +3,8 @@
 //! (`scripts/fetch_glove.sh`) and `QUIVER_GLOVE_DIR`; it fails without them rather than
 //! passing silently. CI runs it (see .ci/run).
 
-use quiver::vecfile::read_npy;
 use quiver::{CollectionConfig, Database, IvfPqParams, Metric, Record, SearchRequest};
+use quiver_vecfile::read_npy;
 use std::path::PathBuf;
 
 #[test]
@@ -26,7 +26,7 @@ fn ivf_pq_recall_at_defaults_on_glove() {
     for chunk in records.chunks(10_000) {
         c.upsert(chunk).unwrap();
     }
-    let info = c.create_index(&IvfPqParams::default()).unwrap();
+    let info = c.create_index(IvfPqParams::default()).unwrap();
     assert_eq!(info.indexed(), n);
     let info = info.as_ivf_pq().unwrap();
     // Queries: every 500th word (stored vectors), so each query's own row is among its truth.

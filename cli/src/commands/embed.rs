@@ -50,7 +50,7 @@ pub(super) fn embed(
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let dim = embedder.identity().dim;
-    let mut matrix = quiver::vecfile::Matrix {
+    let mut matrix = quiver_vecfile::Matrix {
         rows: 0,
         dim,
         data: Vec::new(),
@@ -115,7 +115,7 @@ pub(super) fn embed(
         write_chunk(&mut chunk)?;
     }
     if let Some(path) = npy {
-        quiver::vecfile::write_npy(path, &matrix)?;
+        quiver_vecfile::write_npy(path, &matrix)?;
         eprintln!(
             "wrote {} x {dim} vectors to {}",
             matrix.rows,

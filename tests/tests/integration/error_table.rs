@@ -403,14 +403,14 @@ fn cases() -> BTreeMap<&'static str, Case> {
         bytes.extend_from_slice(padded.as_bytes());
         bytes.extend_from_slice(&[0u8; 16]);
         std::fs::write(&path, bytes).unwrap();
-        quiver::vecfile::read_npy(&path).unwrap_err()
+        quiver_vecfile::read_npy(&path).unwrap_err()
     });
     c.insert("fvecs-truncated", |e| {
         let path = e.dir.join("cut.fvecs");
         let mut bytes = 4u32.to_le_bytes().to_vec();
         bytes.extend_from_slice(&[0u8; 10]);
         std::fs::write(&path, bytes).unwrap();
-        quiver::vecfile::read_fvecs(&path).unwrap_err()
+        quiver_vecfile::read_fvecs(&path).unwrap_err()
     });
     c
 }

@@ -2,9 +2,13 @@
 //! order) and `.fvecs` (per vector: an i32 dimension, then that many f32).
 //!
 //! The `.npy` header parser is written here because it is ~40 lines, while the crates that
-//! read npy bring ndarray and more.
+//! read npy bring ndarray and more. A crate of its own: the engine's API takes vectors, not
+//! files; the CLI, the benchmarks and the tests read files with it. Errors are the engine's
+//! (`Error::BadInputFile`), so a refused file reads the same wherever it is refused.
 
-use crate::error::{Error, Result};
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+use quiver::{Error, Result};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
