@@ -226,10 +226,8 @@ pub unsafe extern "C" fn quiver_create_multi_index(
     guard(|| {
         // SAFETY: per the contract.
         let coll = unsafe { collection(coll) }?;
-        let mut params = MultiIndexParams {
-            centroids: (centroids != 0).then_some(centroids),
-            ..MultiIndexParams::default()
-        };
+        let mut params =
+            MultiIndexParams::default().centroids((centroids != 0).then_some(centroids));
         if seed != 0 {
             params.seed = seed;
         }

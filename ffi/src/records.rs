@@ -276,12 +276,12 @@ pub unsafe extern "C" fn quiver_create_index(
         // SAFETY: NULL or valid.
         let p = unsafe { params.as_ref() }.copied().unwrap_or_default();
         let nonzero = |v: usize| (v != 0).then_some(v);
-        coll.create_index(IvfPqParams {
-            nlist: nonzero(p.nlist),
-            m: nonzero(p.m),
-            seed: (p.seed != 0).then_some(p.seed),
-            ..IvfPqParams::default()
-        })?;
+        coll.create_index(
+            IvfPqParams::default()
+                .nlist(nonzero(p.nlist))
+                .m(nonzero(p.m))
+                .seed((p.seed != 0).then_some(p.seed)),
+        )?;
         Ok(())
     })
 }

@@ -49,21 +49,13 @@ pub(super) fn index(args: IndexArgs) -> DynResult<()> {
         return Ok(());
     }
     let params = if c.info()?.kind == CollectionKind::MultiVector {
-        let mut params = MultiIndexParams {
-            centroids,
-            ..MultiIndexParams::default()
-        };
+        let mut params = MultiIndexParams::default().centroids(centroids);
         if let Some(seed) = seed {
             params.seed = seed;
         }
         IndexParams::Tokens(params)
     } else {
-        IndexParams::IvfPq(IvfPqParams {
-            nlist,
-            m,
-            seed,
-            ..IvfPqParams::default()
-        })
+        IndexParams::IvfPq(IvfPqParams::default().nlist(nlist).m(m).seed(seed))
     };
     let t = Instant::now();
     let info = c.create_index(params)?;

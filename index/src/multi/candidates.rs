@@ -27,7 +27,10 @@ use std::sync::Arc;
 ///   recur); 64 per centroid trains as well as 256 in our measurements at a quarter of the
 ///   time.
 /// - `iterations`: 10; `seed`: 1234; `threads`: 0 = one per core.
+///
+/// Build with `TokenIndexParams::default()` and the setters (`.centroids(256).seed(7)`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TokenIndexParams {
     pub centroids: Option<usize>,
     pub max_tokens_per_centroid: usize,
@@ -45,6 +48,35 @@ impl Default for TokenIndexParams {
             seed: 1234,
             threads: 0,
         }
+    }
+}
+
+impl TokenIndexParams {
+    /// Token centroids (`None`: derived from the token count).
+    pub fn centroids(mut self, centroids: impl Into<Option<usize>>) -> Self {
+        self.centroids = centroids.into();
+        self
+    }
+
+    pub fn max_tokens_per_centroid(mut self, n: usize) -> Self {
+        self.max_tokens_per_centroid = n;
+        self
+    }
+
+    pub fn iterations(mut self, iterations: usize) -> Self {
+        self.iterations = iterations;
+        self
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Threads for training and encoding (0: one per core).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
     }
 }
 

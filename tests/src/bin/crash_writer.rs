@@ -51,17 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The first run indexes the collection after its first batch: from then on every
         // batch also maintains the IVF-PQ postings, and the parent's check covers them.
         if b == 0 {
-            coll.create_index(&IvfPqParams {
-                nlist: Some(4),
-                m: Some(4),
-                ..IvfPqParams::default()
-            })?;
+            coll.create_index(IvfPqParams::default().nlist(4).m(4))?;
             // And a payload index, maintained by every later upsert and delete.
             coll.create_payload_index("batch", PayloadIndexKind::Integer)?;
-            tokens.create_multi_index(&MultiIndexParams {
-                centroids: Some(4),
-                ..MultiIndexParams::default()
-            })?;
+            tokens.create_multi_index(&MultiIndexParams::default().centroids(4))?;
         }
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {

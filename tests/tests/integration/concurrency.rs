@@ -91,11 +91,8 @@ fn multi_vector_readers_see_whole_batches_only() {
             .collect()
     };
     c.upsert_multi(&batch(0)).unwrap();
-    c.create_multi_index(&MultiIndexParams {
-        centroids: Some(4),
-        ..MultiIndexParams::default()
-    })
-    .unwrap();
+    c.create_multi_index(&MultiIndexParams::default().centroids(4))
+        .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..3)
         .map(|reader| {

@@ -32,11 +32,7 @@ fn build(path: &Path) {
         })
         .collect();
     c.upsert(&records).unwrap();
-    c.create_index(&IvfPqParams {
-        nlist: Some(8),
-        ..Default::default()
-    })
-    .unwrap();
+    c.create_index(IvfPqParams::default().nlist(8)).unwrap();
     c.delete(&["r1", "r2", "r3"]).unwrap();
 }
 
@@ -203,11 +199,7 @@ fn fuzz_seed_database_is_current() {
                 })
                 .collect();
             c.upsert(&records).unwrap();
-            c.create_index(&IvfPqParams {
-                nlist: Some(4),
-                ..Default::default()
-            })
-            .unwrap();
+            c.create_index(IvfPqParams::default().nlist(4)).unwrap();
             let m = db
                 .create_collection("m", CollectionConfig::multi_vector(4, Metric::Dot))
                 .unwrap();
@@ -218,11 +210,8 @@ fn fuzz_seed_database_is_current() {
                 })
                 .collect();
             m.upsert_multi(&docs).unwrap();
-            m.create_multi_index(&MultiIndexParams {
-                centroids: Some(4),
-                ..MultiIndexParams::default()
-            })
-            .unwrap();
+            m.create_multi_index(&MultiIndexParams::default().centroids(4))
+                .unwrap();
         }
         // Compacted, so the seed is small.
         Database::compact(&path).unwrap();

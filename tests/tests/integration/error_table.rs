@@ -272,20 +272,14 @@ fn cases() -> BTreeMap<&'static str, Case> {
             .unwrap_err()
     });
     c.insert("ivf-nlist", |e| {
-        let params = IvfPqParams {
-            nlist: Some(0),
-            ..IvfPqParams::default()
-        };
+        let params = IvfPqParams::default().nlist(0);
         e.db.collection("v")
             .unwrap()
             .create_index(&params)
             .unwrap_err()
     });
     c.insert("ivf-m", |e| {
-        let params = IvfPqParams {
-            m: Some(3),
-            ..IvfPqParams::default()
-        };
+        let params = IvfPqParams::default().m(3);
         e.db.collection("v")
             .unwrap()
             .create_index(&params)
@@ -360,10 +354,7 @@ fn cases() -> BTreeMap<&'static str, Case> {
             .unwrap_err()
     });
     c.insert("centroids-zero", |e| {
-        let params = MultiIndexParams {
-            centroids: Some(0),
-            ..MultiIndexParams::default()
-        };
+        let params = MultiIndexParams::default().centroids(0);
         e.db.collection("m")
             .unwrap()
             .create_multi_index(&params)

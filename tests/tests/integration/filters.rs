@@ -192,7 +192,7 @@ proptest! {
         }
         prop_assert_eq!(c.check().unwrap() as usize, model.len());
         let exhaustive = if ivf && model.len() >= 8 {
-            c.create_index(&IvfPqParams { nlist: Some(3), m: Some(2), ..Default::default() }).unwrap();
+            c.create_index(IvfPqParams::default().nlist(3).m(2)).unwrap();
             Some(SearchRequest::new(&[], k).nprobe(3).refine(1000))
         } else {
             None

@@ -38,11 +38,7 @@ fn exhaustive_parameters_equal_exact_search_for_every_metric() {
     for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
         let (_d, _db, c, _) = setup(metric, 600, 16);
         let info = c
-            .create_index(&IvfPqParams {
-                nlist: Some(8),
-                m: Some(4),
-                ..Default::default()
-            })
+            .create_index(IvfPqParams::default().nlist(8).m(4))
             .unwrap();
         let info = info.as_ivf_pq().unwrap();
         assert_eq!((info.nlist, info.m, info.indexed), (8, 4, 600));
@@ -76,12 +72,8 @@ fn index_survives_reopen_and_tracks_writes() {
             .map(|(i, v)| Record::new(i.to_string(), v.clone()))
             .collect();
         c.upsert(&recs[..800]).unwrap();
-        c.create_index(&IvfPqParams {
-            nlist: Some(16),
-            m: Some(6),
-            ..Default::default()
-        })
-        .unwrap();
+        c.create_index(IvfPqParams::default().nlist(16).m(6))
+            .unwrap();
         // Inserted after training: encoded on insert, never invisible.
         c.upsert(&recs[800..]).unwrap();
         for i in [850usize, 999] {
@@ -128,42 +120,16 @@ fn index_survives_reopen_and_tracks_writes() {
 #[test]
 fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
     let (_d, _db, c, vs) = setup(Metric::Cosine, 400, 8);
-    assert!(
-        c.create_index(&IvfPqParams {
-            m: Some(3),
-            ..Default::default()
-        })
-        .is_err()
-    );
-    assert!(
-        c.create_index(&IvfPqParams {
-            nlist: Some(0),
-            ..Default::default()
-        })
-        .is_err()
-    );
-    assert!(
-        c.create_index(&IvfPqParams {
-            nlist: Some(401),
-            ..Default::default()
-        })
-        .is_err()
-    );
+    assert!(c.create_index(IvfPqParams::default().m(3)).is_err());
+    assert!(c.create_index(IvfPqParams::default().nlist(0)).is_err());
+    assert!(c.create_index(IvfPqParams::default().nlist(401)).is_err());
     assert!(
         c.index_info().unwrap().is_none(),
         "a refused build left an index behind"
     );
-    c.create_index(&IvfPqParams {
-        nlist: Some(4),
-        ..Default::default()
-    })
-    .unwrap();
+    c.create_index(IvfPqParams::default().nlist(4)).unwrap();
     let second = c
-        .create_index(&IvfPqParams {
-            nlist: Some(10),
-            seed: Some(3),
-            ..Default::default()
-        })
+        .create_index(IvfPqParams::default().nlist(10).seed(3))
         .unwrap();
     assert_eq!(second.as_ivf_pq().unwrap().nlist, 10);
     assert_eq!(c.check().unwrap(), 400);

@@ -135,10 +135,7 @@ fn exact_index_filters_persistence_and_writes_agree_with_the_oracle() {
         }
         // Exhaustive token index: exact.
         let info = c
-            .create_multi_index(&MultiIndexParams {
-                centroids: Some(16),
-                ..Default::default()
-            })
+            .create_multi_index(&MultiIndexParams::default().centroids(16))
             .unwrap();
         assert_eq!(info.indexed, model.len());
         let exhaustive = |q: &[Vec<f32>]| {
@@ -323,7 +320,7 @@ proptest! {
         let mut rng = StdRng::seed_from_u64(seed);
         let (mut model, mut next_row) = (Model::new(), 0);
         write_random(&c, &mut model, &mut rng, 40, &mut next_row);
-        c.create_multi_index(&MultiIndexParams { centroids: Some(centroids), ..Default::default() }).unwrap();
+        c.create_multi_index(&MultiIndexParams::default().centroids(centroids)).unwrap();
         for _ in 0..writes {
             write_random(&c, &mut model, &mut rng, 15, &mut next_row);
         }

@@ -140,10 +140,7 @@ fn one_vector_collections_take_every_query_form() {
         Err(Error::NoEmbedder { .. })
     ));
     let info = c
-        .create_index(IndexParams::IvfPq(IvfPqParams {
-            nlist: Some(4),
-            ..IvfPqParams::default()
-        }))
+        .create_index(IndexParams::IvfPq(IvfPqParams::default().nlist(4)))
         .unwrap();
     let ivf = info.as_ivf_pq().expect("an IVF-PQ index").clone();
     assert_eq!((ivf.nlist, info.indexed()), (4, 300));
@@ -199,10 +196,7 @@ fn multi_vector_collections_take_matrices_and_texts() {
     wrong_kind(c.create_index(IvfPqParams::default()), true);
     wrong_kind(c.get("t0"), true);
     let info = c
-        .create_index(MultiIndexParams {
-            centroids: Some(4),
-            ..MultiIndexParams::default()
-        })
+        .create_index(MultiIndexParams::default().centroids(4))
         .unwrap();
     assert!(matches!(&info, IndexInfo::Tokens(t) if t.centroids == 4));
     assert_eq!(info.indexed(), 120);

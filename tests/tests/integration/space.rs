@@ -34,11 +34,7 @@ fn rewrites_reuse_space_and_compact_shrinks_the_file() {
         for r in 0..5 {
             round(&c, r);
         }
-        c.create_index(&IvfPqParams {
-            nlist: Some(8),
-            ..Default::default()
-        })
-        .unwrap();
+        c.create_index(IvfPqParams::default().nlist(8)).unwrap();
         early = size();
         for r in 5..60 {
             round(&c, r);

@@ -137,11 +137,7 @@ fn texts_are_embedded_stored_and_searched() {
         )
         .unwrap();
     let info = c
-        .create_index(&quiver::IvfPqParams {
-            nlist: Some(4),
-            m: Some(4),
-            ..Default::default()
-        })
+        .create_index(quiver::IvfPqParams::default().nlist(4).m(4))
         .unwrap();
     let info = info.as_ivf_pq().unwrap().clone();
     let via_index = c

@@ -28,11 +28,7 @@ fn build(path: &Path) {
         .map(|i| Record::new(format!("r{i}"), vector(i)).with_payload(json!({"g": i % 4})))
         .collect();
     c.upsert(&records).unwrap();
-    c.create_index(&IvfPqParams {
-        nlist: Some(8),
-        ..Default::default()
-    })
-    .unwrap();
+    c.create_index(IvfPqParams::default().nlist(8)).unwrap();
     c.delete(&["r5"]).unwrap();
     let m = db
         .create_collection("m", CollectionConfig::multi_vector(8, Metric::Dot))
@@ -46,11 +42,8 @@ fn build(path: &Path) {
         })
         .collect();
     m.upsert_multi(&docs).unwrap();
-    m.create_multi_index(&MultiIndexParams {
-        centroids: Some(4),
-        ..MultiIndexParams::default()
-    })
-    .unwrap();
+    m.create_multi_index(&MultiIndexParams::default().centroids(4))
+        .unwrap();
 }
 
 /// Rewrites every table of a current file in format 1: trailers dropped, the `ids`, `keys`

@@ -25,13 +25,48 @@ use quiver_storage::{CollectionRecord, ReadSnapshot};
 /// - `iterations` = 10 for the coarse k-means (FAISS's choice for IVF quantizers: cells need
 ///   not converge, and each iteration is a pass over the whole sample); the PQ sub-quantizers
 ///   always run 20. `seed` = 1234.
+///
+/// Build with `IvfPqParams::default()` and the setters (`.nlist(64).m(8)`); a setter given
+/// `None` restores the derived default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IvfPqParams {
     pub nlist: Option<usize>,
     pub m: Option<usize>,
     pub sample: Option<usize>,
     pub iterations: Option<usize>,
     pub seed: Option<u64>,
+}
+
+impl IvfPqParams {
+    /// Inverted lists (coarse centroids).
+    pub fn nlist(mut self, nlist: impl Into<Option<usize>>) -> Self {
+        self.nlist = nlist.into();
+        self
+    }
+
+    /// PQ sub-quantizers; must divide the dimension.
+    pub fn m(mut self, m: impl Into<Option<usize>>) -> Self {
+        self.m = m.into();
+        self
+    }
+
+    /// Training vectors.
+    pub fn sample(mut self, sample: impl Into<Option<usize>>) -> Self {
+        self.sample = sample.into();
+        self
+    }
+
+    /// Coarse k-means iterations.
+    pub fn iterations(mut self, iterations: impl Into<Option<usize>>) -> Self {
+        self.iterations = iterations.into();
+        self
+    }
+
+    pub fn seed(mut self, seed: impl Into<Option<u64>>) -> Self {
+        self.seed = seed.into();
+        self
+    }
 }
 
 pub(crate) fn default_nlist(n: usize) -> usize {
