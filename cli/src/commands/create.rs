@@ -85,7 +85,7 @@ pub(super) fn run(args: CreateArgs) -> DynResult<()> {
             } else {
                 CollectionConfig::with_embedder(embedder)
             };
-            CollectionConfig { metric, ..config }
+            config.metric(metric)
         }
         None if multi_vector => CollectionConfig::multi_vector(dim.unwrap_or_default(), metric),
         None => CollectionConfig::new(dim.unwrap_or_default(), metric),

@@ -62,8 +62,12 @@ impl DatabaseOptions {
 /// ## Defaults
 /// - `element_type`: [`ElementType::F32`].
 /// - no embedder: records are vectors. With [`CollectionConfig::with_embedder`] the
-///   collection also takes text (`upsert_texts`, `search_text`) and pins the model.
+///   collection also takes text (`TextRecord`s, `Query::Text`) and pins the model.
+///
+/// Build with the constructors and setters (`CollectionConfig::new(384, Metric::Dot)
+/// .element_type(ElementType::F16)`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CollectionConfig {
     pub dim: usize,
     pub metric: Metric,
@@ -122,6 +126,18 @@ impl CollectionConfig {
 
     pub fn element_type(mut self, element_type: ElementType) -> Self {
         self.element_type = element_type;
+        self
+    }
+
+    /// Another metric (e.g. `Metric::Dot` for a model trained for inner products).
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Another dimension (a collection with a model must keep the model's).
+    pub fn dim(mut self, dim: usize) -> Self {
+        self.dim = dim;
         self
     }
 }

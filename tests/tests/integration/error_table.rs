@@ -196,10 +196,7 @@ fn cases() -> BTreeMap<&'static str, Case> {
         e.create("x", CollectionConfig::multi_vector(4, Metric::L2))
     });
     c.insert("model-dim", |e| {
-        let config = CollectionConfig {
-            dim: 4,
-            ..CollectionConfig::with_embedder(Letters::new(8, "v1"))
-        };
+        let config = CollectionConfig::with_embedder(Letters::new(8, "v1")).dim(4);
         e.create("x", config)
     });
     c.insert("vector-dim", |e| {
