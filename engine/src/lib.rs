@@ -38,7 +38,8 @@
 //!   and returns text ([`Records::Texts`], [`Query::Text`]) and pins the model's identity.
 //!   The engine runs no model itself: the crate `quiver-embed` implements BERT-family and
 //!   ColBERT encoders and registers a [`embed::ModelLoader`] that loads pinned folders
-//!   again after reopening; see [`embed`].
+//!   again after reopening; see [`embed`]. (This crate does not re-export the models:
+//!   `quiver-embed` depends on it, so applications add both.)
 //! - Every write call is one transaction, durable when it returns (see [`Durability`]); a
 //!   failed call changes nothing. Searches see one commit's state, never half a batch.
 //!
