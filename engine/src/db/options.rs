@@ -114,7 +114,7 @@ impl CollectionConfig {
     }
 
     /// A multi-vector collection whose token matrices come from `embedder` (a
-    /// [`crate::ColbertEmbedder`], or a sentence encoder's normalised token outputs): its
+    /// `quiver_embed::ColbertEmbedder`, or a sentence encoder's normalised token outputs): its
     /// dimension, MaxSim over cosine similarities, f32 storage. Takes text
     /// (`upsert_texts`, `search_text`) and pins the model.
     pub fn multi_vector_with_embedder(embedder: Arc<dyn Embedder>) -> Self {

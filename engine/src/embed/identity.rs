@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub enum Pooling {
     /// Average of the token vectors, padding excluded by the attention mask.
     Mean,
-    /// The first ([CLS]) token's vector.
+    /// The first (`[CLS]`) token's vector.
     Cls,
     /// None: one vector per token (late-interaction models such as ColBERT, whose texts
     /// become matrices; see [`LateInteraction`]).

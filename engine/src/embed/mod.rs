@@ -1,5 +1,6 @@
-//! Text embedding: the [`Embedder`] trait, the identity a collection pins, and (with the
-//! `embed` feature) [`BertEmbedder`], which runs BERT-family sentence encoders in-process.
+//! Text embedding: the [`Embedder`] trait, the identity a collection pins, the registry of
+//! loaded models and the [`ModelLoader`] hook. The models themselves (BERT-family sentence
+//! encoders, ColBERT) live in the crate `quiver-embed`, which registers its loader.
 //!
 //! A collection created with an embedder stores its [`ModelIdentity`] in the same
 //! transaction as the collection; every later text write or text search checks that the
