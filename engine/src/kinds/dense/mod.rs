@@ -257,6 +257,11 @@ impl Kind for DenseState {
     }
 
     fn get(&self, at: At<'_>, row: u64) -> Result<Owned> {
+        // A loaded arena holds exactly the stored values (checked when it was read): no
+        // table read per record, which `get_where` over many rows would pay.
+        if let Some(v) = self.parts.loaded_data().and_then(|a| a.get_f32(row)) {
+            return Ok(Owned::Vector(v));
+        }
         let bytes = at
             .read
             .vector(at.record, row)?
