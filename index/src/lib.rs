@@ -32,6 +32,7 @@ pub mod multi;
 pub mod pq;
 pub mod rng;
 pub mod rowset;
+pub mod text;
 pub mod topk;
 
 pub use arena::{AnyArena, VectorArena};
