@@ -42,6 +42,8 @@ mod read;
 pub mod seal;
 mod store;
 mod tables;
+pub mod text_postings;
+mod text_store;
 mod upgrade;
 mod write;
 

@@ -22,6 +22,10 @@ impl ReadSnapshot {
         ReadSnapshot { txn }
     }
 
+    pub(crate) fn txn(&self) -> &redb::ReadTransaction {
+        &self.txn
+    }
+
     /// Every collection, in name order.
     pub fn collections(&self) -> StorageResult<Vec<CollectionRecord>> {
         crate::guard::guarded(|| {

@@ -21,6 +21,8 @@ pub struct CollectionTables {
     pub settings: String,
     pub fields: String,
     pub matrices: String,
+    pub text_postings: String,
+    pub text_lengths: String,
 }
 
 impl CollectionTables {
@@ -37,6 +39,8 @@ impl CollectionTables {
             settings: format!("{p}.settings"),
             fields: format!("{p}.fields"),
             matrices: format!("{p}.matrices"),
+            text_postings: format!("{p}.text_postings"),
+            text_lengths: format!("{p}.text_lengths"),
         }
     }
 
@@ -85,6 +89,17 @@ impl CollectionTables {
     /// Row id -> token matrix (multi-vector collections; see `codec::matrix_token_count`).
     pub fn matrices(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.matrices)
+    }
+
+    /// Full-text postings blocks (see `text_postings`): term and first row -> block.
+    pub fn text_postings(&self) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
+        TableDefinition::new(&self.text_postings)
+    }
+
+    /// Row id -> the row's length in terms, u32 LE sealed under the row (rows with at
+    /// least one term in the full-text index).
+    pub fn text_lengths(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.text_lengths)
     }
 
     /// Row id -> encoded payload (only rows that have one).

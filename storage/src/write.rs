@@ -134,6 +134,8 @@ impl WriteBatch {
             self.txn()?.delete_table(t.settings())?;
             self.txn()?.delete_table(t.fields())?;
             self.txn()?.delete_table(t.matrices())?;
+            self.txn()?.delete_table(t.text_postings())?;
+            self.txn()?.delete_table(t.text_lengths())?;
             self.txn()?
                 .open_table(CATALOG)?
                 .remove(coll.name.as_str())?;
@@ -506,7 +508,7 @@ impl WriteBatch {
         self.txn()
     }
 
-    fn txn(&self) -> StorageResult<&redb::WriteTransaction> {
+    pub(crate) fn txn(&self) -> StorageResult<&redb::WriteTransaction> {
         self.txn.as_ref().ok_or_else(finished)
     }
 }

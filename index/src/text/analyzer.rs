@@ -140,7 +140,16 @@ mod tests {
     fn words_lowercase_and_punctuation() {
         assert_eq!(
             plain().terms("The Boundary-Layer's flow, at Mach 3.5!  Ünïcode"),
-            ["the", "boundary", "layer's", "flow", "at", "mach", "3.5", "ünïcode"]
+            [
+                "the",
+                "boundary",
+                "layer's",
+                "flow",
+                "at",
+                "mach",
+                "3.5",
+                "ünïcode"
+            ]
         );
         assert!(plain().terms(" ,.;-- ").is_empty());
     }

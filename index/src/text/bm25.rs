@@ -251,9 +251,7 @@ pub fn search_exhaustive(
     }
     let mut best = Best::new(k);
     for (row, (contributions, held)) in parts {
-        if held < required
-            || p.excluded.contains(&row)
-            || allowed.is_some_and(|a| !a.contains(row))
+        if held < required || p.excluded.contains(&row) || allowed.is_some_and(|a| !a.contains(row))
         {
             continue;
         }
@@ -356,7 +354,8 @@ pub fn search(
             for c in cursors.iter_mut() {
                 c.seek(row);
                 if c.row() == Some(row) {
-                    parts[c.slot] = c.weight * scorer.tf_part(c.postings.tfs[c.at], c.postings.lens[c.at]);
+                    parts[c.slot] =
+                        c.weight * scorer.tf_part(c.postings.tfs[c.at], c.postings.lens[c.at]);
                 } else if p.scored[c.slot].2 {
                     continue 'rows;
                 }
@@ -447,13 +446,31 @@ mod tests {
     fn lucene_formula_by_hand() {
         // 3 rows, lengths 4, 2, 6 (avg 4); "x" in rows 0 (tf 2) and 2 (tf 1).
         let x = postings(&[(0, 2, 4), (2, 1, 6)]);
-        let stats = CorpusStats { rows: 3, total_len: 12 };
-        let terms = [QueryTerm { postings: &x, occur: Occur::Should }];
+        let stats = CorpusStats {
+            rows: 3,
+            total_len: 12,
+        };
+        let terms = [QueryTerm {
+            postings: &x,
+            occur: Occur::Should,
+        }];
         let got = search(Bm25Params::default(), stats, &terms, 10, None);
         let idf = (1.0f64 + (3.0 - 2.0 + 0.5) / (2.0 + 0.5)).ln();
         let s0 = idf * 2.0 / (2.0 + 1.2 * (1.0 - 0.75 + 0.75 * 4.0 / 4.0));
         let s2 = idf * 1.0 / (1.0 + 1.2 * (1.0 - 0.75 + 0.75 * 6.0 / 4.0));
-        assert_eq!(got, vec![ScoredRow { row: 0, score: s0 as f32 }, ScoredRow { row: 2, score: s2 as f32 }]);
+        assert_eq!(
+            got,
+            vec![
+                ScoredRow {
+                    row: 0,
+                    score: s0 as f32
+                },
+                ScoredRow {
+                    row: 2,
+                    score: s2 as f32
+                }
+            ]
+        );
     }
 
     #[test]
@@ -461,22 +478,40 @@ mod tests {
         let a = postings(&[(0, 1, 3), (1, 1, 3), (2, 1, 3)]);
         let b = postings(&[(1, 1, 3), (2, 2, 3)]);
         let c = postings(&[(2, 1, 3)]);
-        let stats = CorpusStats { rows: 4, total_len: 12 };
+        let stats = CorpusStats {
+            rows: 4,
+            total_len: 12,
+        };
         let p = Bm25Params::default();
         let t = |postings, occur| QueryTerm { postings, occur };
         let rows = |hits: Vec<ScoredRow>| hits.iter().map(|h| h.row).collect::<Vec<_>>();
-        let q = [t(&a, Occur::Should), t(&b, Occur::Must), t(&c, Occur::MustNot)];
+        let q = [
+            t(&a, Occur::Should),
+            t(&b, Occur::Must),
+            t(&c, Occur::MustNot),
+        ];
         assert_eq!(rows(search(p, stats, &q, 10, None)), [1]);
         assert_eq!(rows(search_exhaustive(p, stats, &q, 10, None)), [1]);
         let once = search(p, stats, &[t(&b, Occur::Should)], 10, None);
-        let twice = search(p, stats, &[t(&b, Occur::Should), t(&b, Occur::Should)], 10, None);
+        let twice = search(
+            p,
+            stats,
+            &[t(&b, Occur::Should), t(&b, Occur::Should)],
+            10,
+            None,
+        );
         assert_eq!(once, twice);
     }
 
     fn arb_query() -> impl Strategy<Value = (Vec<Postings>, Vec<Occur>, u64, usize, Vec<u64>)> {
-        let list = prop::collection::btree_map(0u64..300, (1u32..6, 1u32..40), 0..120).prop_map(|m| {
-            postings(&m.into_iter().map(|(r, (tf, len))| (r, tf, len.max(tf))).collect::<Vec<_>>())
-        });
+        let list =
+            prop::collection::btree_map(0u64..300, (1u32..6, 1u32..40), 0..120).prop_map(|m| {
+                postings(
+                    &m.into_iter()
+                        .map(|(r, (tf, len))| (r, tf, len.max(tf)))
+                        .collect::<Vec<_>>(),
+                )
+            });
         (
             prop::collection::vec(list, 1..6),
             prop::collection::vec(prop_oneof![6 => Just(Occur::Should), 1 => Just(Occur::Must), 1 => Just(Occur::MustNot)], 6),
