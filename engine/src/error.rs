@@ -115,6 +115,15 @@ pub enum Error {
     )]
     ValueTooLarge { size: usize },
 
+    #[error("collection '{collection}' has a full-text index already; drop it first")]
+    TextIndexExists { collection: String },
+    #[error(
+        "collection '{collection}' has no full-text index (create one with create_text_index / `quiver text-index`)"
+    )]
+    NoTextIndex { collection: String },
+    #[error("invalid keyword query: {reason}")]
+    InvalidKeywords { reason: String },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
@@ -156,7 +165,7 @@ impl Error {
         use ErrorKind as K;
         match self {
             Error::NotFound { .. } | Error::CollectionNotFound { .. } => K::NotFound,
-            Error::CollectionExists { .. } => K::AlreadyExists,
+            Error::CollectionExists { .. } | Error::TextIndexExists { .. } => K::AlreadyExists,
             Error::InvalidCollectionName { .. }
             | Error::InvalidVector { .. }
             | Error::InvalidId { .. }
@@ -168,7 +177,9 @@ impl Error {
             | Error::InvalidFilter { .. }
             | Error::WrongCollectionKind { .. }
             | Error::InvalidMatrix { .. }
-            | Error::ValueTooLarge { .. } => K::InvalidArgument,
+            | Error::ValueTooLarge { .. }
+            | Error::NoTextIndex { .. }
+            | Error::InvalidKeywords { .. } => K::InvalidArgument,
             Error::DimensionMismatch { .. } => K::DimensionMismatch,
             Error::Corrupted { .. } => K::Corrupted,
             Error::NotAQuiverDatabase { .. } => K::NotADatabase,

@@ -63,23 +63,27 @@ mod db;
 pub mod embed;
 mod error;
 pub mod filter;
+mod fulltext;
 mod kinds;
 pub mod limits;
 mod schema;
+pub mod stages;
 mod validate;
 
 pub use collection::{
-    Collection, CollectionInfo, Hit, IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo,
-    MultiRecord, MultiSearchRequest, Query, Record, Records, SearchOptions, SearchRequest,
-    TextRecord,
+    Collection, CollectionInfo, Dense, Hit, Hybrid, IndexInfo, IndexParams, IvfPqInfo,
+    MultiIndexInfo, MultiRecord, MultiSearchRequest, Query, Record, Records, SearchOptions,
+    SearchRequest, TextRecord,
 };
 pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
 pub use db::{Database, UpgradeReport};
 pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
 pub use error::{Error, ErrorKind, Result, VectorProblem};
 pub use filter::{Filter, PayloadIndex, PayloadIndexKind};
+pub use fulltext::{Stemming, StopWords, TextIndexInfo, TextIndexParams};
 pub use kinds::CollectionKind;
 pub use kinds::dense::ann::IvfPqParams;
 pub use quiver_index::multi::TokenIndexParams as MultiIndexParams;
 pub use quiver_index::{ElementType, Metric};
 pub use quiver_storage::{Backend, MemoryBackend};
+pub use stages::fusion::{Branch, BranchScore, Explanation, Fusion};

@@ -18,3 +18,5 @@ pub const MAX_TEXT_BYTES: usize = 1 << 20;
 pub const MAX_TOKENS: usize = 8192;
 /// Most token vectors in one multi-vector query.
 pub const MAX_QUERY_TOKENS: usize = 1024;
+/// Most distinct terms in one keyword query.
+pub const MAX_QUERY_TERMS: usize = 1024;

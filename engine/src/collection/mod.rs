@@ -10,7 +10,7 @@ mod shims;
 mod text;
 
 pub use index::{IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo};
-pub use query::{Hit, Query, SearchOptions};
+pub use query::{Dense, Hit, Hybrid, Query, SearchOptions};
 pub use records::{MultiRecord, Record, Records, TextRecord};
 pub use shims::{MultiSearchRequest, SearchRequest};
 
@@ -183,7 +183,7 @@ impl Collection {
     }
 
     /// Checks that the id map, the stored records, what memory holds, the approximate index
-    /// (if any) and the payload indexes agree; returns the record count.
+    /// (if any), the payload indexes and the full-text index agree; returns the record count.
     pub fn check(&self) -> Result<u64> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
@@ -201,6 +201,7 @@ impl Collection {
         })?;
         state.kind.check(state.at(&snap.read), &seen)?;
         crate::filter::check_payload_indexes(&snap, state)?;
+        crate::fulltext::check(&snap, state)?;
         Ok(state.record.count)
     }
 }

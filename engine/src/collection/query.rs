@@ -3,9 +3,11 @@
 
 use super::{Collection, parse_payload};
 use crate::embed;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::filter::{self, Filter};
+use crate::fulltext;
 use crate::kinds::{self, Data, Found, Owned};
+use crate::stages::fusion::{self, Branch, Explanation, Fusion, Ranked};
 use crate::validate;
 use quiver_storage::RowReader;
 use serde_json::Value;
@@ -23,6 +25,150 @@ pub enum Query<'a> {
     /// A text for the collection's model: a vector or a token matrix, as the collection
     /// stores (ColBERT: `query_length` rows, `[MASK]`-expanded).
     Text(&'a str),
+    /// Keywords scored by BM25 over the collection's full-text index (docs/full-text.md):
+    /// words OR-ed, `+word` required, `-word` excluded.
+    Keywords(&'a str),
+    /// A dense branch and a keyword branch fused into one list.
+    Hybrid(Hybrid<'a>),
+}
+
+/// The dense branch of a [`Hybrid`] query: what [`Query`] holds for dense search.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Dense<'a> {
+    Vector(&'a [f32]),
+    Matrix(&'a [Vec<f32>]),
+    /// A text for the collection's model.
+    Text(&'a str),
+}
+
+impl<'a> From<&'a [f32]> for Dense<'a> {
+    fn from(v: &'a [f32]) -> Self {
+        Dense::Vector(v)
+    }
+}
+
+impl<'a> From<&'a Vec<f32>> for Dense<'a> {
+    fn from(v: &'a Vec<f32>) -> Self {
+        Dense::Vector(v)
+    }
+}
+
+impl<'a> From<&'a [Vec<f32>]> for Dense<'a> {
+    fn from(m: &'a [Vec<f32>]) -> Self {
+        Dense::Matrix(m)
+    }
+}
+
+impl<'a> From<&'a Vec<Vec<f32>>> for Dense<'a> {
+    fn from(m: &'a Vec<Vec<f32>>) -> Self {
+        Dense::Matrix(m)
+    }
+}
+
+impl<'a> From<&'a str> for Dense<'a> {
+    fn from(text: &'a str) -> Self {
+        Dense::Text(text)
+    }
+}
+
+impl<'a> From<&'a String> for Dense<'a> {
+    fn from(text: &'a String) -> Self {
+        Dense::Text(text)
+    }
+}
+
+/// A hybrid query: dense search and BM25 keyword search, each cut to its depth with the
+/// same filter applied *before* the cut, fused into one list ([`Fusion`]). Each hit carries
+/// its [`Explanation`] (rank and score in each branch); its `score` is the fused score.
+///
+/// Defaults: reciprocal rank fusion with k = 60, weights 1 and 1 (dense, keywords), each
+/// branch's depth max(k + offset, 100).
+///
+/// ```
+/// # use quiver::{Fusion, Hybrid};
+/// let v = vec![0.1f32, 0.9];
+/// let q = Hybrid::new(&v, "supersonic +wing").fusion(Fusion::Relative).weights(0.7, 0.3);
+/// assert_eq!(q.keywords, "supersonic +wing");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Hybrid<'a> {
+    pub dense: Dense<'a>,
+    pub keywords: &'a str,
+    pub fusion: Fusion,
+    /// Weights of the dense and the keyword branch.
+    pub weights: (f64, f64),
+    pub dense_depth: Option<usize>,
+    pub keyword_depth: Option<usize>,
+}
+
+impl<'a> Hybrid<'a> {
+    pub fn new(dense: impl Into<Dense<'a>>, keywords: &'a str) -> Self {
+        Hybrid {
+            dense: dense.into(),
+            keywords,
+            fusion: Fusion::default(),
+            weights: (1.0, 1.0),
+            dense_depth: None,
+            keyword_depth: None,
+        }
+    }
+
+    /// One text for both branches (embedded by the model, and as keywords).
+    pub fn text(text: &'a str) -> Self {
+        Hybrid::new(Dense::Text(text), text)
+    }
+
+    pub fn fusion(mut self, fusion: Fusion) -> Self {
+        self.fusion = fusion;
+        self
+    }
+
+    pub fn weights(mut self, dense: f64, keywords: f64) -> Self {
+        self.weights = (dense, keywords);
+        self
+    }
+
+    /// Candidates taken from each branch before fusion.
+    pub fn depths(mut self, dense: usize, keywords: usize) -> Self {
+        self.dense_depth = Some(dense);
+        self.keyword_depth = Some(keywords);
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let (a, b) = self.weights;
+        if !(a.is_finite() && b.is_finite() && a >= 0.0 && b >= 0.0 && a + b > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "weights",
+                reason: format!("({a}, {b}): finite, not negative, not both zero"),
+            });
+        }
+        if let Fusion::Rrf { k } = self.fusion
+            && !(k.is_finite() && k >= 0.0)
+        {
+            return Err(Error::InvalidParameter {
+                name: "rrf k",
+                reason: format!("{k} is not a finite number ≥ 0"),
+            });
+        }
+        for (name, d) in [
+            ("dense depth", self.dense_depth),
+            ("keyword depth", self.keyword_depth),
+        ] {
+            if let Some(d) = d {
+                validate::search_parameter(name, d)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'a> From<Hybrid<'a>> for Query<'a> {
+    fn from(h: Hybrid<'a>) -> Self {
+        Query::Hybrid(h)
+    }
 }
 
 impl<'a> From<&'a [f32]> for Query<'a> {
@@ -117,6 +263,8 @@ pub struct SearchOptions<'a> {
     pub dims: Option<usize>,
     pub include_payload: bool,
     pub include_vector: bool,
+    /// Results skipped before the k returned (paging).
+    pub offset: usize,
 }
 
 impl<'a> SearchOptions<'a> {
@@ -131,7 +279,16 @@ impl<'a> SearchOptions<'a> {
             dims: None,
             include_payload: true,
             include_vector: false,
+            offset: 0,
         }
+    }
+
+    /// Skip the first `offset` results (paging: the same query with offset 0, k, 2k, ...
+    /// gives consecutive pages; ties are broken by insertion order, so pages do not
+    /// overlap). Hybrid pages are consistent while offset + k stays within the depths.
+    pub fn offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
     }
 
     pub fn k(mut self, k: usize) -> Self {
@@ -189,6 +346,12 @@ impl<'a> SearchOptions<'a> {
     /// (a request that is wrong stays wrong after the index is dropped or built).
     fn validate(&self) -> Result<()> {
         validate::k(self.k)?;
+        if self.offset > crate::limits::MAX_K {
+            return Err(Error::InvalidParameter {
+                name: "offset",
+                reason: format!("{} is above {}", self.offset, crate::limits::MAX_K),
+            });
+        }
         for (name, value) in [
             ("nprobe", self.nprobe),
             ("refine", self.refine),
@@ -229,6 +392,9 @@ pub struct Hit {
     /// The text the record was embedded from (text collections, with `include_payload`).
     pub text: Option<String>,
     pub vector: Option<Vec<f32>>,
+    /// Hybrid queries: the hit's rank and score in each branch (`score` is then the fused
+    /// score).
+    pub explain: Option<Explanation>,
 }
 
 impl Hit {
@@ -240,6 +406,7 @@ impl Hit {
             payload: None,
             text: None,
             vector: None,
+            explain: None,
         }
     }
 }
@@ -280,13 +447,20 @@ impl Collection {
         let options = options.into();
         let queries: Vec<Query<'q>> = queries.into_iter().map(Into::into).collect();
         options.validate()?;
-        let texts: Vec<&str> = queries
-            .iter()
-            .filter_map(|q| match q {
-                Query::Text(t) => Some(*t),
-                _ => None,
-            })
-            .collect();
+        let mut texts: Vec<&str> = Vec::new();
+        for q in &queries {
+            match q {
+                Query::Text(t)
+                | Query::Hybrid(Hybrid {
+                    dense: Dense::Text(t),
+                    ..
+                }) => texts.push(t),
+                _ => {}
+            }
+            if let Query::Hybrid(h) = q {
+                h.validate()?;
+            }
+        }
         for t in &texts {
             embed::check_text(None, t)?;
         }
@@ -300,50 +474,162 @@ impl Collection {
             state.kind.embed_queries(embedder.as_ref(), &texts)?
         };
         let mut embedded = embedded.iter();
-        let mut data = Vec::with_capacity(queries.len());
-        for q in &queries {
-            let d = match q {
-                Query::Vector(v) => Data::Vector(v),
-                Query::Matrix(m) => Data::Matrix(m),
-                Query::Text(_) => match embedded.next() {
+        let mut dense_of = |d: Dense<'q>| -> Result<Data<'_>> {
+            let data = match d {
+                Dense::Vector(v) => Data::Vector(v),
+                Dense::Matrix(m) => Data::Matrix(m),
+                Dense::Text(_) => match embedded.next() {
                     Some(owned) => owned.as_data(),
                     None => {
-                        return Err(crate::Error::Internal {
+                        return Err(Error::Internal {
                             detail: "fewer embedded queries than texts".into(),
                         });
                     }
                 },
             };
-            let operation = match d {
+            let operation = match data {
                 Data::Vector(_) => "a query vector",
                 Data::Matrix(_) => "a query token matrix",
             };
-            kinds::expect(&self.name, state.kind.kind(), d.kind(), operation)?;
-            state.kind.check_query(d, &options)?;
-            data.push(d);
+            kinds::expect(&self.name, state.kind.kind(), data.kind(), operation)?;
+            state.kind.check_query(data, &options)?;
+            Ok(data)
+        };
+        let mut plans = Vec::with_capacity(queries.len());
+        for q in &queries {
+            plans.push(match *q {
+                Query::Vector(v) => Plan::Dense(dense_of(Dense::Vector(v))?),
+                Query::Matrix(m) => Plan::Dense(dense_of(Dense::Matrix(m))?),
+                Query::Text(t) => Plan::Dense(dense_of(Dense::Text(t))?),
+                Query::Keywords(k) => Plan::Keywords(k),
+                Query::Hybrid(h) => Plan::Hybrid(dense_of(h.dense)?, h),
+            });
         }
-        if data.is_empty() {
+        if plans.is_empty() {
             return Ok(Vec::new());
         }
         let allowed = options
             .filter
             .map(|f| filter::allowed_rows(&snap.read, state, f))
             .transpose()?;
-        let found = state
-            .kind
-            .search(state.at(&snap.read), &data, &options, allowed.as_deref())?;
+        let allowed = allowed.as_deref();
+        let wanted = options.k + options.offset;
+        let at = state.at(&snap.read);
+        // Plain dense queries together (batches of vectors become matrix products).
+        let dense: Vec<Data<'_>> = plans
+            .iter()
+            .filter_map(|p| match p {
+                Plan::Dense(d) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        let mut dense_found = if dense.is_empty() {
+            Vec::new()
+        } else {
+            state
+                .kind
+                .search(at, &dense, &options.clone().k(wanted), allowed)?
+        }
+        .into_iter();
+        let mut results = Vec::with_capacity(plans.len());
+        for plan in &plans {
+            let list: Vec<(Found, Option<Explanation>)> = match plan {
+                Plan::Dense(_) => dense_found
+                    .next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|f| (f, None))
+                    .collect(),
+                Plan::Keywords(k) => {
+                    fulltext::search(&snap.read, &state.record, k, wanted, allowed)?
+                        .into_iter()
+                        .map(|f| (f, None))
+                        .collect()
+                }
+                Plan::Hybrid(data, h) => {
+                    let depth =
+                        |d: Option<usize>| d.unwrap_or(wanted.max(DEFAULT_DEPTH)).max(wanted);
+                    let dense = state
+                        .kind
+                        .search(
+                            at,
+                            &[*data],
+                            &options.clone().k(depth(h.dense_depth)),
+                            allowed,
+                        )?
+                        .pop()
+                        .unwrap_or_default();
+                    let keywords = fulltext::search(
+                        &snap.read,
+                        &state.record,
+                        h.keywords,
+                        depth(h.keyword_depth),
+                        allowed,
+                    )?;
+                    let pairs =
+                        |l: &[Found]| l.iter().map(|f| (f.row, f.score)).collect::<Vec<_>>();
+                    let (dense_pairs, keyword_pairs) = (pairs(&dense), pairs(&keywords));
+                    let vectors: std::collections::HashMap<u64, Vec<f32>> = dense
+                        .into_iter()
+                        .filter_map(|f| f.vector.map(|v| (f.row, v)))
+                        .collect();
+                    let lists = [
+                        Ranked {
+                            branch: Branch::Dense,
+                            weight: h.weights.0,
+                            hits: &dense_pairs,
+                            higher_is_better: state.kind.schema().metric
+                                != quiver_index::Metric::L2,
+                        },
+                        Ranked {
+                            branch: Branch::Keywords,
+                            weight: h.weights.1,
+                            hits: &keyword_pairs,
+                            higher_is_better: true,
+                        },
+                    ];
+                    fusion::fuse(h.fusion, &lists)
+                        .into_iter()
+                        .take(wanted)
+                        .map(|f| {
+                            let found = Found {
+                                row: f.row,
+                                score: f.score,
+                                vector: vectors.get(&f.row).cloned(),
+                            };
+                            (found, Some(f.explain))
+                        })
+                        .collect()
+                }
+            };
+            results.push(list.into_iter().skip(options.offset).collect::<Vec<_>>());
+        }
         let reader = snap.read.row_reader(&state.record)?;
-        found
+        results
             .into_iter()
             .map(|list| hits(&reader, list, &options))
             .collect()
     }
 }
 
-fn hits(reader: &RowReader, found: Vec<Found>, options: &SearchOptions<'_>) -> Result<Vec<Hit>> {
+/// Candidates each hybrid branch takes by default (at least k + offset).
+const DEFAULT_DEPTH: usize = 100;
+
+/// What one query of a batch runs.
+enum Plan<'d, 'q> {
+    Dense(Data<'d>),
+    Keywords(&'q str),
+    Hybrid(Data<'d>, Hybrid<'q>),
+}
+
+fn hits(
+    reader: &RowReader,
+    found: Vec<(Found, Option<Explanation>)>,
+    options: &SearchOptions<'_>,
+) -> Result<Vec<Hit>> {
     found
         .into_iter()
-        .map(|f| {
+        .map(|(f, explain)| {
             let id = reader
                 .id(f.row)?
                 .ok_or_else(|| crate::Error::corrupted(format!("row {} has no id", f.row)))?;
@@ -361,6 +647,7 @@ fn hits(reader: &RowReader, found: Vec<Found>, options: &SearchOptions<'_>) -> R
                 payload,
                 text,
                 vector: f.vector,
+                explain,
             })
         })
         .collect()

@@ -6,6 +6,7 @@ use crate::db::snapshot::{Change, Snapshot};
 use crate::embed;
 use crate::error::{Error, Result};
 use crate::filter;
+use crate::fulltext::{self, TextPut};
 use crate::kinds::{self, CollectionKind, Data, Owned};
 use crate::validate;
 use quiver_storage::{PutRecord, WriteBatch};
@@ -266,6 +267,19 @@ impl Collection {
                 .map(|(position, (o, r))| (position, o.row, o.replaced, r.payload))
                 .collect();
             filter::index_puts(batch, snap, state, &indexed)?;
+            let text_puts: Vec<TextPut<'_>> = outcomes
+                .iter()
+                .zip(rows)
+                .enumerate()
+                .map(|(position, (o, r))| TextPut {
+                    position,
+                    row: o.row,
+                    replaced: o.replaced,
+                    payload: r.payload,
+                    text: r.text,
+                })
+                .collect();
+            fulltext::index_puts(batch, snap, state, &text_puts)?;
             let put_rows: Vec<u64> = outcomes.iter().map(|o| o.row).collect();
             let kind = state
                 .kind
@@ -293,6 +307,7 @@ impl Collection {
         let rows = batch.delete_many(&mut record, ids)?;
         let deletes: Vec<u64> = rows.into_iter().flatten().collect();
         filter::index_deletes(batch, snap, state, &deletes)?;
+        fulltext::index_deletes(batch, snap, state, &deletes)?;
         if !deletes.is_empty() {
             batch.save_collection(&record)?;
         }
