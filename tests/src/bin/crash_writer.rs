@@ -6,7 +6,7 @@
 
 use quiver::{
     CollectionConfig, Database, IvfPqParams, Metric, MultiIndexParams, MultiRecord,
-    PayloadIndexKind, Record,
+    PayloadIndexKind, Record, TextIndexParams,
 };
 use quiver_tests::crash_matrix;
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_vector};
@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let records: Vec<Record> = (0..CRASH_BATCH)
             .map(|i| {
                 Record::new(format!("b{b}-{i}"), crash_vector(b, i, CRASH_DIM))
-                    .with_payload(json!({"batch": b, "i": i, "pad": "x".repeat(200)}))
+                    .with_payload(json!({"batch": b, "i": i, "pad": "x".repeat(200),
+                        "words": format!("w{b} item{i} shared crash words")}))
             })
             .collect();
         coll.upsert(&records)?;
@@ -54,6 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             coll.create_index(IvfPqParams::default().nlist(4).m(4))?;
             // And a payload index, maintained by every later upsert and delete.
             coll.create_payload_index("batch", PayloadIndexKind::Integer)?;
+            // And a full-text index over a string field: postings, lengths and statistics
+            // in every later batch's transaction.
+            coll.create_text_index(&TextIndexParams::fields(["words"]))?;
             tokens.create_multi_index(&MultiIndexParams::default().centroids(4))?;
         }
         // Every third batch also deletes half of the batch before it.

@@ -147,6 +147,18 @@ fn verify(
             first + second,
             "batch {b}: filter count"
         );
+        // The full-text index agrees: the batch's own word finds exactly its records (b = 0
+        // was indexed when the index was declared).
+        // (A kill right after the first batch may come before the index is declared.)
+        if c.text_index().expect("text index info").is_some() {
+            let by_words = c
+                .search(
+                    quiver::Query::Keywords(&format!("w{b}")),
+                    quiver::SearchOptions::new(CRASH_BATCH as usize * 2),
+                )
+                .expect("keyword search");
+            assert_eq!(by_words.len(), first + second, "batch {b}: keyword hits");
+        }
         if second > 0 {
             // Exact search finds the record; so does the IVF-PQ index when every list is
             // probed and every candidate re-ranked (its default parameters are approximate:

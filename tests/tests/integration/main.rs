@@ -8,6 +8,7 @@ mod error_table;
 mod faults;
 mod files;
 mod filters;
+mod fulltext;
 mod ivf;
 mod multi_vector;
 mod query_surface;
