@@ -31,7 +31,8 @@ enum Command {
     /// Import records from JSONL ({"id","vector","payload"} per line, {"id","text","payload"}
     /// for collections with a model, {"id","vectors":[[..],..],"payload"} for multi-vector ones), .npy (2-D float32/64, C or Fortran order) or .fvecs.
     Import(commands::ImportArgs),
-    /// Search for the nearest records.
+    /// Search for the nearest records (--vector, --text, ...), by keywords (--keywords), or
+    /// both fused (hybrid).
     Search(commands::SearchArgs),
     /// Declare a typed index on a payload field (fast filters), or drop it.
     PayloadIndex(commands::PayloadIndexArgs),
@@ -59,6 +60,11 @@ enum Command {
     /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order
     /// (or, with --npy, a float32 matrix with one row per input).
     Embed(commands::EmbedArgs),
+    /// Declare a collection's full-text (BM25) index over its stored text or string payload
+    /// fields, indexing what it holds; or drop it (--drop).
+    TextIndex(commands::TextIndexArgs),
+    /// Print the terms a text becomes under a collection's full-text analyzer.
+    Analyze(commands::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {

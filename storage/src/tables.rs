@@ -96,8 +96,8 @@ impl CollectionTables {
         TableDefinition::new(&self.text_postings)
     }
 
-    /// Row id -> the row's length in terms, u32 LE sealed under the row (rows with at
-    /// least one term in the full-text index).
+    /// Row id -> the row's length in terms, u32 LE sealed under the row (every row the
+    /// full-text index reads text from, also those whose text has no terms).
     pub fn text_lengths(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.text_lengths)
     }

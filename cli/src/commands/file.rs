@@ -99,7 +99,13 @@ fn list(path: &Path, as_json: bool) -> DynResult<()> {
                        "dtype": c.element_type.name(), "count": c.count,
                        "created_at_ms": c.created_at_ms, "model": model,
                        "multi_vector": c.multi_vector,
-                       "payload_indexes": db.collection(&c.name)?.payload_indexes()?}),
+                       "payload_indexes": db.collection(&c.name)?.payload_indexes()?,
+                       "text_index": db.collection(&c.name)?.text_index()?.map(|t| json!({
+                           "fields": t.params.fields, "rows": t.rows, "avg_len": t.avg_len,
+                           "k1": t.params.k1, "b": t.params.b, "blocks": t.blocks, "bytes": t.bytes,
+                           "stemming": if t.params.stemming == quiver::Stemming::English { "english" } else { "none" },
+                           "stop_words": if t.params.stop_words == quiver::StopWords::English { "english" } else { "none" },
+                       }))}),
                 )
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -132,6 +138,9 @@ fn list(path: &Path, as_json: bool) -> DynResult<()> {
         }
         for p in handle.payload_indexes()? {
             index.push_str(&format!("; {} {}", p.kind.name(), p.field));
+        }
+        if let Some(t) = handle.text_index()? {
+            index.push_str(&format!("; {}", describe_text_index(&t)));
         }
         println!(
             "  {:<24} {:>6} {:<7} {:<5} {:>12}  {index}",

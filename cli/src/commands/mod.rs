@@ -10,6 +10,7 @@ mod import;
 mod index;
 mod records;
 mod search;
+mod text;
 
 pub use create::CreateArgs;
 pub use embed::EmbedArgs;
@@ -18,10 +19,12 @@ pub use import::ImportArgs;
 pub use index::{IndexArgs, PayloadIndexArgs};
 pub use records::{CountArgs, DeleteArgs, GetArgs};
 pub use search::SearchArgs;
+pub use text::{AnalyzeArgs, TextIndexArgs};
 
 use embed::load_model;
 use import::progress;
 use index::describe_index;
+use text::describe_text_index;
 
 use crate::readers::{self, DynResult, Format, JsonRecord};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,5 +56,7 @@ pub fn run(command: Command) -> DynResult<()> {
         Command::Compact(args) => file::compact(args),
         Command::Upgrade(args) => file::upgrade(args),
         Command::Embed(args) => embed::run(args),
+        Command::TextIndex(args) => text::text_index(args),
+        Command::Analyze(args) => text::analyze(args),
     }
 }

@@ -1,6 +1,8 @@
 //! Searching.
 
 use super::*;
+use quiver::{Dense, Fusion, Hybrid};
+use std::ops::Not;
 
 /// The arguments of `quiver search`.
 #[derive(clap::Args)]
@@ -46,6 +48,22 @@ pub struct SearchArgs {
     /// '{"year":{"$gte":2010},"tag":{"$in":["a","b"]}}' (see docs/filters.md).
     #[arg(long)]
     pub filter: Option<String>,
+    /// Keywords scored by BM25 over the full-text index ('+word' required, '-word'
+    /// excluded). Alone: a keyword search; with --text/--vector/--like/--queries: hybrid.
+    #[arg(long)]
+    pub keywords: Option<String>,
+    /// Hybrid fusion: rrf (reciprocal rank, k 60), dbsf (mean ± 3σ) or relative (min-max).
+    #[arg(long, default_value = "rrf")]
+    pub fusion: String,
+    /// Hybrid weights of the dense and the keyword branch, e.g. 0.7,0.3.
+    #[arg(long, default_value = "1,1")]
+    pub weights: String,
+    /// Hybrid: candidates taken from each branch (default max(k, 100)).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Hybrid: print each hit's rank and score in each branch (in --json: "explain").
+    #[arg(long)]
+    pub explain: bool,
 }
 
 pub(super) fn run(args: SearchArgs) -> DynResult<()> {
@@ -64,7 +82,22 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
         refine,
         exact,
         filter,
+        keywords,
+        fusion,
+        weights,
+        depth,
+        explain,
     } = args;
+    let fusion = Fusion::parse(&fusion)
+        .ok_or_else(|| format!("--fusion {fusion}: use rrf, dbsf or relative"))?;
+    let weights: Vec<f64> = weights
+        .split(',')
+        .map(|w| w.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--weights {weights}: {e}"))?;
+    let [dense_weight, keyword_weight] = weights[..] else {
+        return Err("--weights takes two numbers: dense,keywords".into());
+    };
     let filter = filter.as_deref().map(Filter::parse).transpose()?;
     // Bad arguments fail before the database is opened and loaded.
     let vector = vector
@@ -73,14 +106,14 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
                 .map_err(|e| format!("--vector is not a JSON array of numbers: {e}"))
         })
         .transpose()?;
-    if vector.is_none()
-        && queries.is_none()
-        && like.is_empty()
-        && text.is_empty()
-        && vectors.is_none()
-    {
+    let dense_given = vector.is_some()
+        || queries.is_some()
+        || like.is_empty().not()
+        || text.is_empty().not()
+        || vectors.is_some();
+    if !dense_given && keywords.is_none() {
         return Err(
-            "give a query: --vector JSON, --text TEXT, --queries FILE, --vectors FILE or --like ID"
+            "give a query: --vector JSON, --text TEXT, --queries FILE, --vectors FILE, --like ID or --keywords WORDS"
                 .into(),
         );
     }
@@ -88,6 +121,14 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
     let db = Database::open(&db)?;
     let c = db.collection(&collection)?;
     let opened = t.elapsed();
+    if !dense_given {
+        let keywords = keywords.unwrap_or_default();
+        let mut options = SearchOptions::new(k);
+        options.filter = filter.as_ref();
+        let start = Instant::now();
+        let hits = c.search(Query::Keywords(&keywords), &options)?;
+        return print_results(&[hits], &[], json, explain, start.elapsed());
+    }
     let t = Instant::now();
     let n = c.load()?;
     if !json {
@@ -143,11 +184,28 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
     options.refine = refine;
     options.candidates = candidates;
     options.filter = filter.as_ref();
-    let queries: Vec<Query<'_>> = match &queries {
+    let mut queries: Vec<Query<'_>> = match &queries {
         Queries::Vectors(v) => v.iter().map(Query::from).collect(),
         Queries::Matrices(m) => m.iter().map(Query::from).collect(),
         Queries::Texts(t) => t.iter().map(Query::from).collect(),
     };
+    if let Some(keywords) = &keywords {
+        for q in &mut queries {
+            let dense = match *q {
+                Query::Vector(v) => Dense::Vector(v),
+                Query::Matrix(m) => Dense::Matrix(m),
+                Query::Text(t) => Dense::Text(t),
+                _ => continue,
+            };
+            let mut h = Hybrid::new(dense, keywords)
+                .fusion(fusion)
+                .weights(dense_weight, keyword_weight);
+            if let Some(d) = depth {
+                h = h.depths(d, d);
+            }
+            *q = Query::Hybrid(h);
+        }
+    }
     let start = Instant::now();
     // A handful of queries (e.g. --like words) go one by one; files as a batch.
     let results = if queries.len() < 8 {
@@ -158,7 +216,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
     } else {
         c.search_batch(queries, &options)?
     };
-    print_results(&results, &labels, json, start.elapsed())
+    print_results(&results, &labels, json, explain, start.elapsed())
 }
 
 /// The queries of one command line.
@@ -173,12 +231,22 @@ pub(super) fn print_results(
     results: &[Vec<Hit>],
     labels: &[String],
     as_json: bool,
+    explain: bool,
     elapsed: std::time::Duration,
 ) -> DynResult<()> {
     let queries = results;
     for (i, hits) in results.iter().enumerate() {
         if as_json {
-            let hits: Vec<_> = hits.iter().map(hit_json).collect();
+            let hits: Vec<_> = hits
+                .iter()
+                .map(|h| {
+                    let mut j = hit_json(h);
+                    if let (true, Some(e)) = (explain, &h.explain) {
+                        j["explain"] = explain_json(e);
+                    }
+                    j
+                })
+                .collect();
             println!("{}", json!({"query": i, "hits": hits}));
         } else {
             match labels.get(i) {
@@ -201,6 +269,17 @@ pub(super) fn print_results(
                         ""
                     };
                     payload = format!("{snippet}{more} {payload}");
+                }
+                if let (true, Some(e)) = (explain, &h.explain) {
+                    let parts: Vec<String> = e
+                        .branches
+                        .iter()
+                        .map(|b| match (b.rank, b.score) {
+                            (Some(r), Some(s)) => format!("{} #{r} {s:.4}", b.branch.name()),
+                            _ => format!("{} -", b.branch.name()),
+                        })
+                        .collect();
+                    payload = format!("[{}] {payload}", parts.join(", "));
                 }
                 println!(
                     "{:>3}. {:<width$}  {:>9.4}  {payload}",
@@ -229,4 +308,18 @@ pub(super) fn hit_json(h: &Hit) -> serde_json::Value {
         hit["text"] = json!(text);
     }
     hit
+}
+
+/// A hit's explanation as JSON: `{"dense": {"rank", "score"}, "keywords": {...}}` (null for a
+/// branch that did not return it).
+fn explain_json(e: &quiver::Explanation) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for b in &e.branches {
+        let v = match (b.rank, b.score) {
+            (Some(rank), Some(score)) => json!({"rank": rank, "score": score}),
+            _ => serde_json::Value::Null,
+        };
+        out.insert(b.branch.name().to_owned(), v);
+    }
+    serde_json::Value::Object(out)
 }

@@ -92,16 +92,16 @@ pub(crate) fn apply(
     let (mut gone, mut gone_len) = (0u64, 0u64);
     let lengths: Vec<(u64, u32)> = new
         .iter()
-        .filter(|(_, t)| t.len > 0)
+        .filter(|(_, t)| t.present)
         .map(|(&r, t)| (r, t.len))
         .collect();
     let empty: Vec<u64> = old
         .keys()
-        .filter(|r| new.get(r).is_none_or(|t| t.len == 0))
+        .filter(|r| new.get(r).is_none_or(|t| !t.present))
         .copied()
         .chain(
             new.iter()
-                .filter(|(r, t)| t.len == 0 && !old.contains_key(r))
+                .filter(|(r, t)| !t.present && !old.contains_key(r))
                 .map(|(&r, _)| r),
         )
         .collect();
@@ -254,7 +254,7 @@ pub(crate) fn check(snap: &Snapshot, state: &CollectionState) -> Result<()> {
     })?;
     let want_lengths: Vec<(u64, u32)> = expected
         .iter()
-        .filter(|(_, t)| t.len > 0)
+        .filter(|(_, t)| t.present)
         .map(|(&r, t)| (r, t.len))
         .collect();
     if lengths != want_lengths {

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 pub(crate) struct RowTerms {
     pub tfs: BTreeMap<String, u32>,
     pub len: u32,
+    /// The row has something to index (a text, or a string in an indexed field), even if it
+    /// analyses to no terms: such rows count in N and in the mean length, as in bm25s.
+    pub present: bool,
 }
 
 /// Where an index's text comes from, with the analyzer.
@@ -27,6 +30,7 @@ impl Source {
     pub fn terms(&self, payload: Option<&Value>, text: Option<&str>) -> Result<RowTerms, String> {
         let mut out = RowTerms::default();
         let mut add = |s: &str| {
+            out.present = true;
             self.analyzer.for_each_term(s, |t| {
                 *out.tfs.entry(t.to_owned()).or_insert(0) += 1;
                 out.len = out.len.saturating_add(1);

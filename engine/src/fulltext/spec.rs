@@ -133,7 +133,8 @@ impl TextIndexParams {
 #[non_exhaustive]
 pub struct TextIndexInfo {
     pub params: TextIndexParams,
-    /// Records with at least one term (N in BM25's idf).
+    /// Records with something to index (a text, or a string in an indexed field), even if it
+    /// analyses to no terms: N in BM25's idf.
     pub rows: u64,
     /// Their mean length in terms.
     pub avg_len: f64,

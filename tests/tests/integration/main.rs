@@ -1,6 +1,7 @@
 //! Quiver's integration tests, compiled into one binary.
 
 mod basics;
+mod bm25_reference;
 mod concurrency;
 mod corruption;
 mod crash;
