@@ -155,6 +155,7 @@ fn cranfield_retrieval_quality() {
     // sentence-transformers on the same data: nDCG@10 0.3736, recall@100 0.776.
     assert!((ndcg - 0.3736).abs() < 0.002, "nDCG@10 {ndcg}");
     assert!((recall - 0.776).abs() < 0.005, "recall@100 {recall}");
+    hybrid_quality(&c, &data, ndcg);
     // The stored text comes back with hits and records.
     let hit = &c.search_text(&data.queries[0], 1).unwrap()[0];
     let doc = &data.docs.iter().find(|(id, _)| *id == hit.id).unwrap().1;
@@ -261,4 +262,81 @@ fn incomplete_model_folders_are_refused() {
         BertEmbedder::load(tmp.path().join("nowhere")),
         Err(Error::InvalidModel { .. })
     ));
+}
+
+/// BM25 over the stored text and hybrid BM25 + dense on Cranfield: every fusion method at
+/// its defaults and a sweep of weights; the default hybrid must beat both branches alone.
+fn hybrid_quality(c: &quiver::Collection, data: &ir::TestCollection, dense_ndcg: f64) {
+    use quiver::{Fusion, Hybrid, Query, SearchOptions, TextIndexParams};
+    c.create_text_index(&TextIndexParams::text()).unwrap();
+    let keywords: Vec<String> = data
+        .queries
+        .iter()
+        .map(|q| {
+            q.split_whitespace()
+                .map(|w| w.trim_start_matches(['+', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let vectors: Vec<Vec<f32>> = data
+        .queries
+        .iter()
+        .map(|q| model().embed_query(q).unwrap())
+        .collect();
+    let options = SearchOptions::new(100).include_payload(false);
+    let n = data.queries.len();
+    let run = |queries: Vec<Query<'_>>| {
+        let rankings: Vec<Vec<String>> = queries
+            .into_iter()
+            .map(|q| {
+                c.search(q, &options)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| h.id)
+                    .collect()
+            })
+            .collect();
+        ir::evaluate(&rankings, &data.qrels)
+    };
+    let (bm25, bm25_recall, _) = run((0..n).map(|i| Query::Keywords(&keywords[i])).collect());
+    println!("cranfield BM25 (stored text): nDCG@10 {bm25:.4}, recall@100 {bm25_recall:.4}");
+    let mut best = (0.0, String::new());
+    let mut default_ndcg = 0.0;
+    for fusion in [Fusion::default(), Fusion::Dbsf, Fusion::Relative] {
+        for w in [0.3, 0.4, 0.5, 0.6, 0.7] {
+            let (ndcg, recall, _) = run((0..n)
+                .map(|i| {
+                    Query::Hybrid(
+                        Hybrid::new(&vectors[i], &keywords[i])
+                            .fusion(fusion)
+                            .weights(w, 1.0 - w),
+                    )
+                })
+                .collect());
+            println!(
+                "cranfield hybrid {} weights {w:.1}/{:.1}: nDCG@10 {ndcg:.4}, recall@100 {recall:.4}",
+                fusion.name(),
+                1.0 - w
+            );
+            if ndcg > best.0 {
+                best = (ndcg, format!("{} {w:.1}/{:.1}", fusion.name(), 1.0 - w));
+            }
+        }
+        let (ndcg, recall, _) = run((0..n)
+            .map(|i| Query::Hybrid(Hybrid::new(&vectors[i], &keywords[i]).fusion(fusion)))
+            .collect());
+        println!(
+            "cranfield hybrid {} default weights: nDCG@10 {ndcg:.4}, recall@100 {recall:.4}",
+            fusion.name()
+        );
+        if fusion == Fusion::default() {
+            default_ndcg = ndcg;
+        }
+    }
+    println!("cranfield hybrid best: {} nDCG@10 {:.4}", best.1, best.0);
+    assert!(
+        default_ndcg >= bm25.max(dense_ndcg),
+        "hybrid at its defaults {default_ndcg:.4} below BM25 {bm25:.4} / dense {dense_ndcg:.4}"
+    );
 }
