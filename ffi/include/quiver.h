@@ -64,6 +64,16 @@ typedef enum quiver_payload_kind {
   QUIVER_PAYLOAD_BOOL = 3,
 } quiver_payload_kind;
 
+// How a hybrid search fuses its branches.
+typedef enum quiver_fusion {
+  // Reciprocal rank fusion, Σ weight / (rrf_k + rank).
+  QUIVER_FUSION_RRF = 0,
+  // Distribution-based score fusion (mean ± 3σ per branch).
+  QUIVER_FUSION_DBSF = 1,
+  // Min-max relative score fusion.
+  QUIVER_FUSION_RELATIVE = 2,
+} quiver_fusion;
+
 // A collection of a database. Thread-safe like `quiver_db`; it keeps the database file open
 // until it is closed too.
 typedef struct quiver_collection quiver_collection;
@@ -93,6 +103,19 @@ typedef struct quiver_options {
   uint32_t verify;
 } quiver_options;
 
+// How a full-text index analyses and scores. Get the defaults from
+// `quiver_text_index_params_default()`.
+typedef struct quiver_text_index_params {
+  // Non-zero: Snowball English stemming (default 1).
+  uint32_t stem_english;
+  // Non-zero: Lucene's 33 English stop words are dropped (default 1).
+  uint32_t stop_words_english;
+  // BM25 k1 (default 1.2).
+  double k1;
+  // BM25 b, 0..1 (default 0.75).
+  double b;
+} quiver_text_index_params;
+
 // Search options. Get the defaults from `quiver_search_params_default()` and change fields.
 typedef struct quiver_search_params {
   // Results wanted (1..100000). Default 10.
@@ -111,6 +134,20 @@ typedef struct quiver_search_params {
   // the call only.
   const char *filter;
 } quiver_search_params;
+
+// Hybrid settings. Get the defaults from `quiver_hybrid_params_default()`.
+typedef struct quiver_hybrid_params {
+  // A `quiver_fusion` (default RRF).
+  uint32_t fusion;
+  // RRF's constant (default 60).
+  double rrf_k;
+  // Weights of the dense and the keyword branch (default 1 and 1).
+  double dense_weight;
+  double keyword_weight;
+  // Candidates taken from each branch; 0: max(k, 100).
+  size_t dense_depth;
+  size_t keyword_depth;
+} quiver_hybrid_params;
 
 // IVF-PQ build parameters; all-zero means the defaults derived from the collection.
 typedef struct quiver_index_params {
@@ -224,6 +261,66 @@ int quiver_collection_close(struct quiver_collection *coll);
 // # Safety
 // `db` a handle or NULL; `name` a NUL-terminated string or NULL.
 int quiver_drop_collection(const struct quiver_db *db, const char *name);
+
+// The default full-text settings: English stemming and stop words, k1 1.2, b 0.75.
+struct quiver_text_index_params quiver_text_index_params_default(void);
+
+// Declares the collection's full-text (BM25) index and indexes what it holds: over the
+// `n_fields` string payload fields `fields` (dotted paths), or, with `n_fields` 0, over the
+// records' stored text. `params` may be NULL (defaults). QUIVER_EXISTS if it has one.
+//
+// # Safety
+// `fields`: `n_fields` NUL-terminated strings; `params` NULL or valid.
+int quiver_create_text_index(const struct quiver_collection *coll,
+                             const char *const *fields,
+                             size_t n_fields,
+                             const struct quiver_text_index_params *params);
+
+// Removes the collection's full-text index; QUIVER_NOT_FOUND if it has none.
+//
+// # Safety
+// `coll` a handle or NULL.
+int quiver_drop_text_index(const struct quiver_collection *coll);
+
+// The `params->k` records best matching `keywords` by BM25 (words OR-ed, `+word`
+// required, `-word` excluded; docs/full-text.md), as a new result list in `*out`.
+//
+// # Safety
+// `keywords` a NUL-terminated string or NULL; `params` NULL or valid; `out` writable or NULL.
+int quiver_search_keywords(const struct quiver_collection *coll,
+                           const char *keywords,
+                           const struct quiver_search_params *params,
+                           struct quiver_results **out);
+
+// The default hybrid settings: RRF with k 60, weights 1 and 1, default depths.
+struct quiver_hybrid_params quiver_hybrid_params_default(void);
+
+// A hybrid search: the dense branch is `vector` (`dim` floats) when it is not NULL, else
+// `text` (embedded by the collection's model); the keyword branch is `keywords`. Both
+// branches apply `params->filter` before their cut; the fused list goes to `*out`, each
+// hit with its branch ranks and scores (`quiver_results_branch_rank` / `_score`).
+//
+// # Safety
+// `vector` NULL or `dim` floats; `text`, `keywords` NULL or NUL-terminated strings;
+// `hybrid`, `params` NULL or valid; `out` writable or NULL.
+int quiver_search_hybrid(const struct quiver_collection *coll,
+                         const float *vector,
+                         size_t dim,
+                         const char *text,
+                         const char *keywords,
+                         const struct quiver_hybrid_params *hybrid,
+                         const struct quiver_search_params *params,
+                         struct quiver_results **out);
+
+// The terms `text` becomes under the collection's full-text analyzer, in order, as a new
+// `quiver_names` list (free with `quiver_names_free`); QUIVER_INVALID_ARGUMENT without a
+// full-text index.
+//
+// # Safety
+// `text` NULL or a NUL-terminated string; `out` writable or NULL.
+int quiver_analyze(const struct quiver_collection *coll,
+                   const char *text,
+                   struct quiver_names **out);
 
 // Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
 // vectors (`metric`: QUIVER_METRIC_COSINE or QUIVER_METRIC_DOT; `dtype` as in
@@ -460,6 +557,20 @@ const float *quiver_results_vector(const struct quiver_results *results, size_t 
 // # Safety
 // `results` NULL or from this library.
 void quiver_results_free(struct quiver_results *results);
+
+// A hybrid hit's rank (from 1) in `branch` (0 dense, 1 keywords); 0 when that branch did
+// not return it, the list is not from `quiver_search_hybrid`, or `i` is out of range.
+//
+// # Safety
+// `results` NULL or a result list.
+size_t quiver_results_branch_rank(const struct quiver_results *results, size_t i, uint32_t branch);
+
+// A hybrid hit's score in `branch` (0 dense, 1 keywords); NaN where
+// `quiver_results_branch_rank` is 0.
+//
+// # Safety
+// `results` NULL or a result list.
+float quiver_results_branch_score(const struct quiver_results *results, size_t i, uint32_t branch);
 
 #ifdef __cplusplus
 }  // extern "C"

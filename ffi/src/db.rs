@@ -43,6 +43,12 @@ pub struct quiver_names {
     names: Vec<CString>,
 }
 
+impl quiver_names {
+    pub(crate) fn new(names: Vec<CString>) -> Self {
+        quiver_names { names }
+    }
+}
+
 /// The library version, e.g. "0.1.0". Static: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn quiver_version() -> *const c_char {

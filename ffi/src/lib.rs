@@ -24,6 +24,7 @@
 #![allow(non_camel_case_types)]
 
 mod db;
+mod fulltext;
 mod handles;
 mod models;
 mod multi;
@@ -34,6 +35,7 @@ mod status;
 mod tests;
 
 pub use db::*;
+pub use fulltext::*;
 pub use handles::{quiver_collection, quiver_db};
 pub use multi::*;
 pub use records::*;

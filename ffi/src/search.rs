@@ -47,6 +47,8 @@ struct Row {
     payload: Option<CString>,
     text: Option<CString>,
     vector: Option<Vec<f32>>,
+    /// Hybrid hits: (rank from 1 or 0, score or NaN) in the dense and the keyword branch.
+    branches: Option<[(usize, f32); 2]>,
 }
 
 /// A list of results (search hits, or the record of `quiver_get`), closest first. Immutable:
@@ -71,6 +73,13 @@ pub(crate) fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
                 text: h.text.map(|t| c_string(t, "text")).transpose()?,
                 id: c_string(h.id, "id")?,
                 score: h.score,
+                branches: h.explain.map(|e| {
+                    let mut out = [(0, f32::NAN); 2];
+                    for (slot, b) in out.iter_mut().zip(&e.branches) {
+                        *slot = (b.rank.unwrap_or(0), b.score.unwrap_or(f32::NAN));
+                    }
+                    out
+                }),
                 vector: h.vector,
             })
         })
@@ -303,4 +312,42 @@ pub unsafe extern "C" fn quiver_results_vector(
 pub unsafe extern "C" fn quiver_results_free(results: *mut quiver_results) {
     // SAFETY: per the contract.
     unsafe { handles::release(results, Kind::Results) };
+}
+
+/// A hybrid hit's rank (from 1) in `branch` (0 dense, 1 keywords); 0 when that branch did
+/// not return it, the list is not from `quiver_search_hybrid`, or `i` is out of range.
+///
+/// # Safety
+/// `results` NULL or a result list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn quiver_results_branch_rank(
+    results: *const quiver_results,
+    i: usize,
+    branch: u32,
+) -> usize {
+    // SAFETY: per the contract.
+    unsafe { handles::peek(results, Kind::Results) }
+        .and_then(|r| r.rows.get(i))
+        .and_then(|row| row.branches)
+        .and_then(|b| b.get(branch as usize).copied())
+        .map_or(0, |b| b.0)
+}
+
+/// A hybrid hit's score in `branch` (0 dense, 1 keywords); NaN where
+/// `quiver_results_branch_rank` is 0.
+///
+/// # Safety
+/// `results` NULL or a result list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn quiver_results_branch_score(
+    results: *const quiver_results,
+    i: usize,
+    branch: u32,
+) -> f32 {
+    // SAFETY: per the contract.
+    unsafe { handles::peek(results, Kind::Results) }
+        .and_then(|r| r.rows.get(i))
+        .and_then(|row| row.branches)
+        .and_then(|b| b.get(branch as usize).copied())
+        .map_or(f32::NAN, |b| b.1)
 }

@@ -33,6 +33,7 @@ fn compile(source: &Path, out: &Path) {
         .arg(out)
         .arg(format!("-L{}", lib.display()))
         .arg("-lquiver_ffi")
+        .arg("-lm")
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .status()
         .unwrap_or_else(|e| panic!("run {cc}: {e}"));
@@ -84,6 +85,12 @@ fn compile_and_run(source: &Path) -> String {
 fn smoke_test_of_every_function() {
     let out = compile_and_run(&crate_dir().join("tests/c/smoke.c"));
     assert!(out.contains("smoke: ok"));
+}
+
+#[test]
+fn full_text_functions() {
+    let out = compile_and_run(&crate_dir().join("tests/c/fulltext.c"));
+    assert!(out.contains("fulltext: ok"));
 }
 
 #[test]
