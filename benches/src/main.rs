@@ -9,6 +9,7 @@
 mod datasets;
 mod embed;
 mod filters;
+mod fulltext;
 mod measure;
 mod multi;
 mod peak;
@@ -101,6 +102,11 @@ pub struct Args {
     /// Use only the first N vectors of each dataset in the stores scenario (--quick: 20000).
     #[arg(long)]
     stores_rows: Option<usize>,
+    /// Run only the full-text scenario on NAME=DOCS,QUERIES (one text per line; repeatable):
+    /// Quiver's BM25 against tantivy and bm25s (through --python), writing
+    /// results/<date>-fulltext.{json,md}.
+    #[arg(long, value_parser = fulltext::parse)]
+    fulltext: Vec<fulltext::Corpus>,
     /// (internal) One cold open of a stores-scenario database, run in a fresh process.
     #[arg(long, hide = true, requires = "cold_queries")]
     cold_open: Option<PathBuf>,
@@ -112,6 +118,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = Args::parse();
     if let (Some(db), Some(queries)) = (&args.cold_open, &args.cold_queries) {
         return stores::cold_open(db, queries);
+    }
+    if !args.fulltext.is_empty() {
+        let mut results = Vec::new();
+        for c in &args.fulltext {
+            eprintln!("== fulltext: {}", c.name);
+            results.push(fulltext::run(c, args.python.as_deref())?);
+        }
+        let table = fulltext::markdown(&results);
+        let json = serde_json::json!({"machine": report::machine(), "results": results});
+        return report::write_scenario(&args.out, "fulltext", &table, json);
     }
     if args.multi {
         let model = args

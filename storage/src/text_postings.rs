@@ -13,10 +13,14 @@
 //! u8  rows in the block, n (1..=128), stored as n − 1
 //! u8  bits per row gap | u8 bits per (tf − 1) | u8 bits per length
 //! u32 LE largest tf | u32 LE smallest length     (score bounds, for pruning)
-//! three bit-packed arrays of 128 u32 (the `bitpacking` crate's BitPacker4x layout,
-//! 16 × bits bytes each), padded with zeros past n:
+//! three bit-packed arrays of n u32 each:
 //!   row gaps: row[i] − row[i−1] (row[0] − first row = 0), tf − 1, length
 //! ```
+//!
+//! A full block (n = 128) packs each array in the `bitpacking` crate's BitPacker4x layout
+//! (16 × bits bytes; SIMD). A shorter block — the last of every list, and the only one of
+//! most terms — packs its n values plainly, least significant bit first, in ⌈n × bits / 8⌉
+//! bytes: padding to 128 values would cost a rare term ~100 bytes a posting.
 //!
 //! Gaps fit in u32 because a block never spans a gap of 2^32 rows or more (the writer starts
 //! a new block there).
@@ -126,9 +130,10 @@ pub fn encode_block(postings: &[Posting]) -> StorageResult<Vec<u8>> {
         packer.num_bits(&tfs),
         packer.num_bits(&lens),
     ];
+    let full = n == BLOCK_ROWS;
     let max_tf = postings.iter().map(|p| p.tf).max().unwrap_or(1);
     let min_len = postings.iter().map(|p| p.len).min().unwrap_or(0);
-    let mut out = vec![0u8; HEADER + bits.iter().map(|&b| packed_len(b)).sum::<usize>()];
+    let mut out = vec![0u8; HEADER + bits.iter().map(|&b| packed_len(n, b)).sum::<usize>()];
     out[0] = VERSION;
     out[1] = (n - 1) as u8;
     out[2..5].copy_from_slice(&bits);
@@ -136,15 +141,47 @@ pub fn encode_block(postings: &[Posting]) -> StorageResult<Vec<u8>> {
     out[9..13].copy_from_slice(&min_len.to_le_bytes());
     let mut at = HEADER;
     for (values, b) in [(&gaps, bits[0]), (&tfs, bits[1]), (&lens, bits[2])] {
-        let len = packed_len(b);
-        packer.compress(values, &mut out[at..at + len], b);
+        let len = packed_len(n, b);
+        if full {
+            packer.compress(values, &mut out[at..at + len], b);
+        } else {
+            pack_plain(&values[..n], b, &mut out[at..at + len]);
+        }
         at += len;
     }
     Ok(out)
 }
 
-fn packed_len(bits: u8) -> usize {
-    BLOCK_ROWS * usize::from(bits) / 8
+fn packed_len(n: usize, bits: u8) -> usize {
+    (n * usize::from(bits)).div_ceil(8)
+}
+
+/// `values` at `bits` bits each, least significant bit first (`out` is zeroed and
+/// `packed_len` long). Short blocks only: the `bitpacking` crate packs whole blocks of 128.
+fn pack_plain(values: &[u32], bits: u8, out: &mut [u8]) {
+    let bits = usize::from(bits);
+    for (i, &v) in values.iter().enumerate() {
+        for b in 0..bits {
+            if v >> b & 1 == 1 {
+                let at = i * bits + b;
+                out[at / 8] |= 1 << (at % 8);
+            }
+        }
+    }
+}
+
+/// The inverse of [`pack_plain`]: each value from the (up to) 8 bytes it starts in.
+fn unpack_plain(bytes: &[u8], bits: u8, out: &mut [u32]) {
+    let bits = usize::from(bits);
+    let mask = if bits == 32 { u64::from(u32::MAX) } else { (1u64 << bits) - 1 };
+    for (i, v) in out.iter_mut().enumerate() {
+        let at = i * bits;
+        let start = at / 8;
+        let mut window = [0u8; 8];
+        let end = (start + 8).min(bytes.len());
+        window[..end - start].copy_from_slice(&bytes[start..end]);
+        *v = ((u64::from_le_bytes(window) >> (at % 8)) & mask) as u32;
+    }
 }
 
 /// Decodes one block body (already unsealed) whose key says `first_row`, appending to `out`.
@@ -162,15 +199,19 @@ pub fn decode_block(first_row: u64, body: &[u8], out: &mut Vec<Posting>) -> Stor
     if bits.iter().any(|&b| b > 32) {
         return Err(bad("bit width above 32"));
     }
-    if body.len() != HEADER + bits.iter().map(|&b| packed_len(b)).sum::<usize>() {
+    if body.len() != HEADER + bits.iter().map(|&b| packed_len(n, b)).sum::<usize>() {
         return Err(bad("length disagrees with its bit widths"));
     }
     let packer = BitPacker4x::new();
     let mut arrays = [[0u32; BLOCK_ROWS]; 3];
     let mut at = HEADER;
     for (values, &b) in arrays.iter_mut().zip(&bits) {
-        let len = packed_len(b);
-        packer.decompress(&body[at..at + len], values, b);
+        let len = packed_len(n, b);
+        if n == BLOCK_ROWS {
+            packer.decompress(&body[at..at + len], values, b);
+        } else {
+            unpack_plain(&body[at..at + len], b, &mut values[..n]);
+        }
         at += len;
     }
     let [gaps, tfs, lens] = arrays;
@@ -257,9 +298,9 @@ mod tests {
         let body = encode_block(&[Posting {
             row: 7,
             tf: 1,
-            len: 1,
+            len: 100,
         }])
         .unwrap();
-        assert_eq!(body.len(), HEADER + 16);
+        assert_eq!(body.len(), HEADER + 1);
     }
 }
