@@ -173,7 +173,11 @@ fn pack_plain(values: &[u32], bits: u8, out: &mut [u8]) {
 /// The inverse of [`pack_plain`]: each value from the (up to) 8 bytes it starts in.
 fn unpack_plain(bytes: &[u8], bits: u8, out: &mut [u32]) {
     let bits = usize::from(bits);
-    let mask = if bits == 32 { u64::from(u32::MAX) } else { (1u64 << bits) - 1 };
+    let mask = if bits == 32 {
+        u64::from(u32::MAX)
+    } else {
+        (1u64 << bits) - 1
+    };
     for (i, v) in out.iter_mut().enumerate() {
         let at = i * bits;
         let start = at / 8;

@@ -302,16 +302,56 @@ impl Cursor<'_> {
 /// operations, so a bound is trusted only when it is below the threshold by more than this.
 const SLACK: f64 = 1e-9;
 
-/// The same top-k as [`search_exhaustive`], with MaxScore pruning (Turtle & Flood): terms
-/// sorted by their score bound; a row whose bound cannot beat the k-th score is skipped
-/// without reading the lists that could only add to it. With required terms, candidates
-/// come from the shortest required list and every other list is sought.
+/// How [`search`] walks the lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    /// Term at a time into a dense accumulator over the rows the lists span.
+    Accumulate,
+    /// Document at a time with MaxScore pruning.
+    MaxScore,
+}
+
+/// The same top-k as [`search_exhaustive`]. Pure disjunctions whose lists span few rows
+/// (at most four per posting) are scored term at a time into a dense accumulator — a few
+/// additions per posting; others document at a time with MaxScore pruning (Turtle &
+/// Flood): terms sorted by their score bound, a row whose bound cannot beat the k-th score
+/// skipped without reading the lists that could only add to it. With required terms,
+/// candidates come from the shortest required list and every other list is sought.
 pub fn search(
     params: Bm25Params,
     stats: CorpusStats,
     terms: &[QueryTerm<'_>],
     k: usize,
     allowed: Option<&RowSet>,
+) -> Vec<ScoredRow> {
+    let postings: usize = terms.iter().map(|t| t.postings.len()).sum();
+    let lo = terms
+        .iter()
+        .filter_map(|t| t.postings.rows.first())
+        .min()
+        .copied()
+        .unwrap_or(0);
+    let hi = terms
+        .iter()
+        .filter_map(|t| t.postings.rows.last())
+        .max()
+        .copied()
+        .unwrap_or(0);
+    let strategy = if hi - lo < 4 * postings as u64 + 64 {
+        Walk::Accumulate
+    } else {
+        Walk::MaxScore
+    };
+    search_with(params, stats, terms, k, allowed, strategy)
+}
+
+fn search_with(
+    params: Bm25Params,
+    stats: CorpusStats,
+    terms: &[QueryTerm<'_>],
+    k: usize,
+    allowed: Option<&RowSet>,
+    strategy: Walk,
 ) -> Vec<ScoredRow> {
     let p = prepare(terms, stats);
     let scorer = Scorer::new(params, stats);
@@ -338,7 +378,41 @@ pub fn search(
     let required: Vec<usize> = (0..n_terms).filter(|&i| p.scored[i].2).collect();
     let mut best = Best::new(k);
     let mut parts = vec![0.0f64; n_terms];
-    let skip = |row: u64| p.excluded.contains(&row) || allowed.is_some_and(|a| !a.contains(row));
+    let skip = |row: u64| {
+        (!p.excluded.is_empty() && p.excluded.contains(&row))
+            || allowed.is_some_and(|a| !a.contains(row))
+    };
+    if required.is_empty() && strategy == Walk::Accumulate {
+        // Every contribution is > 0 (idf > 0, tf ≥ 1), so 0 marks a row no list holds;
+        // adding in term order gives the sums of `search_exhaustive` bit for bit.
+        let lo = cursors
+            .iter()
+            .filter_map(|c| c.postings.rows.first())
+            .min()
+            .copied()
+            .unwrap_or(0);
+        let hi = cursors
+            .iter()
+            .filter_map(|c| c.postings.rows.last())
+            .max()
+            .copied()
+            .unwrap_or(0);
+        let mut acc = vec![0.0f64; (hi - lo + 1) as usize];
+        for c in &cursors {
+            let lists = c.postings;
+            for j in 0..lists.len() {
+                acc[(lists.rows[j] - lo) as usize] +=
+                    c.weight * scorer.tf_part(lists.tfs[j], lists.lens[j]);
+            }
+        }
+        for (i, &score) in acc.iter().enumerate() {
+            let row = lo + i as u64;
+            if score > 0.0 && !skip(row) {
+                best.push(Entry { score, row });
+            }
+        }
+        return best.into_sorted();
+    }
     if !required.is_empty() {
         let lead = required
             .iter()
@@ -535,9 +609,12 @@ mod tests {
                 s
             };
             let allowed = filtered.then_some(&set);
-            let fast = search(params, stats, &terms, k, allowed);
             let slow = search_exhaustive(params, stats, &terms, k, allowed);
-            prop_assert_eq!(fast, slow);
+            for strategy in [Walk::Accumulate, Walk::MaxScore] {
+                let fast = search_with(params, stats, &terms, k, allowed, strategy);
+                prop_assert_eq!(&fast, &slow, "{:?}", strategy);
+            }
+            prop_assert_eq!(search(params, stats, &terms, k, allowed), slow);
         }
     }
 }
