@@ -6,7 +6,7 @@
 # Scenario sets: none = flat search vs FAISS; --ivf adds the IVF-PQ sweep (FAISS, hnswlib);
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
-# The embedding benchmark is separate: benches/run.sh --embed.
+# The embedding benchmark is separate: benches/run.sh --embed; so is full-text: --fulltext.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -31,6 +31,24 @@ if [[ "${1:-}" == "--embed" ]]; then
     --embed-texts "wordnet=$CACHE/wordnet-shuffled.txt" --out results "$@"
 fi
 VENV="$CACHE/venv-bench"
+# --fulltext: only the BM25 scenario (Quiver vs tantivy and bm25s) on Cranfield (its 225
+# queries) and the 117k WordNet definitions (1000 usage examples as queries).
+if [[ "${1:-}" == "--fulltext" ]]; then
+  shift
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r benches/peers/requirements.txt
+  WORDNET=$(scripts/fetch_wordnet.sh)
+  python3 benches/peers/wordnet_examples.py "$(ls "$CACHE"/wordnet/dl/wordnet-base_*.deb | head -n 1)" \
+    "$CACHE/wordnet/examples.txt" 1000
+  python3 -c 'import json,sys; [print(json.loads(l)["text"]) for l in sys.stdin]' \
+    < <(python3 scripts/cranfield_jsonl.py) > "$CACHE/cranfield-abstracts.txt"
+  awk '/^\.I/{if (q != "") print q; q=""; w=0; next} /^\.W/{w=1; next} w{q = q (q == "" ? "" : " ") $0} END{print q}' \
+    tests/fixtures/cranfield/cran.qry > "$CACHE/cranfield-queries.txt"
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --python "$VENV/bin/python" \
+    --fulltext "cranfield=$CACHE/cranfield-abstracts.txt,$CACHE/cranfield-queries.txt" \
+    --fulltext "wordnet=$WORDNET,$CACHE/wordnet/examples.txt" --out results "$@"
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"
 fi

@@ -85,7 +85,16 @@ pub fn decode_records(data: &[u8]) {
     let Some((&which, bytes)) = data.split_first() else {
         return;
     };
-    match which % 14 {
+    match which % 16 {
+        14 => {
+            let mut out = Vec::new();
+            drop(quiver_storage::text_postings::decode_block(
+                u64::from(which) << 20,
+                bytes,
+                &mut out,
+            ));
+        }
+        15 => drop(quiver_storage::text_postings::split_key(bytes)),
         10 => drop(seal::open_row(u64::from(which), bytes, "value")),
         11 => drop(codec::decode_id_of(7, bytes)),
         12 => drop(codec::decode_row_of("id", bytes)),

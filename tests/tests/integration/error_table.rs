@@ -2,9 +2,9 @@
 //! each case's error is the one the table names.
 
 use quiver::{
-    CollectionConfig, Database, ElementType, Embedder, Error, Filter, IvfPqParams, Metric,
+    CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hybrid, IvfPqParams, Metric,
     ModelIdentity, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Pooling,
-    Record, SearchRequest, TextRecord,
+    Query, Record, SearchRequest, TextIndexParams, TextRecord,
 };
 use quiver_embed::BertEmbedder;
 use serde_json::json;
@@ -40,6 +40,9 @@ fn variant(e: &Error) -> &'static str {
         Error::InvalidFilter { .. } => "InvalidFilter",
         Error::WrongCollectionKind { .. } => "WrongCollectionKind",
         Error::InvalidMatrix { .. } => "InvalidMatrix",
+        Error::TextIndexExists { .. } => "TextIndexExists",
+        Error::NoTextIndex { .. } => "NoTextIndex",
+        Error::InvalidKeywords { .. } => "InvalidKeywords",
         Error::Internal { .. } => "Internal",
         _ => "(a variant this test does not know)",
     }
@@ -166,6 +169,12 @@ impl Env {
 
 type Case = fn(&Env) -> Error;
 
+/// A new 4-dimensional collection of its own (the cases share one database).
+fn fresh(e: &Env, name: &str) -> quiver::Collection {
+    e.db.create_collection(name, CollectionConfig::new(4, Metric::Cosine))
+        .unwrap()
+}
+
 fn cases() -> BTreeMap<&'static str, Case> {
     let mut c: BTreeMap<&'static str, Case> = BTreeMap::new();
     c.insert("dim-zero", |e| {
@@ -280,6 +289,53 @@ fn cases() -> BTreeMap<&'static str, Case> {
         e.db.collection("v")
             .unwrap()
             .create_index(&params)
+            .unwrap_err()
+    });
+    c.insert("text-index-twice", |e| {
+        let c = fresh(e, "ft1");
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap();
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap_err()
+    });
+    c.insert("text-index-field-type", |e| {
+        let c = fresh(e, "ft2");
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap();
+        e.upsert(
+            "ft2",
+            Record::new("x", vec![1.0; 4]).with_payload(json!({"title": 3})),
+        )
+    });
+    c.insert("text-index-k1", |e| {
+        fresh(e, "ft3")
+            .create_text_index(&TextIndexParams::text().k1(-1.0))
+            .unwrap_err()
+    });
+    c.insert("keywords-no-index", |e| {
+        fresh(e, "ft4")
+            .search(Query::Keywords("word"), 1)
+            .unwrap_err()
+    });
+    c.insert("keywords-no-terms", |e| {
+        let c = fresh(e, "ft5");
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap();
+        c.search(Query::Keywords("the of and"), 1).unwrap_err()
+    });
+    c.insert("keywords-too-many", |e| {
+        let c = fresh(e, "ft6");
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap();
+        let q: String = (0..1025).map(|i| format!("w{i} ")).collect();
+        c.search(Query::Keywords(&q), 1).unwrap_err()
+    });
+    c.insert("hybrid-weights", |e| {
+        let c = fresh(e, "ft7");
+        c.create_text_index(&TextIndexParams::fields(["title"]))
+            .unwrap();
+        let v = [1.0f32; 4];
+        c.search(Hybrid::new(&v[..], "word").weights(0.0, 0.0), 1)
             .unwrap_err()
     });
     c.insert("text-empty", |e| {
