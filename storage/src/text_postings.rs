@@ -111,7 +111,7 @@ pub fn encode_block(postings: &[Posting]) -> StorageResult<Vec<u8>> {
         let gap = if i == 0 {
             0
         } else {
-            p.row.checked_sub(postings[i - 1].row).unwrap_or(0)
+            p.row.saturating_sub(postings[i - 1].row)
         };
         if (i > 0 && gap == 0) || p.tf == 0 {
             return Err(StorageError::Internal {

@@ -76,15 +76,14 @@ impl WriteBatch {
                 blocks.push((first, k.value().to_vec(), v.value().to_vec()));
             }
             // Also the block after the range when `hi` lies before every block's start.
-            if blocks.is_empty() {
-                if let Some(entry) = table
+            if blocks.is_empty()
+                && let Some(entry) = table
                     .range::<&[u8]>(start.as_slice()..=end.as_slice())?
                     .next()
-                {
-                    let (k, v) = entry?;
-                    let (_, first) = text_postings::split_key(k.value())?;
-                    blocks.push((first, k.value().to_vec(), v.value().to_vec()));
-                }
+            {
+                let (k, v) = entry?;
+                let (_, first) = text_postings::split_key(k.value())?;
+                blocks.push((first, k.value().to_vec(), v.value().to_vec()));
             }
             // Decode only the blocks a changed row falls in: [first_i, first_{i+1}).
             let mut merged: BTreeMap<u64, Posting> = BTreeMap::new();

@@ -59,7 +59,7 @@ fn shorten(s: &str) -> String {
     if s.len() <= 60 {
         s.to_owned()
     } else {
-        format!("{}…", &s[..s.floor_char_boundary(60)])
+        format!("{}…", s.chars().take(60).collect::<String>())
     }
 }
 

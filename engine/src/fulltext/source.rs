@@ -67,9 +67,8 @@ impl Source {
 
 fn not_text(field: &str, v: &Value) -> String {
     let mut shown = v.to_string();
-    if shown.len() > 40 {
-        shown.truncate(shown.floor_char_boundary(40));
-        shown.push('…');
+    if shown.chars().count() > 40 {
+        shown = shown.chars().take(40).collect::<String>() + "…";
     }
     format!(
         "field '{field}' is full-text indexed but holds {shown} (strings or arrays of strings only)"

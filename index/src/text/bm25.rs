@@ -450,14 +450,11 @@ fn search_with(
     }
     // cursors[..first_essential] are non-essential: together they cannot beat the threshold.
     let mut first_essential = 0;
-    loop {
-        let Some(row) = cursors[first_essential..]
-            .iter()
-            .filter_map(Cursor::row)
-            .min()
-        else {
-            break;
-        };
+    while let Some(row) = cursors[first_essential..]
+        .iter()
+        .filter_map(Cursor::row)
+        .min()
+    {
         let threshold = best.threshold();
         parts.iter_mut().for_each(|x| *x = 0.0);
         let mut partial = 0.0f64;
