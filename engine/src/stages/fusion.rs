@@ -276,8 +276,9 @@ mod tests {
         let f = fuse(Fusion::Relative, &lists(0.25));
         assert_eq!(rows(&f), [9, 8, 7]);
         let f = fuse(Fusion::Dbsf, &lists(0.5));
-        // Symmetric lists: every row fuses to the same score; ties by row.
-        assert_eq!(rows(&f), [7, 8, 9]);
+        // Symmetric lists: every row fuses to the same score (up to rounding).
+        assert_eq!(f.len(), 3);
         assert!((f[0].score - f[2].score).abs() < 1e-6);
+        assert!((f[0].score - 0.5).abs() < 1e-6);
     }
 }
