@@ -370,3 +370,79 @@ fn multi_vector_create_import_index_search() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("multi-vector"));
 }
+
+#[test]
+fn text_index_analyze_keywords_and_hybrid() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.qvr");
+    let data = dir.path().join("data.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\":\"a\",\"vector\":[1, 0],\"payload\":{\"title\":\"Supersonic flow over wings\",\"year\":1960}}\n",
+            "{\"id\":\"b\",\"vector\":[0, 1],\"payload\":{\"title\":\"Heat transfer in plates\",\"year\":1962}}\n",
+            "{\"id\":\"c\",\"vector\":[0.7, 0.7],\"payload\":{\"title\":\"Wing flutter\",\"year\":1970}}\n",
+        ),
+    )
+    .unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "2"]);
+    ok(&["import", s(&db), "docs", s(&data)]);
+    let refused = quiver(&["search", s(&db), "docs", "--keywords", "wing"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no full-text index"));
+    ok(&["text-index", s(&db), "docs", "--field", "title"]);
+    assert!(ok(&["info", s(&db)]).contains("full-text on title"));
+    assert_eq!(
+        ok(&["analyze", s(&db), "docs", "The heated Plates"]).trim(),
+        "heat plate"
+    );
+    let out = ok(&["search", s(&db), "docs", "--keywords", "wings", "--json"]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["hits"].as_array().unwrap().len(), 2);
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[0, 1]",
+        "--keywords",
+        "wing",
+        "--explain",
+        "--json",
+    ]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let first = &line["hits"][0];
+    assert_eq!(first["id"], "c");
+    assert_eq!(first["explain"]["dense"]["rank"], 2);
+    assert_eq!(first["explain"]["keywords"]["rank"], 1);
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[0, 1]",
+        "--keywords",
+        "heat",
+        "--fusion",
+        "relative",
+        "--weights",
+        "0,1",
+        "--json",
+    ]);
+    assert!(out.contains("\"id\":\"b\""));
+    let bad = quiver(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[0, 1]",
+        "--keywords",
+        "x",
+        "--fusion",
+        "max",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use rrf, dbsf or relative"));
+    ok(&["text-index", s(&db), "docs", "--drop"]);
+    assert!(!ok(&["info", s(&db)]).contains("full-text"));
+    ok(&["check", s(&db)]);
+}
