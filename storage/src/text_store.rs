@@ -45,75 +45,20 @@ impl WriteBatch {
         removes: &[u64],
         adds: &[Posting],
     ) -> StorageResult<()> {
+        self.update_text_postings_many(coll, &[(term, removes, adds)])
+    }
+
+    /// [`WriteBatch::update_text_postings`] for many terms, with the table opened once.
+    pub fn update_text_postings_many(
+        &mut self,
+        coll: &CollectionRecord,
+        changes: &[(&str, &[u64], &[Posting])],
+    ) -> StorageResult<()> {
         crate::guard::guarded(|| {
-            let mut changed: Vec<u64> = removes
-                .iter()
-                .copied()
-                .chain(adds.iter().map(|p| p.row))
-                .collect();
-            changed.sort_unstable();
-            changed.dedup();
-            let (Some(&lo), Some(&hi)) = (changed.first(), changed.last()) else {
-                return Ok(());
-            };
             let t = CollectionTables::of(coll.id);
             let mut table = self.txn()?.open_table(t.text_postings())?;
-            let (start, end) = term_range(term);
-            // The block holding `lo` is the last one starting at or before it (or the first).
-            let lo_key = text_postings::block_key(term, lo);
-            let from = match table
-                .range::<&[u8]>(start.as_slice()..=lo_key.as_slice())?
-                .next_back()
-            {
-                Some(entry) => entry?.0.value().to_vec(),
-                None => start.clone(),
-            };
-            let hi_key = text_postings::block_key(term, hi);
-            let mut blocks: Vec<(u64, Vec<u8>, Vec<u8>)> = Vec::new();
-            for entry in table.range::<&[u8]>(from.as_slice()..=hi_key.as_slice())? {
-                let (k, v) = entry?;
-                let (_, first) = text_postings::split_key(k.value())?;
-                blocks.push((first, k.value().to_vec(), v.value().to_vec()));
-            }
-            // Also the block after the range when `hi` lies before every block's start.
-            if blocks.is_empty()
-                && let Some(entry) = table
-                    .range::<&[u8]>(start.as_slice()..=end.as_slice())?
-                    .next()
-            {
-                let (k, v) = entry?;
-                let (_, first) = text_postings::split_key(k.value())?;
-                blocks.push((first, k.value().to_vec(), v.value().to_vec()));
-            }
-            // Decode only the blocks a changed row falls in: [first_i, first_{i+1}).
-            let mut merged: BTreeMap<u64, Posting> = BTreeMap::new();
-            let mut rewrite = Vec::new();
-            for i in 0..blocks.len() {
-                let lower = if i == 0 { 0 } else { blocks[i].0 };
-                let upper = blocks.get(i + 1).map_or(u64::MAX, |b| b.0 - 1);
-                let touched = changed.partition_point(|&r| r < lower)
-                    < changed.partition_point(|&r| r <= upper);
-                if touched {
-                    let mut out = Vec::new();
-                    open_block(&blocks[i].1, &blocks[i].2, &mut out)?;
-                    merged.extend(out.into_iter().map(|p| (p.row, p)));
-                    rewrite.push(i);
-                }
-            }
-            for &i in &rewrite {
-                table.remove(blocks[i].1.as_slice())?;
-            }
-            for r in removes {
-                merged.remove(r);
-            }
-            for p in adds {
-                merged.insert(p.row, *p);
-            }
-            let merged: Vec<Posting> = merged.into_values().collect();
-            for block in text_postings::chunk(&merged) {
-                let key = text_postings::block_key(term, block[0].row);
-                let body = text_postings::encode_block(block)?;
-                table.insert(key.as_slice(), seal::seal(&key, &body).as_slice())?;
+            for &(term, removes, adds) in changes {
+                update_term(&mut table, term, removes, adds)?;
             }
             Ok(())
         })
@@ -172,6 +117,83 @@ impl WriteBatch {
             Ok(self.txn()?.open_table(t.settings())?.remove(key)?.is_some())
         })
     }
+}
+
+/// One term's change (see [`WriteBatch::update_text_postings`]) in an open table.
+fn update_term(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    term: &str,
+    removes: &[u64],
+    adds: &[Posting],
+) -> StorageResult<()> {
+    let mut changed: Vec<u64> = removes
+        .iter()
+        .copied()
+        .chain(adds.iter().map(|p| p.row))
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    let (Some(&lo), Some(&hi)) = (changed.first(), changed.last()) else {
+        return Ok(());
+    };
+    let (start, end) = term_range(term);
+    // The block holding `lo` is the last one starting at or before it (or the first).
+    let lo_key = text_postings::block_key(term, lo);
+    let from = match table
+        .range::<&[u8]>(start.as_slice()..=lo_key.as_slice())?
+        .next_back()
+    {
+        Some(entry) => entry?.0.value().to_vec(),
+        None => start.clone(),
+    };
+    let hi_key = text_postings::block_key(term, hi);
+    let mut blocks: Vec<(u64, Vec<u8>, Vec<u8>)> = Vec::new();
+    for entry in table.range::<&[u8]>(from.as_slice()..=hi_key.as_slice())? {
+        let (k, v) = entry?;
+        let (_, first) = text_postings::split_key(k.value())?;
+        blocks.push((first, k.value().to_vec(), v.value().to_vec()));
+    }
+    // Also the block after the range when `hi` lies before every block's start.
+    if blocks.is_empty()
+        && let Some(entry) = table
+            .range::<&[u8]>(start.as_slice()..=end.as_slice())?
+            .next()
+    {
+        let (k, v) = entry?;
+        let (_, first) = text_postings::split_key(k.value())?;
+        blocks.push((first, k.value().to_vec(), v.value().to_vec()));
+    }
+    // Decode only the blocks a changed row falls in: [first_i, first_{i+1}).
+    let mut merged: BTreeMap<u64, Posting> = BTreeMap::new();
+    let mut rewrite = Vec::new();
+    for i in 0..blocks.len() {
+        let lower = if i == 0 { 0 } else { blocks[i].0 };
+        let upper = blocks.get(i + 1).map_or(u64::MAX, |b| b.0 - 1);
+        let touched =
+            changed.partition_point(|&r| r < lower) < changed.partition_point(|&r| r <= upper);
+        if touched {
+            let mut out = Vec::new();
+            open_block(&blocks[i].1, &blocks[i].2, &mut out)?;
+            merged.extend(out.into_iter().map(|p| (p.row, p)));
+            rewrite.push(i);
+        }
+    }
+    for &i in &rewrite {
+        table.remove(blocks[i].1.as_slice())?;
+    }
+    for r in removes {
+        merged.remove(r);
+    }
+    for p in adds {
+        merged.insert(p.row, *p);
+    }
+    let merged: Vec<Posting> = merged.into_values().collect();
+    for block in text_postings::chunk(&merged) {
+        let key = text_postings::block_key(term, block[0].row);
+        let body = text_postings::encode_block(block)?;
+        table.insert(key.as_slice(), seal::seal(&key, &body).as_slice())?;
+    }
+    Ok(())
 }
 
 impl ReadSnapshot {

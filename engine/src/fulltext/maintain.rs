@@ -85,9 +85,11 @@ pub(crate) fn apply(
             });
         }
     }
-    for (term, (removes, adds)) in &per_term {
-        batch.update_text_postings(record, term, removes, adds)?;
-    }
+    let changes: Vec<(&str, &[u64], &[Posting])> = per_term
+        .iter()
+        .map(|(term, (removes, adds))| (*term, removes.as_slice(), adds.as_slice()))
+        .collect();
+    batch.update_text_postings_many(record, &changes)?;
     let mut stats = spec::stats(read, record)?;
     let (mut gone, mut gone_len) = (0u64, 0u64);
     let lengths: Vec<(u64, u32)> = new
