@@ -27,12 +27,15 @@ fn build(path: &Path) {
         .unwrap();
     let records: Vec<Record> = (0..600)
         .map(|i| {
-            Record::new(format!("r{i}"), vector(i))
-                .with_payload(json!({"g": i % 5, "s": "y".repeat(i % 50)}))
+            Record::new(format!("r{i}"), vector(i)).with_payload(
+                json!({"g": i % 5, "s": "y".repeat(i % 50), "t": format!("w{i} common")}),
+            )
         })
         .collect();
     c.upsert(&records).unwrap();
     c.create_index(IvfPqParams::default().nlist(8)).unwrap();
+    c.create_text_index(&quiver::TextIndexParams::fields(["t"]))
+        .unwrap();
     c.delete(&["r1", "r2", "r3"]).unwrap();
 }
 
@@ -64,6 +67,14 @@ fn read_all(path: &Path, verify: bool) -> Result<Read, Error> {
     }
     if c.search(&vector(10), 1)?[0].id != "r10" {
         return Ok(Read::Differs("search".into()));
+    }
+    // The full-text index: postings, lengths and statistics as written.
+    let hits = c.search(quiver::Query::Keywords("w10"), 5)?;
+    if hits.len() != 1 || hits[0].id != "r10" {
+        return Ok(Read::Differs("keyword search".into()));
+    }
+    if c.search(quiver::Query::Keywords("common"), 1000)?.len() != 597 {
+        return Ok(Read::Differs("keyword count".into()));
     }
     // 120 records have g = 2, minus the deleted r2.
     if c.count_where(&quiver::Filter::field("g").eq(2))? != 119 {
