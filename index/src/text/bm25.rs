@@ -325,24 +325,20 @@ pub fn search(
     allowed: Option<&RowSet>,
 ) -> Vec<ScoredRow> {
     let postings: usize = terms.iter().map(|t| t.postings.len()).sum();
-    let lo = terms
-        .iter()
-        .filter_map(|t| t.postings.rows.first())
-        .min()
-        .copied()
-        .unwrap_or(0);
-    let hi = terms
-        .iter()
-        .filter_map(|t| t.postings.rows.last())
-        .max()
-        .copied()
-        .unwrap_or(0);
+    let (lo, hi) = row_span(terms.iter().map(|t| t.postings));
     let strategy = if hi - lo < 4 * postings as u64 + 64 {
         Walk::Accumulate
     } else {
         Walk::MaxScore
     };
     search_with(params, stats, terms, k, allowed, strategy)
+}
+
+/// The smallest and largest row of some lists ((0, 0) when all are empty).
+fn row_span<'a>(lists: impl Iterator<Item = &'a Postings> + Clone) -> (u64, u64) {
+    let lo = lists.clone().filter_map(|p| p.rows.first()).min();
+    let hi = lists.filter_map(|p| p.rows.last()).max();
+    (lo.copied().unwrap_or(0), hi.copied().unwrap_or(0))
 }
 
 fn search_with(
@@ -385,18 +381,7 @@ fn search_with(
     if required.is_empty() && strategy == Walk::Accumulate {
         // Every contribution is > 0 (idf > 0, tf ≥ 1), so 0 marks a row no list holds;
         // adding in term order gives the sums of `search_exhaustive` bit for bit.
-        let lo = cursors
-            .iter()
-            .filter_map(|c| c.postings.rows.first())
-            .min()
-            .copied()
-            .unwrap_or(0);
-        let hi = cursors
-            .iter()
-            .filter_map(|c| c.postings.rows.last())
-            .max()
-            .copied()
-            .unwrap_or(0);
+        let (lo, hi) = row_span(cursors.iter().map(|c| c.postings));
         let mut acc = vec![0.0f64; (hi - lo + 1) as usize];
         for c in &cursors {
             let lists = c.postings;

@@ -12,6 +12,23 @@ fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// The Cranfield documents as records with their text in payload field `w`.
+fn records(data: &ir::TestCollection) -> Vec<Record> {
+    data.docs
+        .iter()
+        .map(|(id, text)| Record::new(id.clone(), vec![1.0]).with_payload(json!({ "w": text })))
+        .collect()
+}
+
+/// A query with leading '+'/'-' stripped from its words (Cranfield has "-dash"), as the
+/// fixture's generator does.
+fn plain_words(q: &str) -> String {
+    q.split_whitespace()
+        .map(|w| w.trim_start_matches(['+', '-']))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn scores_equal_bm25s_on_cranfield() {
     let data = ir::cranfield(&fixtures().join("cranfield")).unwrap();
@@ -21,11 +38,7 @@ fn scores_equal_bm25s_on_cranfield() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = Database::create(dir.path().join("c.qvr")).unwrap();
-    let records: Vec<Record> = data
-        .docs
-        .iter()
-        .map(|(id, text)| Record::new(id.clone(), vec![1.0]).with_payload(json!({ "w": text })))
-        .collect();
+    let records = records(&data);
     for config in reference["configs"].as_array().unwrap() {
         let stem = config["stemming"].as_str().unwrap();
         let c = db
@@ -55,11 +68,7 @@ fn scores_equal_bm25s_on_cranfield() {
             .iter()
             .zip(config["queries"].as_array().unwrap())
         {
-            let q: String = q
-                .split_whitespace()
-                .map(|w| w.trim_start_matches(['+', '-']))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let q = plain_words(q);
             let terms: Vec<String> = serde_json::from_value(want["terms"].clone()).unwrap();
             assert_eq!(c.analyze(&q).unwrap(), terms, "{stem}: terms of {q:?}");
             let top: Vec<(String, f64)> = serde_json::from_value(want["top10"].clone()).unwrap();
@@ -96,11 +105,7 @@ fn cranfield_bm25_quality() {
     let data = ir::cranfield(&fixtures().join("cranfield")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = Database::create(dir.path().join("c.qvr")).unwrap();
-    let records: Vec<Record> = data
-        .docs
-        .iter()
-        .map(|(id, text)| Record::new(id.clone(), vec![1.0]).with_payload(json!({ "w": text })))
-        .collect();
+    let records = records(&data);
     for (stemming, floor) in [(Stemming::English, 0.355), (Stemming::None, 0.328)] {
         let c = db
             .create_collection(
@@ -115,11 +120,7 @@ fn cranfield_bm25_quality() {
             .queries
             .iter()
             .map(|q| {
-                let q: String = q
-                    .split_whitespace()
-                    .map(|w| w.trim_start_matches(['+', '-']))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let q = plain_words(q);
                 c.search(Query::Keywords(&q), 100)
                     .unwrap()
                     .into_iter()
