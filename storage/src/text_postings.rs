@@ -199,6 +199,9 @@ pub fn decode_block(first_row: u64, body: &[u8], out: &mut Vec<Posting>) -> Stor
         return Err(bad("unknown layout version"));
     }
     let n = usize::from(body[1]) + 1;
+    if n > BLOCK_ROWS {
+        return Err(bad("more than 128 rows"));
+    }
     let bits = [body[2], body[3], body[4]];
     if bits.iter().any(|&b| b > 32) {
         return Err(bad("bit width above 32"));
@@ -295,6 +298,17 @@ mod tests {
             let _ = decode_block(block[0].row, &body, &mut out);
             let _ = decode_block(0, &body[..i], &mut out);
         }
+    }
+
+    /// Found by the decode_records fuzz target: a header claiming 233 rows.
+    #[test]
+    fn oversized_row_counts_are_corrupted() {
+        let body = [1u8, 0xe8, 0, 0, 0, 0, 0, 0, 0, 1, 0x2d, 0x04, 0];
+        let mut out = Vec::new();
+        assert!(matches!(
+            decode_block(0, &body, &mut out),
+            Err(StorageError::Corrupted { .. })
+        ));
     }
 
     #[test]
