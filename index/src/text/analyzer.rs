@@ -14,6 +14,8 @@
 //! base64, hashes or noise, and their postings would only cost space.
 
 use rust_stemmers::{Algorithm, Stemmer};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Lucene's English stop words (`EnglishAnalyzer.ENGLISH_STOP_WORDS_SET`), sorted.
@@ -61,11 +63,16 @@ impl Default for AnalyzerConfig {
     }
 }
 
-/// Turns texts into terms.
+/// Turns texts into terms. Keeps the stems it computed (a batch of texts repeats most of
+/// its words, and Snowball is most of the analysis cost), up to [`STEM_CACHE`] words.
 pub struct Analyzer {
     config: AnalyzerConfig,
     stemmer: Option<Stemmer>,
+    stems: RefCell<HashMap<String, String>>,
 }
+
+/// Most words whose stems an analyzer keeps (then it starts over).
+pub const STEM_CACHE: usize = 1 << 16;
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +88,11 @@ impl Analyzer {
             Stemming::None => None,
             Stemming::English => Some(Stemmer::create(Algorithm::English)),
         };
-        Analyzer { config, stemmer }
+        Analyzer {
+            config,
+            stemmer,
+            stems: RefCell::new(HashMap::new()),
+        }
     }
 
     pub fn config(&self) -> AnalyzerConfig {
@@ -106,7 +117,19 @@ impl Analyzer {
                 continue;
             }
             match &self.stemmer {
-                Some(s) => f(&s.stem(&lower)),
+                Some(s) => {
+                    let mut stems = self.stems.borrow_mut();
+                    if let Some(stem) = stems.get(&lower) {
+                        f(stem);
+                    } else {
+                        let stem = s.stem(&lower).into_owned();
+                        f(&stem);
+                        if stems.len() >= STEM_CACHE {
+                            stems.clear();
+                        }
+                        stems.insert(lower, stem);
+                    }
+                }
                 None => f(&lower),
             }
         }
@@ -166,6 +189,17 @@ mod tests {
             stop_words: StopWords::English,
         });
         assert_eq!(only_stop.terms("the flows"), ["flows"]);
+    }
+
+    #[test]
+    fn cached_stems_equal_fresh_ones() {
+        let a = Analyzer::new(AnalyzerConfig::default());
+        let text = "running runners ran flows flowing heated heating";
+        let first = a.terms(text);
+        assert_eq!(a.terms(text), first);
+        let fresh = Stemmer::create(Algorithm::English);
+        let direct: Vec<String> = text.split(' ').map(|w| fresh.stem(w).into_owned()).collect();
+        assert_eq!(first, direct);
     }
 
     #[test]
