@@ -198,7 +198,10 @@ mod tests {
         let first = a.terms(text);
         assert_eq!(a.terms(text), first);
         let fresh = Stemmer::create(Algorithm::English);
-        let direct: Vec<String> = text.split(' ').map(|w| fresh.stem(w).into_owned()).collect();
+        let direct: Vec<String> = text
+            .split(' ')
+            .map(|w| fresh.stem(w).into_owned())
+            .collect();
         assert_eq!(first, direct);
     }
 
