@@ -96,16 +96,16 @@ fn list(path: &Path, as_json: bool) -> DynResult<()> {
                 let model = db.collection(&c.name)?.model()?;
                 Ok(
                     json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
-                       "dtype": c.element_type.name(), "count": c.count,
-                       "created_at_ms": c.created_at_ms, "model": model,
-                       "multi_vector": c.multi_vector,
-                       "payload_indexes": db.collection(&c.name)?.payload_indexes()?,
-                       "text_index": db.collection(&c.name)?.text_index()?.map(|t| json!({
-                           "fields": t.params.fields, "rows": t.rows, "avg_len": t.avg_len,
-                           "k1": t.params.k1, "b": t.params.b, "blocks": t.blocks, "bytes": t.bytes,
-                           "stemming": if t.params.stemming == quiver::Stemming::English { "english" } else { "none" },
-                           "stop_words": if t.params.stop_words == quiver::StopWords::English { "english" } else { "none" },
-                       }))}),
+                    "dtype": c.element_type.name(), "count": c.count,
+                    "created_at_ms": c.created_at_ms, "model": model,
+                    "multi_vector": c.multi_vector,
+                    "payload_indexes": db.collection(&c.name)?.payload_indexes()?,
+                    "text_index": db.collection(&c.name)?.text_index()?.map(|t| json!({
+                        "fields": t.params.fields, "rows": t.rows, "avg_len": t.avg_len,
+                        "k1": t.params.k1, "b": t.params.b, "blocks": t.blocks, "bytes": t.bytes,
+                        "stemming": t.params.stemming_name(),
+                        "stop_words": t.params.stop_words_name(),
+                    }))}),
                 )
             })
             .collect::<Result<Vec<_>, Error>>()?;

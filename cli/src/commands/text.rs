@@ -1,7 +1,7 @@
 //! Full-text: declaring the index (`text-index`) and showing what texts become (`analyze`).
 
 use super::*;
-use quiver::{Stemming, StopWords, TextIndexInfo, TextIndexParams};
+use quiver::{TextIndexInfo, TextIndexParams};
 
 /// The arguments of `quiver text-index`.
 #[derive(clap::Args)]
@@ -40,16 +40,10 @@ pub(super) fn text_index(args: TextIndexArgs) -> DynResult<()> {
         b,
         drop,
     } = args;
-    let stemming = match stem.as_str() {
-        "english" => Stemming::English,
-        "none" => Stemming::None,
-        other => return Err(format!("--stem {other}: use english or none").into()),
-    };
-    let stop_words = match stopwords.as_str() {
-        "english" => StopWords::English,
-        "none" => StopWords::None,
-        other => return Err(format!("--stopwords {other}: use english or none").into()),
-    };
+    let stemming = TextIndexParams::parse_stemming(&stem)
+        .ok_or_else(|| format!("--stem {stem}: use english or none"))?;
+    let stop_words = TextIndexParams::parse_stop_words(&stopwords)
+        .ok_or_else(|| format!("--stopwords {stopwords}: use english or none"))?;
     let db = Database::open(&db)?;
     let c = db.collection(&collection)?;
     if drop {
@@ -92,16 +86,8 @@ pub(super) fn describe_text_index(info: &TextIndexInfo) -> String {
     };
     format!(
         "full-text on {source} (stem {}, stop words {}, k1 {}, b {}; {} rows, mean length {:.1}, {} blocks, {} bytes)",
-        if p.stemming == Stemming::English {
-            "english"
-        } else {
-            "none"
-        },
-        if p.stop_words == StopWords::English {
-            "english"
-        } else {
-            "none"
-        },
+        p.stemming_name(),
+        p.stop_words_name(),
         p.k1,
         p.b,
         info.rows,

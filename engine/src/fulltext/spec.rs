@@ -153,33 +153,38 @@ struct Stored {
     b: f64,
 }
 
-fn stemming_name(s: Stemming) -> &'static str {
-    match s {
-        Stemming::English => "english",
-        _ => "none",
+/// The names settings, the CLI and `info` use for the analyzer's choices: `english`, `none`.
+impl TextIndexParams {
+    pub fn stemming_name(&self) -> &'static str {
+        match self.stemming {
+            Stemming::English => "english",
+            _ => "none",
+        }
     }
-}
 
-fn stop_words_name(s: StopWords) -> &'static str {
-    match s {
-        StopWords::English => "english",
-        _ => "none",
+    pub fn stop_words_name(&self) -> &'static str {
+        match self.stop_words {
+            StopWords::English => "english",
+            _ => "none",
+        }
     }
-}
 
-pub(crate) fn parse_stemming(name: &str) -> Option<Stemming> {
-    match name {
-        "english" => Some(Stemming::English),
-        "none" => Some(Stemming::None),
-        _ => None,
+    /// `english` or `none`.
+    pub fn parse_stemming(name: &str) -> Option<Stemming> {
+        match name {
+            "english" => Some(Stemming::English),
+            "none" => Some(Stemming::None),
+            _ => None,
+        }
     }
-}
 
-pub(crate) fn parse_stop_words(name: &str) -> Option<StopWords> {
-    match name {
-        "english" => Some(StopWords::English),
-        "none" => Some(StopWords::None),
-        _ => None,
+    /// `english` or `none`.
+    pub fn parse_stop_words(name: &str) -> Option<StopWords> {
+        match name {
+            "english" => Some(StopWords::English),
+            "none" => Some(StopWords::None),
+            _ => None,
+        }
     }
 }
 
@@ -187,8 +192,8 @@ pub(crate) fn encode(params: &TextIndexParams) -> Result<Vec<u8>> {
     serde_json::to_vec(&Stored {
         analyzer_version: ANALYZER_VERSION,
         fields: params.fields.clone(),
-        stemming: stemming_name(params.stemming).into(),
-        stop_words: stop_words_name(params.stop_words).into(),
+        stemming: params.stemming_name().into(),
+        stop_words: params.stop_words_name().into(),
         k1: params.k1,
         b: params.b,
     })
@@ -215,9 +220,9 @@ pub(crate) fn declared(
     }
     let params = TextIndexParams {
         fields: stored.fields,
-        stemming: parse_stemming(&stored.stemming)
+        stemming: TextIndexParams::parse_stemming(&stored.stemming)
             .ok_or_else(|| bad(format!("stemming '{}'", stored.stemming)))?,
-        stop_words: parse_stop_words(&stored.stop_words)
+        stop_words: TextIndexParams::parse_stop_words(&stored.stop_words)
             .ok_or_else(|| bad(format!("stop words '{}'", stored.stop_words)))?,
         k1: stored.k1,
         b: stored.b,
