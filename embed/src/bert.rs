@@ -280,7 +280,7 @@ pub(super) fn run_trunk(
         mask.extend(std::iter::repeat_n(0u32, len - s.len()));
     }
     let hidden = model
-        .forward(&ids, &mask, seqs.len(), len)
+        .forward(&ids, None, &mask, seqs.len(), len)
         .map_err(candle_core::Error::Msg)?;
     let hidden = Tensor::from_vec(hidden, (seqs.len(), len, model.hidden()), &Device::Cpu)?;
     let mask = Tensor::from_vec(mask, (seqs.len(), len), &Device::Cpu)?;

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// A linear layer, weight stored input-major (`w[i * outputs + o]`), so `x · w` reads rows.
-struct Linear {
+pub(super) struct Linear {
     w: Vec<f32>,
     b: Vec<f32>,
     outputs: usize,
@@ -50,20 +50,21 @@ pub(super) struct Trunk {
     max_positions: usize,
     word: Vec<f32>,
     position: Vec<f32>,
-    /// Token type 0's embedding (single-segment input).
+    /// The token type embeddings, `type_vocab x hidden` (segment A = 0, B = 1).
     token_type: Vec<f32>,
+    type_vocab: usize,
     embedding_norm: Norm,
     layers: Vec<Layer>,
 }
 
 /// Reads named tensors, as f32, checking their shapes.
-struct Weights<'a> {
-    tensors: &'a HashMap<String, Tensor>,
-    prefix: String,
+pub(super) struct Weights<'a> {
+    pub tensors: &'a HashMap<String, Tensor>,
+    pub prefix: String,
 }
 
 impl Weights<'_> {
-    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    pub fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
         let full = format!("{}{name}", self.prefix);
         let t = self
             .tensors
@@ -82,7 +83,7 @@ impl Weights<'_> {
     }
 
     /// A PyTorch linear layer (`weight` [out, in], `bias` [out]), transposed to input-major.
-    fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear, String> {
+    pub fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear, String> {
         let w = self.get(&format!("{name}.weight"), &[outputs, inputs])?;
         let b = self.get(&format!("{name}.bias"), &[outputs])?;
         Ok(Linear {
@@ -118,6 +119,15 @@ impl Trunk {
         config: &Config,
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Trunk, String> {
+        Ok(Self::load_with_prefix(config, tensors)?.0)
+    }
+
+    /// [`Trunk::load`], also returning the prefix the tensors were found under (a head's
+    /// pooler sits beside the encoder, under the same prefix).
+    pub(super) fn load_with_prefix(
+        config: &Config,
+        tensors: &HashMap<String, Tensor>,
+    ) -> Result<(Trunk, String), String> {
         let (h, inter) = (config.hidden_size, config.intermediate_size);
         if config.num_attention_heads == 0 || !h.is_multiple_of(config.num_attention_heads) {
             return Err(format!(
@@ -131,7 +141,10 @@ impl Trunk {
             .into_iter()
             .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
             .ok_or("no embeddings.word_embeddings.weight tensor")?;
-        let w = Weights { tensors, prefix };
+        let w = Weights {
+            tensors,
+            prefix: prefix.clone(),
+        };
         let token_types = w.get(
             "embeddings.token_type_embeddings.weight",
             &[config.type_vocab_size, h],
@@ -162,7 +175,7 @@ impl Trunk {
                 output_norm: w.norm(&at("output.LayerNorm"), h)?,
             });
         }
-        Ok(Trunk {
+        let trunk = Trunk {
             hidden: h,
             heads: config.num_attention_heads,
             eps: config.layer_norm_eps as f32,
@@ -174,10 +187,12 @@ impl Trunk {
                 "embeddings.position_embeddings.weight",
                 &[config.max_position_embeddings, h],
             )?,
-            token_type: token_types[..h].to_vec(),
+            token_type: token_types,
+            type_vocab: config.type_vocab_size,
             embedding_norm: w.norm("embeddings.LayerNorm", h)?,
             layers,
-        })
+        };
+        Ok((trunk, prefix))
     }
 
     /// The width of the hidden state (the token vectors' dimension).
@@ -187,17 +202,19 @@ impl Trunk {
 
     /// The last hidden state (`batch x len x hidden`, row-major) of `batch` sequences of
     /// `len` token ids each (padded by the caller); `mask[b * len + j]` is 0 where key `j` of
-    /// sequence `b` must not be attended to.
+    /// sequence `b` must not be attended to; `types` are the token type (segment) ids, all 0
+    /// when `None`.
     pub(super) fn forward(
         &self,
         ids: &[u32],
+        types: Option<&[u32]>,
         mask: &[u32],
         batch: usize,
         len: usize,
     ) -> Result<Vec<f32>, String> {
         let h = self.hidden;
         let rows = batch * len;
-        if ids.len() != rows || mask.len() != rows {
+        if ids.len() != rows || mask.len() != rows || types.is_some_and(|t| t.len() != rows) {
             return Err(format!(
                 "{} ids / {} mask values for {batch} x {len}",
                 ids.len(),
@@ -219,13 +236,21 @@ impl Trunk {
                 self.vocab
             ));
         }
+        if let Some(&bad) = types.and_then(|t| t.iter().find(|&&t| t as usize >= self.type_vocab)) {
+            return Err(format!(
+                "token type {bad} outside the model's {} types",
+                self.type_vocab
+            ));
+        }
         // Embeddings: word + token type + position, then layer norm.
         let mut x = vec![0f32; rows * h];
         x.par_chunks_mut(h).enumerate().for_each(|(t, row)| {
             let id = ids[t] as usize;
             let word = &self.word[id * h..(id + 1) * h];
+            let ty = types.map_or(0, |types| types[t] as usize);
+            let ty = &self.token_type[ty * h..(ty + 1) * h];
             let pos = &self.position[(t % len) * h..(t % len + 1) * h];
-            for (((o, &w), &ty), &p) in row.iter_mut().zip(word).zip(&self.token_type).zip(pos) {
+            for (((o, &w), &ty), &p) in row.iter_mut().zip(word).zip(ty).zip(pos) {
                 *o = (w + ty) + p;
             }
             layer_norm(row, &self.embedding_norm, self.eps);
@@ -301,7 +326,7 @@ impl Trunk {
 }
 
 /// `out = x · W + b (+ residual)`, all rows at once on every core.
-fn project(x: &[f32], residual: Option<&[f32]>, linear: &Linear, out: &mut [f32]) {
+pub(super) fn project(x: &[f32], residual: Option<&[f32]>, linear: &Linear, out: &mut [f32]) {
     let n = linear.outputs;
     let inputs = linear.w.len() / n;
     let rows = x.len() / inputs;

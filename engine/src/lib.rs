@@ -77,7 +77,7 @@ pub use collection::{
 };
 pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
 pub use db::{Database, UpgradeReport};
-pub use embed::{Embedder, LateInteraction, ModelIdentity, Pooling};
+pub use embed::{CrossEncoder, Embedder, LateInteraction, ModelIdentity, Pooling};
 pub use error::{Error, ErrorKind, Result, VectorProblem};
 pub use filter::{Filter, PayloadIndex, PayloadIndexKind};
 pub use fulltext::{Stemming, StopWords, TextIndexInfo, TextIndexParams};
@@ -87,3 +87,6 @@ pub use quiver_index::multi::TokenIndexParams as MultiIndexParams;
 pub use quiver_index::{ElementType, Metric};
 pub use quiver_storage::{Backend, MemoryBackend};
 pub use stages::fusion::{Branch, BranchScore, Explanation, Fusion};
+pub use stages::rerank::Rerank;
+pub use stages::rescore::Rescore;
+pub use stages::{Stage, StageScore};

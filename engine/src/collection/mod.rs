@@ -6,6 +6,7 @@
 mod index;
 mod query;
 mod records;
+mod reranker;
 mod shims;
 mod text;
 

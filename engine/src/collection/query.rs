@@ -8,6 +8,9 @@ use crate::filter::{self, Filter};
 use crate::fulltext;
 use crate::kinds::{self, Data, Found, Owned};
 use crate::stages::fusion::{self, Branch, Explanation, Fusion, Ranked};
+use crate::stages::rerank::{self, Rerank};
+use crate::stages::rescore::{self, Rescore};
+use crate::stages::{self, Stage, StageScore};
 use crate::validate;
 use quiver_storage::RowReader;
 use serde_json::Value;
@@ -265,6 +268,11 @@ pub struct SearchOptions<'a> {
     pub include_vector: bool,
     /// Results skipped before the k returned (paging).
     pub offset: usize,
+    /// Exact re-scoring in another collection of the same ids (e.g. MaxSim on a ColBERT
+    /// collection) after the first stage.
+    pub rescore: Option<Rescore<'a>>,
+    /// Cross-encoder re-ranking of the best candidates, the last stage.
+    pub rerank: Option<Rerank<'a>>,
 }
 
 impl<'a> SearchOptions<'a> {
@@ -280,7 +288,59 @@ impl<'a> SearchOptions<'a> {
             include_payload: true,
             include_vector: false,
             offset: 0,
+            rescore: None,
+            rerank: None,
         }
+    }
+
+    /// Re-score the first stage's candidates exactly in another collection of the same ids
+    /// (see [`Rescore`]).
+    pub fn rescore(mut self, rescore: Rescore<'a>) -> Self {
+        self.rescore = Some(rescore);
+        self
+    }
+
+    /// Re-rank the best candidates with a cross-encoder (see [`Rerank`]): the hits' scores
+    /// are then the cross-encoder's, and each hit's [`Hit::stages`] holds every stage's.
+    ///
+    /// ```
+    /// # use quiver::{CollectionConfig, Database, Metric, Record, Rerank, SearchOptions};
+    /// # use quiver::embed::{CrossEncoder, RerankerIdentity, ScoreActivation};
+    /// # use serde_json::json;
+    /// # use std::sync::Arc;
+    /// # struct Shortest(RerankerIdentity);
+    /// # impl CrossEncoder for Shortest {
+    /// #     fn identity(&self) -> &RerankerIdentity { &self.0 }
+    /// #     fn score(&self, _: &str, t: &[&str]) -> quiver::Result<Vec<f32>> {
+    /// #         Ok(t.iter().map(|t| -(t.len() as f32)).collect())
+    /// #     }
+    /// # }
+    /// # let model: Arc<dyn CrossEncoder> = Arc::new(Shortest(RerankerIdentity {
+    /// #     name: "shortest".into(), weights_sha256: "v1".into(), max_tokens: 512,
+    /// #     activation: ScoreActivation::Identity, labels: 1 }));
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = Database::create(dir.path().join("q.qvr"))?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2, Metric::Cosine))?;
+    /// c.upsert(&[
+    ///     Record::new("a", vec![1.0, 0.0]).with_payload(json!({"body": "a long passage about wings"})),
+    ///     Record::new("b", vec![0.9, 0.1]).with_payload(json!({"body": "wings"})),
+    /// ])?;
+    /// let rerank = Rerank::with(model).query("wings?").text_field("body");
+    /// let hits = c.search(&[1.0, 0.0], SearchOptions::new(1).rerank(rerank))?;
+    /// assert_eq!(hits[0].id, "b"); // first by the cross-encoder, second by cosine
+    /// assert_eq!(hits[0].stages.len(), 2);
+    /// # Ok::<(), quiver::Error>(())
+    /// ```
+    pub fn rerank(mut self, rerank: Rerank<'a>) -> Self {
+        self.rerank = Some(rerank);
+        self
+    }
+
+    /// Candidates the first stage retrieves for k + offset = `wanted` results.
+    fn depth(&self, wanted: usize) -> usize {
+        let rescore = self.rescore.as_ref().map_or(wanted, |r| r.depth(wanted));
+        let rerank = self.rerank.as_ref().map_or(wanted, |r| r.depth(wanted));
+        rescore.max(rerank)
     }
 
     /// Skip the first `offset` results (paging: the same query with offset 0, k, 2k, ...
@@ -361,6 +421,12 @@ impl<'a> SearchOptions<'a> {
                 validate::search_parameter(name, n)?;
             }
         }
+        if let Some(r) = &self.rescore {
+            r.validate()?;
+        }
+        if let Some(r) = &self.rerank {
+            r.validate()?;
+        }
         Ok(())
     }
 }
@@ -395,6 +461,9 @@ pub struct Hit {
     /// Hybrid queries: the hit's rank and score in each branch (`score` is then the fused
     /// score).
     pub explain: Option<Explanation>,
+    /// Searches with a re-scoring or re-ranking stage: the hit's rank and score after each
+    /// stage it went through, first stage first (`score` is the last one's). Empty otherwise.
+    pub stages: Vec<StageScore>,
 }
 
 impl Hit {
@@ -407,6 +476,7 @@ impl Hit {
             text: None,
             vector: None,
             explain: None,
+            stages: Vec::new(),
         }
     }
 }
@@ -513,7 +583,8 @@ impl Collection {
             .map(|f| filter::allowed_rows(&snap.read, state, f))
             .transpose()?;
         let allowed = allowed.as_deref();
-        let wanted = options.k + options.offset;
+        let requested = options.k + options.offset;
+        let wanted = options.depth(requested);
         let at = state.at(&snap.read);
         // Plain dense queries together (batches of vectors become matrix products).
         let dense: Vec<Data<'_>> = plans
@@ -602,13 +673,159 @@ impl Collection {
                         .collect()
                 }
             };
-            results.push(list.into_iter().skip(options.offset).collect::<Vec<_>>());
+            results.push(list);
         }
         let reader = snap.read.row_reader(&state.record)?;
-        results
-            .into_iter()
-            .map(|list| hits(&reader, list, &options))
-            .collect()
+        if options.rescore.is_none() && options.rerank.is_none() {
+            return results
+                .into_iter()
+                .map(|list| hits(&reader, list.into_iter().skip(options.offset), &options))
+                .collect();
+        }
+        // A pipeline: the later stages need ids and texts, so payloads are read first.
+        let reranker = match &options.rerank {
+            Some(r) => Some(self.stage_reranker(r)?),
+            None => None,
+        };
+        let text_source = match &options.rerank {
+            Some(r) => Some(DocumentText::of(self, &snap.read, state, r)?),
+            None => None,
+        };
+        let read_all = options.clone().include_payload(true);
+        let mut out = Vec::with_capacity(results.len());
+        for (list, query) in results.into_iter().zip(&queries) {
+            let mut list = hits(&reader, list.into_iter(), &read_all)?;
+            stages::record(Stage::Retrieve, &mut list);
+            if let Some(r) = &options.rescore {
+                let q = match r.query {
+                    Some(q) => q,
+                    None => Query::Text(query_text(query).ok_or_else(|| no_text("rescore"))?),
+                };
+                let tail = list.split_off(r.depth(requested).min(list.len()));
+                rescore::apply(r, q, &mut list)?;
+                list.extend(tail);
+            }
+            if let (Some(r), Some(model), Some(source)) = (&options.rerank, &reranker, &text_source)
+            {
+                let q = r
+                    .query
+                    .or_else(|| query_text(query))
+                    .ok_or_else(|| no_text("rerank"))?;
+                let tail = list.split_off(r.depth(requested).min(list.len()));
+                let texts: Vec<Option<String>> =
+                    list.iter().map(|h| source.text(h)).collect::<Result<_>>()?;
+                rerank::apply(model.as_ref(), q, &mut list, &texts)?;
+                list.extend(tail);
+            }
+            let mut list: Vec<Hit> = list
+                .into_iter()
+                .skip(options.offset)
+                .take(options.k)
+                .collect();
+            if !options.include_payload {
+                for h in &mut list {
+                    h.payload = None;
+                    h.text = None;
+                }
+            }
+            out.push(list);
+        }
+        Ok(out)
+    }
+
+    /// The cross-encoder a re-rank stage uses: the one given, else the pinned default.
+    fn stage_reranker(&self, r: &Rerank<'_>) -> Result<std::sync::Arc<dyn crate::CrossEncoder>> {
+        if let Some(m) = &r.model {
+            return Ok(m.clone());
+        }
+        let model = self.reranker()?.ok_or_else(|| Error::InvalidParameter {
+            name: "rerank",
+            reason: format!(
+                "collection '{}' has no pinned re-ranker (Collection::pin_reranker): give the model",
+                self.name
+            ),
+        })?;
+        if model.identity().labels != 1 {
+            return Err(Error::InvalidParameter {
+                name: "rerank model",
+                reason: format!("{} is not a one-output re-ranker", model.identity().fingerprint()),
+            });
+        }
+        Ok(model)
+    }
+}
+
+/// The text a query stands for, which later stages read: a text query's text, a keyword
+/// query's keywords, a hybrid query's dense text (else its keywords).
+fn query_text<'q>(q: &Query<'q>) -> Option<&'q str> {
+    match *q {
+        Query::Text(t) | Query::Keywords(t) => Some(t),
+        Query::Hybrid(Hybrid {
+            dense: Dense::Text(t),
+            ..
+        }) => Some(t),
+        Query::Hybrid(h) => Some(h.keywords),
+        _ => None,
+    }
+}
+
+fn no_text(stage: &'static str) -> Error {
+    Error::InvalidParameter {
+        name: stage,
+        reason: format!(
+            "a vector or matrix query has no text for the {stage} stage: give it (Rerank::query / Rescore::query)"
+        ),
+    }
+}
+
+/// Where a re-ranker reads a candidate's document text (see [`Rerank`]).
+enum DocumentText {
+    Field(crate::filter::FieldPath),
+    /// The stored text, else these full-text-indexed fields.
+    Stored(Vec<crate::filter::FieldPath>),
+}
+
+impl DocumentText {
+    fn of(
+        c: &Collection,
+        read: &quiver_storage::ReadSnapshot,
+        state: &crate::db::snapshot::CollectionState,
+        r: &Rerank<'_>,
+    ) -> Result<DocumentText> {
+        if let Some(f) = r.text_field {
+            let path = crate::filter::FieldPath::new(f).map_err(|reason| Error::InvalidParameter {
+                name: "rerank text_field",
+                reason,
+            })?;
+            return Ok(DocumentText::Field(path));
+        }
+        let _ = c;
+        let fields = match fulltext::declared_params(read, &state.record)? {
+            Some(params) => params.paths()?,
+            None => Vec::new(),
+        };
+        Ok(DocumentText::Stored(fields))
+    }
+
+    fn text(&self, hit: &Hit) -> Result<Option<String>> {
+        let from = |paths: &[crate::filter::FieldPath]| -> Option<String> {
+            let payload = hit.payload.as_ref()?;
+            let mut parts: Vec<&str> = Vec::new();
+            for p in paths {
+                match crate::filter::plan::resolve_path(p, payload) {
+                    Some(Value::String(s)) => parts.push(s),
+                    Some(Value::Array(items)) => {
+                        parts.extend(items.iter().filter_map(Value::as_str));
+                    }
+                    _ => {}
+                }
+            }
+            (!parts.is_empty()).then(|| parts.join("\n"))
+        };
+        Ok(match self {
+            DocumentText::Field(p) => from(std::slice::from_ref(p)),
+            DocumentText::Stored(fields) => hit.text.clone().or_else(|| from(fields)),
+        })
     }
 }
 
@@ -624,11 +841,10 @@ enum Plan<'d, 'q> {
 
 fn hits(
     reader: &RowReader,
-    found: Vec<(Found, Option<Explanation>)>,
+    found: impl Iterator<Item = (Found, Option<Explanation>)>,
     options: &SearchOptions<'_>,
 ) -> Result<Vec<Hit>> {
     found
-        .into_iter()
         .map(|(f, explain)| {
             let id = reader
                 .id(f.row)?
@@ -648,6 +864,7 @@ fn hits(
                 text,
                 vector: f.vector,
                 explain,
+                stages: Vec::new(),
             })
         })
         .collect()

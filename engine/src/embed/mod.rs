@@ -1,5 +1,5 @@
 //! Text embedding: the [`Embedder`] trait, the identity a collection pins, the registry of
-//! loaded models and the [`ModelLoader`] hook. The models themselves (BERT-family sentence
+//! loaded models and the [`ModelLoader`] hook; the [`CrossEncoder`] trait of re-rankers. The models themselves (BERT-family sentence
 //! encoders, ColBERT) live in the crate `quiver-embed`, which registers its loader.
 //!
 //! A collection created with an embedder stores its [`ModelIdentity`] in the same
@@ -41,13 +41,15 @@
 //! # Ok::<(), quiver::Error>(())
 //! ```
 
+mod cross_encoder;
 mod identity;
 mod registry;
 mod text;
 
+pub use cross_encoder::{CrossEncoder, RerankerIdentity, ScoreActivation};
 pub use identity::{LateInteraction, ModelIdentity, Pooling};
-pub use registry::{ModelLoader, ModelSource, register_model_loader};
-pub(crate) use registry::{Registry, SETTING_KEY, StoredEmbedder};
+pub use registry::{ModelLoader, ModelSource, RerankerSource, register_model_loader};
+pub(crate) use registry::{RERANKER_KEY, Registry, SETTING_KEY, StoredEmbedder, StoredReranker};
 pub use text::check as check_text;
 
 use crate::error::Result;

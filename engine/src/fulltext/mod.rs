@@ -18,4 +18,5 @@ mod spec;
 pub(crate) use maintain::{TextPut, check, index_deletes, index_puts};
 pub use quiver_index::text::{Stemming, StopWords};
 pub(crate) use search::search;
+pub(crate) use spec::declared as declared_params;
 pub use spec::{TextIndexInfo, TextIndexParams};
