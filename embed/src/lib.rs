@@ -1,12 +1,14 @@
 //! # quiver-embed
 //!
 //! Model inference for Quiver, in process and on the CPU: BERT-family sentence encoders
-//! ([`BertEmbedder`]: all-MiniLM, bge, e5, ...) and ColBERT-style late-interaction encoders
-//! ([`ColbertEmbedder`]) loaded from HuggingFace / sentence-transformers folders, with our own
-//! transformer forward pass (`trunk.rs`: fused QKV products on all cores, vectorised softmax
-//! and GELU in `activation.rs`). The engine (`quiver`) knows models only through its
-//! [`quiver::Embedder`] trait; this crate implements it, and [`register`] lets the engine load a
-//! collection's pinned model folder again after the database is reopened.
+//! ([`BertEmbedder`]: all-MiniLM, bge, e5, ...), ColBERT-style late-interaction encoders
+//! ([`ColbertEmbedder`]) and cross-encoder re-rankers ([`BertCrossEncoder`]), loaded from
+//! HuggingFace / sentence-transformers folders, with our own transformer forward pass
+//! (`trunk.rs`: fused QKV products on all cores, vectorised softmax and GELU in
+//! `activation.rs`). The engine (`quiver`) knows models only through its
+//! [`quiver::Embedder`] and [`quiver::CrossEncoder`] traits; this crate implements them, and
+//! [`register`] lets the engine load a collection's pinned model folders again after the
+//! database is reopened.
 //!
 //! ```no_run
 //! use quiver::{CollectionConfig, Database, TextRecord};
@@ -27,15 +29,18 @@ mod bert;
 mod colbert;
 mod colbert_config;
 mod config;
+mod cross_config;
+mod cross_encoder;
 mod folder;
 mod trunk;
 
 pub use bert::{BertEmbedder, BertOptions};
 pub use colbert::{ColbertEmbedder, ColbertOptions};
+pub use cross_encoder::{BertCrossEncoder, CrossEncoderOptions};
 pub use folder::ModelFolder;
 
-use quiver::embed::{ModelLoader, ModelSource};
-use quiver::{Embedder, Result};
+use quiver::embed::{ModelLoader, ModelSource, RerankerSource};
+use quiver::{CrossEncoder, Embedder, Result};
 use std::sync::Arc;
 
 /// Registers this crate's loader with the engine, so that a collection pinned to a BERT or
@@ -71,5 +76,16 @@ impl ModelLoader for FolderLoader {
             batch_size: None,
         };
         Ok(Arc::new(BertEmbedder::load_with(&source.folder, &options)?))
+    }
+
+    fn load_reranker(&self, source: &RerankerSource) -> Result<Arc<dyn CrossEncoder>> {
+        let options = CrossEncoderOptions {
+            max_tokens: Some(source.identity.max_tokens),
+            batch_size: None,
+        };
+        Ok(Arc::new(BertCrossEncoder::load_with(
+            &source.folder,
+            &options,
+        )?))
     }
 }

@@ -11,6 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 #[path = "model/colbert.rs"]
 mod colbert;
+#[path = "model/cross_encoder.rs"]
+mod cross_encoder;
 #[path = "model/multi_vector.rs"]
 mod multi_vector;
 
