@@ -17,7 +17,10 @@ pub(crate) fn labels(dir: &Path, config: &Value) -> Result<usize> {
     };
     if let Some(archs) = config.get("architectures").and_then(Value::as_array) {
         let names: Vec<&str> = archs.iter().filter_map(Value::as_str).collect();
-        if !names.iter().any(|a| a.ends_with("ForSequenceClassification")) {
+        if !names
+            .iter()
+            .any(|a| a.ends_with("ForSequenceClassification"))
+        {
             return Err(bad(format!(
                 "architectures {names:?} name no …ForSequenceClassification model: not a cross-encoder"
             )));
@@ -98,7 +101,9 @@ pub(crate) fn max_length(dir: &Path, positions: usize) -> Result<usize> {
         };
         Ok(match v.get(key) {
             // transformers writes 1e30 ("no limit") as a float.
-            Some(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.min(1e18) as u64)),
+            Some(n) => n
+                .as_u64()
+                .or_else(|| n.as_f64().map(|f| f.min(1e18) as u64)),
             None => None,
         })
     };
@@ -140,13 +145,18 @@ mod tests {
             activation(d.path(), &json!({}), 3).unwrap(),
             ScoreActivation::Identity
         );
-        let hub = json!({"sentence_transformers": {"activation_fn": "torch.nn.modules.linear.Identity"}});
+        let hub =
+            json!({"sentence_transformers": {"activation_fn": "torch.nn.modules.linear.Identity"}});
         assert_eq!(
             activation(d.path(), &hub, 1).unwrap(),
             ScoreActivation::Identity
         );
-        let old = json!({"sbert_ce_default_activation_function": "torch.nn.modules.activation.Tanh"});
-        assert_eq!(activation(d.path(), &old, 1).unwrap(), ScoreActivation::Tanh);
+        let old =
+            json!({"sbert_ce_default_activation_function": "torch.nn.modules.activation.Tanh"});
+        assert_eq!(
+            activation(d.path(), &old, 1).unwrap(),
+            ScoreActivation::Tanh
+        );
         let st6 = folder(&[(
             "config_sentence_transformers.json",
             json!({"activation_fn": "torch.nn.modules.activation.Sigmoid"}),
@@ -173,7 +183,10 @@ mod tests {
     fn labels_and_architecture() {
         let d = folder(&[]);
         let p = d.path();
-        assert_eq!(labels(p, &json!({"id2label": {"0": "a", "1": "b", "2": "c"}})).unwrap(), 3);
+        assert_eq!(
+            labels(p, &json!({"id2label": {"0": "a", "1": "b", "2": "c"}})).unwrap(),
+            3
+        );
         assert_eq!(labels(p, &json!({"num_labels": 1})).unwrap(), 1);
         assert_eq!(labels(p, &json!({})).unwrap(), 2);
         let ok = json!({"architectures": ["BertForSequenceClassification"], "num_labels": 1});

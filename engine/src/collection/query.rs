@@ -748,7 +748,10 @@ impl Collection {
         if model.identity().labels != 1 {
             return Err(Error::InvalidParameter {
                 name: "rerank model",
-                reason: format!("{} is not a one-output re-ranker", model.identity().fingerprint()),
+                reason: format!(
+                    "{} is not a one-output re-ranker",
+                    model.identity().fingerprint()
+                ),
             });
         }
         Ok(model)
@@ -793,10 +796,11 @@ impl DocumentText {
         r: &Rerank<'_>,
     ) -> Result<DocumentText> {
         if let Some(f) = r.text_field {
-            let path = crate::filter::FieldPath::new(f).map_err(|reason| Error::InvalidParameter {
-                name: "rerank text_field",
-                reason,
-            })?;
+            let path =
+                crate::filter::FieldPath::new(f).map_err(|reason| Error::InvalidParameter {
+                    name: "rerank text_field",
+                    reason,
+                })?;
             return Ok(DocumentText::Field(path));
         }
         let _ = c;

@@ -99,10 +99,7 @@ pub(crate) fn apply(
     texts: &[Option<String>],
 ) -> Result<()> {
     let scored: Vec<usize> = (0..hits.len()).filter(|&i| texts[i].is_some()).collect();
-    let inputs: Vec<&str> = scored
-        .iter()
-        .filter_map(|&i| texts[i].as_deref())
-        .collect();
+    let inputs: Vec<&str> = scored.iter().filter_map(|&i| texts[i].as_deref()).collect();
     let scores = if inputs.is_empty() {
         Vec::new()
     } else {
@@ -191,7 +188,10 @@ mod tests {
         assert_eq!(hits[0].score, 4.0);
         assert_eq!(hits[3].score, f32::NEG_INFINITY);
         assert_eq!(hits[1].stages[0].rank, 2);
-        assert!(hits[3].stages.is_empty(), "unscored hits carry no rerank stage");
+        assert!(
+            hits[3].stages.is_empty(),
+            "unscored hits carry no rerank stage"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod filters;
 mod fulltext;
 mod ivf;
 mod multi_vector;
+mod pipeline;
 mod query_surface;
 mod search_oracle;
 mod space;

@@ -45,9 +45,16 @@ fn check(model: &BertCrossEncoder, r: &Value, name: &str) {
     for ((q, d), want) in pairs.iter().zip(outputs) {
         let (ids, types) = model.pair_tokens(q, d).unwrap();
         assert_eq!(ids, ints(&want["token_ids"]), "{name}: token ids of {q:?}");
-        assert_eq!(types, ints(&want["token_type_ids"]), "{name}: types of {q:?}");
+        assert_eq!(
+            types,
+            ints(&want["token_type_ids"]),
+            "{name}: types of {q:?}"
+        );
     }
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(q, d)| (q.as_str(), d.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
     let got = model.predict(&refs).unwrap();
     let activation = model.identity().activation;
     let mut worst = 0f32;
@@ -55,9 +62,15 @@ fn check(model: &BertCrossEncoder, r: &Value, name: &str) {
         let logit = want["logits"][0].as_f64().unwrap() as f32;
         let score = want["score"].as_f64().unwrap() as f32;
         assert_eq!(g.len(), 1);
-        let d = (g[0] - activation.apply(logit)).abs().max((g[0] - score).abs());
+        let d = (g[0] - activation.apply(logit))
+            .abs()
+            .max((g[0] - score).abs());
         worst = worst.max(d);
-        assert!(d < 1e-4, "{name}: pair {i}: {} vs logit {logit} / score {score}", g[0]);
+        assert!(
+            d < 1e-4,
+            "{name}: pair {i}: {} vs logit {logit} / score {score}",
+            g[0]
+        );
     }
     eprintln!("{name}: max |Δ| {worst:.2e} over {} pairs", got.len());
     // Scoring through the trait gives the same, one query at a time.
@@ -94,7 +107,10 @@ fn random_cross_encoder_matches_pytorch() {
     )
     .unwrap();
     let pairs = pairs(&r);
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(q, d)| (q.as_str(), d.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
     let (a, b) = (small.predict(&refs).unwrap(), model.predict(&refs).unwrap());
     for (x, y) in a.iter().zip(&b) {
         assert!((x[0] - y[0]).abs() < 1e-5);
@@ -137,7 +153,11 @@ fn minilm_trunk_with_a_random_head_matches_pytorch() {
     let model = BertCrossEncoder::load(minilm_head_folder(tmp.path())).unwrap();
     let id = model.identity();
     assert_eq!((id.max_tokens, id.labels), (256, 1));
-    assert_eq!(id.activation, ScoreActivation::Identity, "config.json's sentence_transformers");
+    assert_eq!(
+        id.activation,
+        ScoreActivation::Identity,
+        "config.json's sentence_transformers"
+    );
     check(&model, &r, "minilm_head");
 }
 
@@ -156,5 +176,8 @@ fn folders_that_are_not_cross_encoders_are_refused() {
         },
     )
     .unwrap_err();
-    assert!(matches!(err, quiver::Error::InvalidParameter { .. }), "{err}");
+    assert!(
+        matches!(err, quiver::Error::InvalidParameter { .. }),
+        "{err}"
+    );
 }
