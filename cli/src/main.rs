@@ -60,6 +60,10 @@ enum Command {
     /// line ('-' reads stdin). Writes one {"vector":[...]} line per input, in input order
     /// (or, with --npy, a float32 matrix with one row per input).
     Embed(commands::EmbedArgs),
+    /// Score texts against a query with a cross-encoder: FILE has JSONL lines with "text" or
+    /// plain text ('-' reads stdin). Writes one {"index","text","score"} line per input, in
+    /// input order.
+    Rerank(commands::RerankArgs),
     /// Declare a collection's full-text (BM25) index over its stored text or string payload
     /// fields, indexing what it holds; or drop it (--drop).
     TextIndex(commands::TextIndexArgs),

@@ -446,3 +446,85 @@ fn text_index_analyze_keywords_and_hybrid() {
     assert!(!ok(&["info", s(&db)]).contains("full-text"));
     ok(&["check", s(&db)]);
 }
+
+#[test]
+fn rerank_texts_and_search_results_with_a_cross_encoder() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/cross_encoder_reference/tiny");
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("texts.txt");
+    std::fs::write(
+        &texts,
+        "wing flutter at supersonic speed\n\n{\"text\": \"heat transfer in plates\"}\nboundary layer\n",
+    )
+    .unwrap();
+    let query = "flutter of wings";
+    let out = ok(&["rerank", "--model", s(&model), "--query", query, s(&texts)]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "blank lines are skipped");
+    assert_eq!(lines[1]["index"], 1);
+    assert_eq!(lines[1]["text"], "heat transfer in plates");
+    let scores: Vec<f64> = lines.iter().map(|l| l["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.iter().all(|s| (0.0..=1.0).contains(s)),
+        "sigmoid: {scores:?}"
+    );
+
+    // The same model re-ranks a vector search; the order follows the scores above.
+    let db = dir.path().join("r.qvr");
+    let data = dir.path().join("data.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\":\"a\",\"vector\":[1, 0],\"payload\":{\"body\":\"wing flutter at supersonic speed\"}}\n",
+            "{\"id\":\"b\",\"vector\":[0.9, 0.1],\"payload\":{\"body\":\"heat transfer in plates\"}}\n",
+            "{\"id\":\"c\",\"vector\":[0.8, 0.2],\"payload\":{\"body\":\"boundary layer\"}}\n",
+        ),
+    )
+    .unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "2"]);
+    ok(&["import", s(&db), "docs", s(&data)]);
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[1, 0]",
+        "-k",
+        "3",
+        "--json",
+        "--rerank",
+        s(&model),
+        "--rerank-field",
+        "body",
+        "--rerank-query",
+        query,
+    ]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let hits = line["hits"].as_array().unwrap();
+    let mut want: Vec<(f64, &str)> = scores.iter().copied().zip(["a", "b", "c"]).collect();
+    want.sort_by(|x, y| y.0.total_cmp(&x.0));
+    for (h, (score, id)) in hits.iter().zip(&want) {
+        assert_eq!(h["id"], *id);
+        assert!((h["score"].as_f64().unwrap() - score).abs() < 1e-5);
+        assert_eq!(h["stages"][0]["stage"], "retrieve");
+        assert_eq!(h["stages"][1]["stage"], "rerank");
+    }
+    // A vector query without --rerank-query has no text for the model.
+    let out = quiver(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[1, 0]",
+        "--rerank",
+        s(&model),
+        "--rerank-field",
+        "body",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rerank"));
+}

@@ -93,18 +93,10 @@ pub(super) fn embed(
     let mut chunk: Vec<String> = Vec::new();
     for (n, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
-        if line.trim().is_empty() {
+        let Some(text) = super::rerank::text_of_line(&line)
+            .map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?
+        else {
             continue;
-        }
-        let text = if line.trim_start().starts_with('{') {
-            let v: serde_json::Value = serde_json::from_str(&line)
-                .map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
-            v.get("text")
-                .and_then(|t| t.as_str())
-                .ok_or_else(|| format!("{}:{}: no \"text\" string", file.display(), n + 1))?
-                .to_owned()
-        } else {
-            line
         };
         chunk.push(text);
         if chunk.len() == 256 {

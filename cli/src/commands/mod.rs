@@ -9,6 +9,7 @@ mod file;
 mod import;
 mod index;
 mod records;
+mod rerank;
 mod search;
 mod text;
 
@@ -18,6 +19,7 @@ pub use file::{CheckArgs, CompactArgs, DropArgs, InfoArgs, UpgradeArgs};
 pub use import::ImportArgs;
 pub use index::{IndexArgs, PayloadIndexArgs};
 pub use records::{CountArgs, DeleteArgs, GetArgs};
+pub use rerank::RerankArgs;
 pub use search::SearchArgs;
 pub use text::{AnalyzeArgs, TextIndexArgs};
 
@@ -56,6 +58,7 @@ pub fn run(command: Command) -> DynResult<()> {
         Command::Compact(args) => file::compact(args),
         Command::Upgrade(args) => file::upgrade(args),
         Command::Embed(args) => embed::run(args),
+        Command::Rerank(args) => rerank::run(args),
         Command::TextIndex(args) => text::text_index(args),
         Command::Analyze(args) => text::analyze(args),
     }

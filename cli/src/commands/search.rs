@@ -64,6 +64,23 @@ pub struct SearchArgs {
     /// Hybrid: print each hit's rank and score in each branch (in --json: "explain").
     #[arg(long)]
     pub explain: bool,
+    /// Re-rank the best candidates with this cross-encoder folder (the hits' scores become
+    /// its scores; each hit keeps its first-stage rank and score: --json "stages").
+    #[arg(long)]
+    pub rerank: Option<PathBuf>,
+    /// Re-rank with the collection's pinned default re-ranker.
+    #[arg(long, conflicts_with = "rerank")]
+    pub rerank_pinned: bool,
+    /// Candidates re-ranked (default 100; at least k).
+    #[arg(long)]
+    pub rerank_top: Option<usize>,
+    /// The payload field holding each record's text for the re-ranker (default: the stored
+    /// text, else the full-text index's fields).
+    #[arg(long)]
+    pub rerank_field: Option<String>,
+    /// The query text the re-ranker reads (default: --text, else --keywords).
+    #[arg(long)]
+    pub rerank_query: Option<String>,
 }
 
 pub(super) fn run(args: SearchArgs) -> DynResult<()> {
@@ -87,7 +104,26 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
         weights,
         depth,
         explain,
+        rerank,
+        rerank_pinned,
+        rerank_top,
+        rerank_field,
+        rerank_query,
     } = args;
+    let reranker: Option<Arc<dyn quiver::CrossEncoder>> = match &rerank {
+        Some(dir) => Some(Arc::new(quiver_embed::BertCrossEncoder::load(dir)?)),
+        None => None,
+    };
+    let stage = (reranker.is_some() || rerank_pinned).then(|| {
+        let mut r = match &reranker {
+            Some(m) => quiver::Rerank::with(m.clone()),
+            None => quiver::Rerank::pinned(),
+        };
+        r.top = rerank_top;
+        r.query = rerank_query.as_deref();
+        r.text_field = rerank_field.as_deref();
+        r
+    });
     let fusion = Fusion::parse(&fusion)
         .ok_or_else(|| format!("--fusion {fusion}: use rrf, dbsf or relative"))?;
     let weights: Vec<f64> = weights
@@ -125,6 +161,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
         let keywords = keywords.unwrap_or_default();
         let mut options = SearchOptions::new(k);
         options.filter = filter.as_ref();
+        options.rerank = stage;
         let start = Instant::now();
         let hits = c.search(Query::Keywords(&keywords), &options)?;
         return print_results(&[hits], &[], json, explain, start.elapsed());
@@ -184,6 +221,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
     options.refine = refine;
     options.candidates = candidates;
     options.filter = filter.as_ref();
+    options.rerank = stage;
     let mut queries: Vec<Query<'_>> = match &queries {
         Queries::Vectors(v) => v.iter().map(Query::from).collect(),
         Queries::Matrices(m) => m.iter().map(Query::from).collect(),
@@ -244,6 +282,13 @@ pub(super) fn print_results(
                     if let (true, Some(e)) = (explain, &h.explain) {
                         j["explain"] = explain_json(e);
                     }
+                    if !h.stages.is_empty() {
+                        j["stages"] = h
+                            .stages
+                            .iter()
+                            .map(|s| json!({"stage": s.stage.name(), "rank": s.rank, "score": s.score}))
+                            .collect();
+                    }
                     j
                 })
                 .collect();
@@ -278,6 +323,13 @@ pub(super) fn print_results(
                             (Some(r), Some(s)) => format!("{} #{r} {s:.4}", b.branch.name()),
                             _ => format!("{} -", b.branch.name()),
                         })
+                        .collect();
+                    payload = format!("[{}] {payload}", parts.join(", "));
+                }
+                if h.stages.len() > 1 {
+                    let parts: Vec<String> = h.stages[..h.stages.len() - 1]
+                        .iter()
+                        .map(|s| format!("{} #{} {:.4}", s.stage.name(), s.rank, s.score))
                         .collect();
                     payload = format!("[{}] {payload}", parts.join(", "));
                 }
