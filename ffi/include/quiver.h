@@ -85,6 +85,11 @@ typedef struct quiver_db quiver_db;
 // threads may read one at once; free it once, with `quiver_names_free`.
 typedef struct quiver_names quiver_names;
 
+// A loaded cross-encoder. Thread-safe: any number of threads may score with one handle and
+// searches may share it; free it once with `quiver_reranker_free` (searches and
+// collections that use it keep their own reference).
+typedef struct quiver_reranker quiver_reranker;
+
 // A list of results (search hits, or the record of `quiver_get`), closest first. Immutable:
 // any number of threads may read one at once; free it once, with `quiver_results_free`.
 typedef struct quiver_results quiver_results;
@@ -116,6 +121,21 @@ typedef struct quiver_text_index_params {
   double b;
 } quiver_text_index_params;
 
+// A re-rank stage for `quiver_search_params.rerank`: the best `top` candidates are scored
+// by the cross-encoder with `query` and re-ordered; hits' scores become its scores.
+typedef struct quiver_rerank_params {
+  // The model; NULL: the collection's pinned default re-ranker.
+  const struct quiver_reranker *model;
+  // Candidates re-ranked; 0: the default (100). At least k are.
+  size_t top;
+  // The text the model reads; NULL: the query's text (text, keyword and hybrid
+  // searches). Vector searches need it.
+  const char *query;
+  // The payload field holding each record's text; NULL: the stored text, else the
+  // full-text index's fields.
+  const char *text_field;
+} quiver_rerank_params;
+
 // Search options. Get the defaults from `quiver_search_params_default()` and change fields.
 typedef struct quiver_search_params {
   // Results wanted (1..100000). Default 10.
@@ -133,6 +153,8 @@ typedef struct quiver_search_params {
   // NULL, or a filter as JSON text (docs/filters.md): only matching records. Read during
   // the call only.
   const char *filter;
+  // NULL, or a cross-encoder re-rank stage (read during the call only).
+  const struct quiver_rerank_params *rerank;
 } quiver_search_params;
 
 // Hybrid settings. Get the defaults from `quiver_hybrid_params_default()`.
@@ -478,6 +500,38 @@ int quiver_create_payload_index(const struct quiver_collection *coll,
 // # Safety
 // `field` NULL or a NUL-terminated string.
 int quiver_drop_payload_index(const struct quiver_collection *coll, const char *field);
+
+// Loads the cross-encoder folder `dir` (HuggingFace BertForSequenceClassification /
+// sentence-transformers CrossEncoder layout) into `*out`.
+//
+// # Safety
+// `dir` a NUL-terminated string or NULL; `out` writable or NULL.
+int quiver_reranker_load(const char *dir, struct quiver_reranker **out);
+
+// Scores `n` texts against `query` into `scores` (`n` floats, input order; higher is
+// better).
+//
+// # Safety
+// `query` a string; `texts` `n` strings; `scores` `n` writable floats.
+int quiver_reranker_score(const struct quiver_reranker *reranker,
+                          const char *query,
+                          const char *const *texts,
+                          size_t n,
+                          float *scores);
+
+// Frees a re-ranker handle. NULL and handles freed already are ignored.
+//
+// # Safety
+// `reranker` NULL or from `quiver_reranker_load`.
+void quiver_reranker_free(struct quiver_reranker *reranker);
+
+// Pins `reranker` as the collection's default re-ranker (stored in the file; reopened
+// databases load it again from its folder). NULL unpins.
+//
+// # Safety
+// `coll` and `reranker` NULL or live handles.
+int quiver_collection_pin_reranker(const struct quiver_collection *coll,
+                                   const struct quiver_reranker *reranker);
 
 // The default search options: k 10, default nprobe/refine, payloads, no vectors, no filter.
 struct quiver_search_params quiver_search_params_default(void);

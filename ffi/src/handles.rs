@@ -28,6 +28,7 @@ pub(crate) enum Kind {
     Collection,
     Results,
     Names,
+    Reranker,
 }
 
 fn registry() -> MutexGuard<'static, HashMap<usize, Kind>> {

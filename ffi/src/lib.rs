@@ -29,6 +29,7 @@ mod handles;
 mod models;
 mod multi;
 mod records;
+mod rerank;
 mod search;
 mod status;
 #[cfg(test)]

@@ -41,3 +41,16 @@ pub(crate) fn register() {
     #[cfg(feature = "embed")]
     quiver_embed::register();
 }
+
+#[cfg(feature = "embed")]
+pub(crate) fn load_reranker(dir: &str) -> Result<Arc<dyn engine::CrossEncoder>, Failure> {
+    Ok(Arc::new(quiver_embed::BertCrossEncoder::load(dir)?))
+}
+
+#[cfg(not(feature = "embed"))]
+pub(crate) fn load_reranker(dir: &str) -> Result<Arc<dyn engine::CrossEncoder>, Failure> {
+    Err(Failure::from(engine::Error::InvalidModel {
+        path: dir.into(),
+        reason: "this build of libquiver has no model inference (cargo feature `embed`)".into(),
+    }))
+}

@@ -25,6 +25,8 @@ pub struct quiver_search_params {
     /// NULL, or a filter as JSON text (docs/filters.md): only matching records. Read during
     /// the call only.
     pub filter: *const c_char,
+    /// NULL, or a cross-encoder re-rank stage (read during the call only).
+    pub rerank: *const crate::rerank::quiver_rerank_params,
 }
 
 /// The default search options: k 10, default nprobe/refine, payloads, no vectors, no filter.
@@ -38,6 +40,7 @@ pub extern "C" fn quiver_search_params_default() -> quiver_search_params {
         include_payloads: 1,
         include_vectors: 0,
         filter: std::ptr::null(),
+        rerank: std::ptr::null(),
     }
 }
 
@@ -90,7 +93,7 @@ pub(crate) fn rows(hits: Vec<Hit>) -> Result<quiver_results, Failure> {
 /// A request from C parameters (the filter parsed into `parsed`).
 ///
 /// # Safety
-/// `params` NULL or valid (its `filter` NULL or a string).
+/// `params` NULL or valid (its `filter` NULL or a string, its `rerank` NULL or valid).
 pub(crate) unsafe fn request<'a>(
     params: *const quiver_search_params,
     parsed: &'a mut Option<engine::Filter>,
@@ -110,6 +113,11 @@ pub(crate) unsafe fn request<'a>(
     options.nprobe = (p.nprobe != 0).then_some(p.nprobe);
     options.refine = (p.refine != 0).then_some(p.refine);
     options.filter = parsed.as_ref();
+    // SAFETY: NULL or valid per the contract.
+    if let Some(r) = unsafe { p.rerank.as_ref() } {
+        // SAFETY: its pointers NULL or valid per the contract.
+        options.rerank = Some(unsafe { crate::rerank::stage(r) }?);
+    }
     Ok(options)
 }
 

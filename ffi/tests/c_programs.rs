@@ -131,3 +131,24 @@ fn text_collections_with_the_real_model() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("text: ok"));
 }
+
+/// Re-ranking with the random cross-encoder fixture (tests/fixtures/cross_encoder_reference).
+/// Not under valgrind: tokenizer loading and inference there take long.
+#[cfg(feature = "embed")]
+#[test]
+fn rerank_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("rerank");
+    compile(&crate_dir().join("tests/c/rerank.c"), &program);
+    let out = Command::new(&program)
+        .arg(dir.path())
+        .arg(crate_dir().join("../tests/fixtures/cross_encoder_reference/tiny"))
+        .output()
+        .expect("run rerank");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("rerank: ok"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
