@@ -14,11 +14,12 @@ mod measure;
 mod multi;
 mod peak;
 mod report;
+mod rerank;
 mod stores;
 mod stores_report;
 
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 // As the CLI: model inference churns through large tensors (see quiver_embed::BertOptions).
 #[global_allocator]
@@ -77,6 +78,10 @@ pub struct Args {
     /// Run only the embedding benchmark.
     #[arg(long)]
     embed_only: bool,
+    /// Run only the re-ranking benchmark with this cross-encoder folder (pairs/s against
+    /// sentence-transformers through --st-python; a Cranfield pipeline with --embed-model).
+    #[arg(long)]
+    rerank_model: Option<PathBuf>,
     /// Run only the filtered-search benchmark (recall and latency by selectivity; see
     /// `filters.rs`), writing results/<date>-filters.{json,md}.
     #[arg(long)]
@@ -118,6 +123,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = Args::parse();
     if let (Some(db), Some(queries)) = (&args.cold_open, &args.cold_queries) {
         return stores::cold_open(db, queries);
+    }
+    if let (Some(model), Some(embedder)) = (&args.rerank_model, &args.embed_model) {
+        let cranfield = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cranfield");
+        let run = rerank::run(model, embedder, &cranfield, args.st_python.as_deref())?;
+        let table = rerank::markdown(&run);
+        println!("{table}");
+        return report::write_scenario(
+            &args.out,
+            "rerank",
+            &table,
+            serde_json::json!({"machine": report::machine(), "run": run}),
+        );
     }
     if !args.fulltext.is_empty() {
         let mut results = Vec::new();
