@@ -6,7 +6,8 @@
 # Scenario sets: none = flat search vs FAISS; --ivf adds the IVF-PQ sweep (FAISS, hnswlib);
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
-# The embedding benchmark is separate: benches/run.sh --embed; so is full-text: --fulltext.
+# The embedding benchmark is separate: benches/run.sh --embed; so are full-text (--fulltext)
+# and re-ranking (--rerank).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -29,6 +30,21 @@ if [[ "${1:-}" == "--embed" ]]; then
   exec target/release/quiver-bench --embed-only --embed-model "$MODEL" --st-python "$STVENV/bin/python" \
     --embed-texts "cranfield=$CACHE/cranfield-abstracts.txt" \
     --embed-texts "wordnet=$CACHE/wordnet-shuffled.txt" --out results "$@"
+fi
+# --rerank: only the re-ranking benchmark (Quiver's BertCrossEncoder vs sentence-transformers'
+# CrossEncoder on the MiniLM trunk with the fixture's random head; a Cranfield pipeline).
+if [[ "${1:-}" == "--rerank" ]]; then
+  shift
+  STVENV="$CACHE/venv-st"
+  [[ -x "$STVENV/bin/python" ]] || python3 -m venv "$STVENV"
+  "$STVENV/bin/pip" install --quiet -r benches/peers/requirements-embed.txt
+  MODEL=$(scripts/fetch_model.sh)
+  CE="$CACHE/models/minilm-cross-encoder-random-head"
+  "$STVENV/bin/python" benches/peers/st_rerank.py join "$MODEL" \
+    tests/fixtures/cross_encoder_reference/minilm_head "$CE"
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --rerank-model "$CE" --embed-model "$MODEL" \
+    --st-python "$STVENV/bin/python" --out results "$@"
 fi
 VENV="$CACHE/venv-bench"
 # --fulltext: only the BM25 scenario (Quiver vs tantivy and bm25s) on Cranfield (its 225

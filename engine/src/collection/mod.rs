@@ -184,7 +184,8 @@ impl Collection {
     }
 
     /// Checks that the id map, the stored records, what memory holds, the approximate index
-    /// (if any), the payload indexes and the full-text index agree; returns the record count.
+    /// (if any), the payload indexes and the full-text index agree, and that the pinned
+    /// re-ranker's setting reads; returns the record count.
     pub fn check(&self) -> Result<u64> {
         let snap = self.db.snapshot();
         let state = snap.collection(&self.name)?;
@@ -203,6 +204,8 @@ impl Collection {
         state.kind.check(state.at(&snap.read), &seen)?;
         crate::filter::check_payload_indexes(&snap, state)?;
         crate::fulltext::check(&snap, state)?;
+        // The pinned default re-ranker's setting must decode.
+        self.reranker_identity()?;
         Ok(state.record.count)
     }
 }
