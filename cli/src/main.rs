@@ -33,7 +33,7 @@ enum Command {
     Import(commands::ImportArgs),
     /// Search for the nearest records (--vector, --text, ...), by keywords (--keywords), or
     /// both fused (hybrid).
-    Search(commands::SearchArgs),
+    Search(Box<commands::SearchArgs>),
     /// Declare a typed index on a payload field (fast filters), or drop it.
     PayloadIndex(commands::PayloadIndexArgs),
     /// Count records (all, or those matching --filter).

@@ -46,7 +46,7 @@ pub fn run(command: Command) -> DynResult<()> {
     match command {
         Command::Create(args) => create::run(args),
         Command::Import(args) => import::run(args),
-        Command::Search(args) => search::run(args),
+        Command::Search(args) => search::run(*args),
         Command::Get(args) => records::get(args),
         Command::Delete(args) => records::delete(args),
         Command::Count(args) => records::count(args),
