@@ -181,3 +181,49 @@ fn folders_that_are_not_cross_encoders_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pinned_cross_encoder_reranks_text_searches_and_reloads_after_reopening() {
+    use quiver::{CollectionConfig, Database, Rerank, SearchOptions, Stage, TextRecord};
+    let r = reference();
+    let docs: Vec<String> = pairs(&r).into_iter().map(|(_, d)| d).take(12).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ce.qvr");
+    let ce = std::sync::Arc::new(
+        BertCrossEncoder::load(fixture("cross_encoder_reference").join("tiny")).unwrap(),
+    );
+    let query = "how is the lift of a wing in a slipstream computed?";
+    let first = {
+        let db = Database::create(&path).unwrap();
+        let c = db
+            .create_collection("cran", CollectionConfig::with_embedder(super::model()))
+            .unwrap();
+        let records: Vec<TextRecord> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| TextRecord::new(format!("d{i}"), d.clone()))
+            .collect();
+        c.upsert_texts(&records).unwrap();
+        c.pin_reranker(ce.clone()).unwrap();
+        c.search(query, SearchOptions::new(5).rerank(Rerank::pinned()))
+            .unwrap()
+    };
+    // The stored texts were the documents; the scores are the model's own.
+    let texts: Vec<&str> = first.iter().map(|h| h.text.as_deref().unwrap()).collect();
+    let direct = ce.score(query, &texts).unwrap();
+    for (h, s) in first.iter().zip(&direct) {
+        assert!((h.score - s).abs() < 1e-6);
+        assert_eq!(h.stages.last().unwrap().stage, Stage::Rerank);
+    }
+    assert!(first.windows(2).all(|w| w[0].score >= w[1].score));
+    // Reopened: the pinned folder is loaded again by the registered loader.
+    let db = Database::open(&path).unwrap();
+    let c = db.collection("cran").unwrap();
+    assert_eq!(c.reranker_identity().unwrap().unwrap(), *ce.identity());
+    let again = c
+        .search(query, SearchOptions::new(5).rerank(Rerank::pinned()))
+        .unwrap();
+    let ids = |h: &[quiver::Hit]| h.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&first));
+    assert_eq!(c.check().unwrap(), 12);
+}
