@@ -205,15 +205,12 @@ impl BertCrossEncoder {
             mask.extend(std::iter::repeat_n(1u32, s.len()));
             mask.extend(std::iter::repeat_n(0u32, pad));
         }
-        let hidden = self
+        // The pooler reads each sequence's first ([CLS]) row only.
+        let cls = self
             .model
-            .forward(&ids, Some(&types), &mask, batch.len(), len)
+            .forward_first(&ids, Some(&types), &mask, batch.len(), len)
             .map_err(inference)?;
         let h = self.model.hidden();
-        // The pooler reads each sequence's first ([CLS]) row.
-        let cls: Vec<f32> = (0..batch.len())
-            .flat_map(|b| hidden[b * len * h..b * len * h + h].iter().copied())
-            .collect();
         let mut pooled = vec![0f32; batch.len() * h];
         project(&cls, None, &self.pooler, &mut pooled);
         pooled.par_iter_mut().for_each(|v| *v = v.tanh());
@@ -259,5 +256,59 @@ impl std::fmt::Debug for BertCrossEncoder {
             .field("identity", &self.identity)
             .field("source", &self.source)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> BertCrossEncoder {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/cross_encoder_reference/tiny");
+        BertCrossEncoder::load(dir).unwrap()
+    }
+
+    /// The last layer run for `[CLS]` alone gives the full forward pass's first rows.
+    #[test]
+    fn first_rows_equal_the_full_forward_pass() {
+        let m = tiny();
+        let pairs = [
+            ("wing", "lift of a wing in a slipstream at low speed"),
+            ("what is the boundary layer?", "it separates."),
+            (
+                "shock",
+                "shock waves on swept wings at transonic speeds and their drag",
+            ),
+        ];
+        let seqs: Vec<(Vec<u32>, Vec<u32>)> = pairs
+            .iter()
+            .map(|(q, d)| m.pair_tokens(q, d).unwrap())
+            .collect();
+        let len = seqs.iter().map(|s| s.0.len()).max().unwrap();
+        let (mut ids, mut types, mut mask) = (Vec::new(), Vec::new(), Vec::new());
+        for (s, t) in &seqs {
+            let pad = len - s.len();
+            ids.extend(s.iter().copied().chain(std::iter::repeat_n(0, pad)));
+            types.extend(t.iter().copied().chain(std::iter::repeat_n(0, pad)));
+            mask.extend(std::iter::repeat_n(1, s.len()).chain(std::iter::repeat_n(0, pad)));
+        }
+        let n = seqs.len();
+        let full = m.model.forward(&ids, Some(&types), &mask, n, len).unwrap();
+        let first = m
+            .model
+            .forward_first(&ids, Some(&types), &mask, n, len)
+            .unwrap();
+        let h = m.model.hidden();
+        assert_eq!(first.len(), n * h);
+        for b in 0..n {
+            for c in 0..h {
+                let (x, y) = (full[b * len * h + c], first[b * h + c]);
+                assert!(
+                    (x - y).abs() < 1e-5,
+                    "sequence {b}, component {c}: {x} vs {y}"
+                );
+            }
+        }
     }
 }

@@ -212,6 +212,32 @@ impl Trunk {
         batch: usize,
         len: usize,
     ) -> Result<Vec<f32>, String> {
+        self.run(ids, types, mask, batch, len, false)
+    }
+
+    /// Like [`Trunk::forward`], but only each sequence's first (`[CLS]`) row of the last
+    /// hidden state (`batch x hidden`): a classifier reads nothing else, so the last layer
+    /// attends from that row alone and runs its feed-forward part on it alone.
+    pub(super) fn forward_first(
+        &self,
+        ids: &[u32],
+        types: Option<&[u32]>,
+        mask: &[u32],
+        batch: usize,
+        len: usize,
+    ) -> Result<Vec<f32>, String> {
+        self.run(ids, types, mask, batch, len, true)
+    }
+
+    fn run(
+        &self,
+        ids: &[u32],
+        types: Option<&[u32]>,
+        mask: &[u32],
+        batch: usize,
+        len: usize,
+        first_only: bool,
+    ) -> Result<Vec<f32>, String> {
         let h = self.hidden;
         let rows = batch * len;
         if ids.len() != rows || mask.len() != rows || types.is_some_and(|t| t.len() != rows) {
@@ -260,7 +286,11 @@ impl Trunk {
         let mut attended = vec![0f32; rows * h];
         let inter = self.layers.first().map_or(0, |l| l.up.outputs);
         let mut up = vec![0f32; rows * inter];
-        for layer in &self.layers {
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            if first_only && i == last {
+                return Ok(self.last_layer_first_rows(layer, &x, &mut qkv, mask, batch, len));
+            }
             project(&x, None, &layer.qkv, &mut qkv);
             self.attention(&qkv, mask, batch, len, &mut context);
             // Output projection + bias + residual, then layer norm.
@@ -271,7 +301,74 @@ impl Trunk {
             project(&up, Some(&attended), &layer.down, &mut x);
             normalise_rows(&mut x, h, &layer.output_norm, self.eps);
         }
+        if first_only {
+            // No layers: the embeddings' first rows.
+            return Ok((0..batch)
+                .flat_map(|b| x[b * len * h..b * len * h + h].iter().copied())
+                .collect());
+        }
         Ok(x)
+    }
+
+    /// The last layer for each sequence's first row only: keys and values of every row,
+    /// attention from row 0, then output projection, feed-forward and norms on those rows.
+    /// The same operations in the same order as the full layer, so row 0 comes out as
+    /// [`Trunk::forward`] computes it (up to the matrix products' blocking).
+    fn last_layer_first_rows(
+        &self,
+        layer: &Layer,
+        x: &[f32],
+        qkv: &mut [f32],
+        mask: &[u32],
+        batch: usize,
+        len: usize,
+    ) -> Vec<f32> {
+        let h = self.hidden;
+        let d = h / self.heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        project(x, None, &layer.qkv, qkv);
+        let qkv = &*qkv;
+        let heads: Vec<Vec<f32>> = (0..batch * self.heads)
+            .into_par_iter()
+            .map(|task| {
+                let (b, col) = (task / self.heads, (task % self.heads) * d);
+                let seq = &qkv[b * len * 3 * h..(b + 1) * len * 3 * h];
+                let q = &seq[col..col + d];
+                let mut scores: Vec<f32> = (0..len)
+                    .map(|j| {
+                        let k = &seq[j * 3 * h + h + col..j * 3 * h + h + col + d];
+                        q.iter().zip(k).map(|(a, b)| a * b).sum()
+                    })
+                    .collect();
+                activation::softmax_rows(&mut scores, &mask[b * len..(b + 1) * len], scale);
+                let mut out = vec![0f32; d];
+                for (j, &p) in scores.iter().enumerate() {
+                    let v = &seq[j * 3 * h + 2 * h + col..j * 3 * h + 2 * h + col + d];
+                    for (o, &v) in out.iter_mut().zip(v) {
+                        *o += p * v;
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut context = vec![0f32; batch * h];
+        for (task, out) in heads.iter().enumerate() {
+            let (b, col) = (task / self.heads, (task % self.heads) * d);
+            context[b * h + col..b * h + col + d].copy_from_slice(out);
+        }
+        let first: Vec<f32> = (0..batch)
+            .flat_map(|b| x[b * len * h..b * len * h + h].iter().copied())
+            .collect();
+        let mut attended = vec![0f32; batch * h];
+        project(&context, Some(&first), &layer.attention_out, &mut attended);
+        normalise_rows(&mut attended, h, &layer.attention_norm, self.eps);
+        let mut up = vec![0f32; batch * layer.up.outputs];
+        project(&attended, None, &layer.up, &mut up);
+        activate(&mut up, self.act);
+        let mut out = vec![0f32; batch * h];
+        project(&up, Some(&attended), &layer.down, &mut out);
+        normalise_rows(&mut out, h, &layer.output_norm, self.eps);
+        out
     }
 
     /// Scaled dot-product attention of every sequence and head; `context` gets each head's
