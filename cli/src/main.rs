@@ -64,6 +64,8 @@ enum Command {
     /// plain text ('-' reads stdin). Writes one {"index","text","score"} line per input, in
     /// input order.
     Rerank(commands::RerankArgs),
+    /// Show, pin (--pin DIR) or unpin (--unpin) a collection's default re-ranker.
+    Reranker(commands::RerankerArgs),
     /// Declare a collection's full-text (BM25) index over its stored text or string payload
     /// fields, indexing what it holds; or drop it (--drop).
     TextIndex(commands::TextIndexArgs),

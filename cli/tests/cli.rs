@@ -513,6 +513,41 @@ fn rerank_texts_and_search_results_with_a_cross_encoder() {
         assert_eq!(h["stages"][0]["stage"], "retrieve");
         assert_eq!(h["stages"][1]["stage"], "rerank");
     }
+    // A pinned default serves --rerank-pinned and shows in info.
+    ok(&["reranker", s(&db), "docs", "--pin", s(&model)]);
+    assert!(ok(&["reranker", s(&db), "docs"]).contains("cross-encoder, 1 label, sigmoid"));
+    assert!(ok(&["info", s(&db)]).contains("re-ranker tiny"));
+    let out = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[1, 0]",
+        "-k",
+        "1",
+        "--json",
+        "--rerank-pinned",
+        "--rerank-field",
+        "body",
+        "--rerank-query",
+        query,
+    ]);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["hits"][0]["id"], want[0].1);
+    ok(&["reranker", s(&db), "docs", "--unpin"]);
+    let out = quiver(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[1, 0]",
+        "--rerank-pinned",
+        "--rerank-field",
+        "body",
+        "--rerank-query",
+        query,
+    ]);
+    assert!(!out.status.success(), "nothing pinned any more");
     // A vector query without --rerank-query has no text for the model.
     let out = quiver(&[
         "search",

@@ -98,6 +98,7 @@ fn list(path: &Path, as_json: bool) -> DynResult<()> {
                     json!({"name": c.name, "dim": c.dim, "metric": c.metric.name(),
                     "dtype": c.element_type.name(), "count": c.count,
                     "created_at_ms": c.created_at_ms, "model": model,
+                    "reranker": db.collection(&c.name)?.reranker_identity()?,
                     "multi_vector": c.multi_vector,
                     "payload_indexes": db.collection(&c.name)?.payload_indexes()?,
                     "text_index": db.collection(&c.name)?.text_index()?.map(|t| json!({
@@ -141,6 +142,9 @@ fn list(path: &Path, as_json: bool) -> DynResult<()> {
         }
         if let Some(t) = handle.text_index()? {
             index.push_str(&format!("; {}", describe_text_index(&t)));
+        }
+        if let Some(r) = handle.reranker_identity()? {
+            index.push_str(&format!("; re-ranker {}", r.fingerprint()));
         }
         println!(
             "  {:<24} {:>6} {:<7} {:<5} {:>12}  {index}",

@@ -19,7 +19,7 @@ pub use file::{CheckArgs, CompactArgs, DropArgs, InfoArgs, UpgradeArgs};
 pub use import::ImportArgs;
 pub use index::{IndexArgs, PayloadIndexArgs};
 pub use records::{CountArgs, DeleteArgs, GetArgs};
-pub use rerank::RerankArgs;
+pub use rerank::{RerankArgs, RerankerArgs};
 pub use search::SearchArgs;
 pub use text::{AnalyzeArgs, TextIndexArgs};
 
@@ -59,6 +59,7 @@ pub fn run(command: Command) -> DynResult<()> {
         Command::Upgrade(args) => file::upgrade(args),
         Command::Embed(args) => embed::run(args),
         Command::Rerank(args) => rerank::run(args),
+        Command::Reranker(args) => rerank::reranker(args),
         Command::TextIndex(args) => text::text_index(args),
         Command::Analyze(args) => text::analyze(args),
     }

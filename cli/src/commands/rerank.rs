@@ -59,6 +59,49 @@ pub(super) fn run(args: RerankArgs) -> DynResult<()> {
     Ok(())
 }
 
+/// The arguments of `quiver reranker`.
+#[derive(clap::Args)]
+pub struct RerankerArgs {
+    pub db: PathBuf,
+    pub collection: String,
+    /// Pin this cross-encoder folder as the collection's default re-ranker
+    /// (`search --rerank-pinned`; stored in the file, loaded again from the folder).
+    #[arg(long, group = "action")]
+    pub pin: Option<PathBuf>,
+    /// Remove the pinned default re-ranker.
+    #[arg(long, group = "action")]
+    pub unpin: bool,
+}
+
+pub(super) fn reranker(args: RerankerArgs) -> DynResult<()> {
+    let RerankerArgs {
+        db,
+        collection,
+        pin,
+        unpin,
+    } = args;
+    let model = pin.map(BertCrossEncoder::load).transpose()?;
+    let db = Database::open(&db)?;
+    let c = db.collection(&collection)?;
+    if let Some(model) = model {
+        let fingerprint = model.identity().fingerprint();
+        c.pin_reranker(Arc::new(model))?;
+        eprintln!("pinned {fingerprint} as the default re-ranker of '{collection}'");
+    } else if unpin {
+        if c.unpin_reranker()? {
+            eprintln!("unpinned the default re-ranker of '{collection}'");
+        } else {
+            eprintln!("'{collection}' has no pinned re-ranker");
+        }
+    } else {
+        match c.reranker_identity()? {
+            Some(r) => println!("{}", r.fingerprint()),
+            None => eprintln!("'{collection}' has no pinned re-ranker"),
+        }
+    }
+    Ok(())
+}
+
 /// The text of one input line: a JSON object's "text", else the line; `None` for a blank
 /// line.
 pub(super) fn text_of_line(line: &str) -> Result<Option<String>, String> {
