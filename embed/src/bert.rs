@@ -8,7 +8,7 @@ use quiver::Embedder;
 use quiver::{Error, Result};
 use quiver::{ModelIdentity, Pooling};
 use std::path::{Path, PathBuf};
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::Tokenizer;
 
 /// Options for loading a model folder.
 ///
@@ -87,25 +87,8 @@ impl BertEmbedder {
         };
         let batch_size = batch_size(options.batch_size)?;
 
-        let mut tokenizer = Tokenizer::from_file(folder.file(folder::TOKENIZER))
-            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
-        // Packaged tokenizer.json files often fix padding (all-MiniLM's pads to 128) and
-        // truncation; both would change the vectors. Pad per batch ourselves, truncate like
-        // sentence-transformers.
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                direction: TruncationDirection::Right,
-                max_length: max_tokens,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-            }))
-            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
-
-        let (weights, sha256) = folder.read_weights()?;
-        let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
-            .map_err(|e| bad(folder::WEIGHTS, e.to_string()))?;
-        drop(weights);
+        let tokenizer = folder.truncating_tokenizer(max_tokens)?;
+        let (tensors, sha256) = folder.load_tensors()?;
         let model = load_trunk(&folder, &config, tensors)?;
         let identity = ModelIdentity {
             name: folder.name.clone(),

@@ -12,14 +12,11 @@ use crate::config::BertConfig as Config;
 use crate::cross_config;
 use crate::folder::{self, ModelFolder};
 use crate::trunk::{Linear, Trunk, Weights, project};
-use candle_core::Device;
 use quiver::embed::{CrossEncoder, RerankerIdentity};
 use quiver::{Error, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tokenizers::{
-    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
-};
+use tokenizers::{EncodeInput, Tokenizer};
 
 /// Options for loading a cross-encoder folder.
 ///
@@ -89,22 +86,8 @@ impl BertCrossEncoder {
         };
         let batch_size = batch_size(options.batch_size)?;
 
-        let mut tokenizer = Tokenizer::from_file(folder.file(folder::TOKENIZER))
-            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                direction: TruncationDirection::Right,
-                max_length: max_tokens,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-            }))
-            .map_err(|e| bad(folder::TOKENIZER, e.to_string()))?;
-
-        let (weights, sha256) = folder.read_weights()?;
-        let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
-            .map_err(|e| bad(folder::WEIGHTS, e.to_string()))?;
-        drop(weights);
+        let tokenizer = folder.truncating_tokenizer(max_tokens)?;
+        let (tensors, sha256) = folder.load_tensors()?;
         let head_error = |e: String| {
             bad(
                 folder::WEIGHTS,

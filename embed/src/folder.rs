@@ -111,6 +111,46 @@ impl ModelFolder {
     pub fn read_weights(&self) -> Result<(Vec<u8>, String)> {
         read_with_sha256(&self.file(WEIGHTS))
     }
+
+    /// The weights as named tensors, with the file's sha256.
+    pub(crate) fn load_tensors(
+        &self,
+    ) -> Result<(
+        std::collections::HashMap<String, candle_core::Tensor>,
+        String,
+    )> {
+        let (weights, sha256) = self.read_weights()?;
+        let tensors = candle_core::safetensors::load_buffer(&weights, &candle_core::Device::Cpu)
+            .map_err(|e| Error::InvalidModel {
+                path: self.file(WEIGHTS),
+                reason: e.to_string(),
+            })?;
+        Ok((tensors, sha256))
+    }
+
+    /// The folder's tokenizer without its packaged padding and truncation (tokenizer.json
+    /// files often fix both — all-MiniLM's pads to 128 — and either would change the
+    /// outputs): padding is done per batch, truncation `longest_first` at `max_tokens`, as
+    /// sentence-transformers does.
+    pub(crate) fn truncating_tokenizer(&self, max_tokens: usize) -> Result<tokenizers::Tokenizer> {
+        use tokenizers::{TruncationDirection, TruncationParams, TruncationStrategy};
+        let bad = |reason: String| Error::InvalidModel {
+            path: self.file(TOKENIZER),
+            reason,
+        };
+        let mut tokenizer = tokenizers::Tokenizer::from_file(self.file(TOKENIZER))
+            .map_err(|e| bad(e.to_string()))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(tokenizer)
+    }
 }
 
 /// Reads a model file whole and returns it with its sha256 (lowercase hex).
