@@ -133,6 +133,18 @@ pub(crate) fn search_parameter(name: &'static str, value: usize) -> Result<()> {
     Ok(())
 }
 
+/// A Matryoshka prefix length (`SearchOptions::dims`): 1..=dim, the same rule for one-vector
+/// and multi-vector collections.
+pub(crate) fn dims(dims: Option<usize>, dim: usize) -> Result<()> {
+    match dims {
+        Some(d) if d == 0 || d > dim => Err(Error::InvalidParameter {
+            name: "dims",
+            reason: format!("{d} is not between 1 and the dimension {dim}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn k(k: usize) -> Result<()> {
     if k == 0 || k > MAX_K {
         return Err(Error::InvalidParameter {

@@ -249,11 +249,17 @@ impl<'a> From<&'a String> for Query<'a> {
 /// - IVF-PQ (one-vector collections): `nprobe` = nlist / 16 (at least 8); `refine` = 4
 ///   (4 x k candidates re-ranked exactly).
 /// - Token index (multi-vector collections): `nprobe` = 2 centroids per query token;
-///   `candidates` = max(64 x k, 1024, records / 24) re-ranked with exact MaxSim; `dims` = all
-///   (a prefix for candidate generation, for Matryoshka encoders).
+///   `candidates` = max(64 x k, 1024, records / 24) re-ranked with exact MaxSim.
+/// - `dims` (both kinds): all. `dims(d)` with d below the dimension is the Matryoshka funnel:
+///   candidates are found on the first d components only (cosine on the prefixes' own
+///   norms), then re-ranked exactly on all of them, so every score is the full one. One-vector
+///   collections re-rank `refine` x k prefix candidates (`refine` defaults to 10 here, not 4);
+///   with an IVF-PQ index the probed cells' rows are the ones scored on the prefix.
+///   Multi-vector collections use the prefix for candidate generation and re-rank
+///   `candidates`. `exact` turns the funnel off (a full exact search).
 ///
 /// Knobs of the other kind of collection are ignored (`refine` and `include_vector` by
-/// multi-vector collections, `candidates` and `dims` by one-vector ones).
+/// multi-vector collections, `candidates` by one-vector ones).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SearchOptions<'a> {
@@ -386,7 +392,8 @@ impl<'a> SearchOptions<'a> {
         self
     }
 
-    /// Dimensions used for multi-vector candidate generation (a prefix).
+    /// Finds candidates on the first `dims` components only (Matryoshka encoders), then
+    /// re-ranks them on all: 1..=dimension, else `InvalidParameter`.
     pub fn dims(mut self, dims: usize) -> Self {
         self.dims = Some(dims);
         self

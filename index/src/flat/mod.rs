@@ -3,7 +3,8 @@
 //! Single queries scan rows with the simsimd kernels; batches of queries turn each block of rows
 //! into a matrix product (`matmul`). Large arenas are split into contiguous chunk ranges
 //! scanned by scoped threads, each with its own top-k, merged at the end. [`naive_search`] is
-//! the f64 oracle both paths are tested against.
+//! the f64 oracle both paths are tested against. [`search_prefix`] is the Matryoshka funnel
+//! (a pass on a prefix of the components, an exact re-rank on all of them).
 
 use crate::arena::{CHUNK_ROWS, Chunk, VectorArena};
 use crate::distance;
@@ -13,6 +14,9 @@ use crate::metric::Metric;
 use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 use std::sync::OnceLock;
+
+mod prefix;
+pub use prefix::{naive_prefix_search, prefix_candidates, rank_prefix, search_prefix};
 
 /// Tuning knobs for a flat scan. The defaults suit interactive use.
 #[derive(Clone, Debug)]

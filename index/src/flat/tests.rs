@@ -175,3 +175,91 @@ fn many_queries_use_the_matrix_path_across_chunks() {
         assert_matches(got, &oracle, 5, 1e-4).expect("batched result matches the oracle");
     }
 }
+
+/// The funnel's parts against their oracles: the prefix pass equals the f64 prefix ranking
+/// (near-ties may swap), a pass over given rows equals it restricted to them, and with as many
+/// candidates as rows the funnel is the exact full search.
+fn check_prefix_case<E: Element>(c: &Case, dims: usize, tol: f64) -> Result<(), TestCaseError> {
+    let arena = build::<E>(c);
+    let dims = dims.clamp(1, c.dim);
+    let opts = SearchOptions {
+        threads: c.threads,
+        parallel_threshold: 0,
+    };
+    for q in c.queries.chunks_exact(c.dim) {
+        let oracle = naive_prefix_search(&arena, q, dims);
+        let fast = prefix_candidates(&arena, q, dims, c.k, &opts, None);
+        assert_matches(&fast, &oracle, c.k, tol)?;
+        for modulus in [2u64, 11] {
+            let allowed: RowSet = c
+                .rows
+                .iter()
+                .map(|(r, _)| *r)
+                .filter(|r| r % modulus == 1)
+                .collect();
+            let kept: Vec<(u64, f64)> = oracle
+                .iter()
+                .copied()
+                .filter(|(r, _)| allowed.contains(*r))
+                .collect();
+            let filtered = prefix_candidates(&arena, q, dims, c.k, &opts, Some(&allowed));
+            assert_matches(&filtered, &kept, c.k, tol)?;
+            let given = rank_prefix(&arena, q, dims, allowed.iter().chain([u64::MAX]), c.k);
+            assert_matches(&given, &kept, c.k, tol)?;
+        }
+        let everything = arena.len().max(1);
+        let funnel = search_prefix(&arena, q, c.k, dims, everything, &opts, None);
+        assert_matches(&funnel, &naive_search(&arena, q), c.k, tol)?;
+        // Fewer candidates: every hit is still at its exact full distance, best first.
+        let narrow = search_prefix(&arena, q, c.k, dims, c.k, &opts, None);
+        let full: std::collections::HashMap<u64, f64> =
+            naive_search(&arena, q).into_iter().collect();
+        prop_assert_eq!(narrow.len(), c.k.min(arena.len()));
+        for pair in narrow.windows(2) {
+            prop_assert!(pair[0].distance <= pair[1].distance);
+        }
+        for n in &narrow {
+            let truth = full[&n.row];
+            prop_assert!((f64::from(n.distance) - truth).abs() <= tol * (1.0 + truth.abs()));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn prefix_f32_equals_naive_prefix_sort(c in case(), dims in 1usize..24) {
+        check_prefix_case::<f32>(&c, dims, 1e-4)?;
+    }
+
+    #[test]
+    fn prefix_f16_equals_naive_prefix_sort(c in case(), dims in 1usize..24) {
+        check_prefix_case::<f16>(&c, dims, 2e-3)?;
+    }
+}
+
+#[test]
+fn a_prefix_heavy_set_is_found_on_its_prefix() {
+    // Rows whose first 4 components carry the signal and whose last 12 are small noise: the
+    // funnel on 4 components with 3 x k candidates returns the exact top 5.
+    let dim = 16;
+    let mut a = VectorArena::<f32>::new(dim, Metric::Cosine);
+    let val = |i: usize, j: usize| {
+        let h = ((i * 2654435761 + j * 40503) % 1000) as f32 / 1000.0 - 0.5;
+        if j < 4 { h * 10.0 } else { h * 0.01 }
+    };
+    for i in 0..2000 {
+        let v: Vec<f32> = (0..dim).map(|j| val(i, j)).collect();
+        a.set(i as u64, &v);
+    }
+    let q: Vec<f32> = (0..dim).map(|j| val(7777, j)).collect();
+    let opts = SearchOptions::default();
+    let exact: Vec<u64> = search(&a, &q, 5, &opts).iter().map(|n| n.row).collect();
+    let funnel: Vec<u64> = search_prefix(&a, &q, 5, 4, 15, &opts, None)
+        .iter()
+        .map(|n| n.row)
+        .collect();
+    assert_eq!(funnel, exact);
+}

@@ -430,14 +430,18 @@ impl IvfPq {
         self.scan(query, nprobe, candidates, Some(|row| allowed.contains(row)))
     }
 
-    fn scan(
-        &self,
-        query: &[f32],
-        nprobe: usize,
-        candidates: usize,
-        keep: Option<impl Fn(u64) -> bool>,
-    ) -> Vec<Neighbor> {
+    /// The `nprobe` cells nearest to `query` (clamped to 1..=nlist), nearest first: the rows
+    /// a probe visits, for a caller that scores them another way (the Matryoshka funnel scores
+    /// them on a prefix of their stored vectors).
+    pub fn probe(&self, query: &[f32], nprobe: usize) -> Vec<&InvertedList> {
         let q = prepare(self.metric, query);
+        let mut cells = self.rank_cells(&q, nprobe);
+        cells.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        cells.into_iter().map(|(_, c)| &*self.lists[c]).collect()
+    }
+
+    /// The `nprobe` nearest cells of a prepared query with their distances, in no order.
+    fn rank_cells(&self, q: &[f32], nprobe: usize) -> Vec<(f32, usize)> {
         let nlist = self.lists.len();
         // Rank cells: L2 to the centroid (cosine, l2) or inner product (dot).
         // ||q - c||^2 = ||q||^2 + ||c||^2 - 2 <q, c>; the constant ||q||^2 is kept so that
@@ -445,7 +449,7 @@ impl IvfPq {
         let q_sq: f32 = q.iter().map(|x| x * x).sum();
         let mut cells: Vec<(f32, usize)> = self
             .quantizers
-            .dots(&q)
+            .dots(q)
             .into_iter()
             .zip(&self.quantizers.centroid_sq)
             .enumerate()
@@ -463,6 +467,18 @@ impl IvfPq {
                 .select_nth_unstable_by(nprobe - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             cells.truncate(nprobe);
         }
+        cells
+    }
+
+    fn scan(
+        &self,
+        query: &[f32],
+        nprobe: usize,
+        candidates: usize,
+        keep: Option<impl Fn(u64) -> bool>,
+    ) -> Vec<Neighbor> {
+        let q = prepare(self.metric, query);
+        let cells = self.rank_cells(&q, nprobe);
         let m = self.quantizers.pq.m();
         // One table per query: <q_j, codeword(j, k)>. Dot: distance = -(<q, c> + sum);
         // L2 / cosine: ||q - c||^2 + term(row) - 2 sum (see `InvertedList::terms`).

@@ -181,3 +181,49 @@ fn remove_and_rebuild_from_parts() {
         .is_err()
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// `probe` returns the nprobe cells nearest by the naive distance to each centroid, nearest
+    /// first; probing every cell visits every row once, and the prefix funnel over all of them
+    /// with every row a candidate is the exact flat search.
+    #[test]
+    fn probe_returns_the_nearest_cells_in_order(
+        metric in prop_oneof![Just(Metric::Cosine), Just(Metric::Dot), Just(Metric::L2)],
+        n in 20usize..300, nlist in 1usize..12, nprobe in 1usize..14, dims in 1usize..9,
+        seed in 0u64..1000,
+    ) {
+        let dim = 8;
+        let data = clustered(n, dim, 5, seed);
+        let (ivf, arena) = build(metric, &data, dim, &params(nlist, 2));
+        for q in clustered(4, dim, 3, seed + 1).chunks_exact(dim) {
+            let p = prepare(metric, q);
+            let cell_distance = |c: &[f32]| match metric {
+                Metric::Dot => -crate::distance::scalar::dot(&p, c),
+                _ => crate::distance::scalar::l2sq(&p, c),
+            };
+            let mut naive: Vec<f64> = ivf.centroids().chunks_exact(dim).map(cell_distance).collect();
+            naive.sort_by(f64::total_cmp);
+            let lists = ivf.probe(q, nprobe);
+            prop_assert_eq!(lists.len(), nprobe.min(ivf.nlist()));
+            let probed: Vec<f64> = lists
+                .iter()
+                .map(|l| {
+                    let cell = (0..ivf.nlist()).find(|&c| std::ptr::eq(ivf.list(c), *l));
+                    let c = cell.unwrap_or(usize::MAX);
+                    cell_distance(&ivf.centroids()[c * dim..(c + 1) * dim])
+                })
+                .collect();
+            for (got, want) in probed.iter().zip(&naive) {
+                prop_assert!((got - want).abs() <= 1e-3 * (1.0 + want.abs()), "{} vs {}", got, want);
+            }
+            let all = ivf.probe(q, ivf.nlist());
+            let mut rows: Vec<u64> = all.iter().flat_map(|l| l.rows.iter().copied()).collect();
+            rows.sort_unstable();
+            prop_assert_eq!(rows, (0..n as u64).collect::<Vec<_>>());
+            let pre = flat::rank_prefix(&arena, q, dims, all.iter().flat_map(|l| l.rows.iter().copied()), n);
+            let got = flat::rerank(&arena, q, pre.iter().map(|c| c.row), 5);
+            prop_assert_eq!(got, flat::search(&arena, q, 5, &SearchOptions::default()));
+        }
+    }
+}

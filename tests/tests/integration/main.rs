@@ -11,6 +11,7 @@ mod files;
 mod filters;
 mod fulltext;
 mod ivf;
+mod matryoshka;
 mod multi_vector;
 mod pipeline;
 mod query_surface;

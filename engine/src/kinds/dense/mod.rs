@@ -5,6 +5,7 @@
 //! and the [`IvfPq`] index, carried from commit to commit sharing unchanged chunks.
 
 pub(crate) mod ann;
+mod funnel;
 mod search;
 pub(crate) mod vectors;
 
@@ -17,7 +18,7 @@ use crate::kinds::CollectionKind;
 use crate::schema::Schema;
 use crate::validate;
 use quiver_index::ivf::IvfPq;
-use quiver_index::{AnyArena, RowSet, with_arena};
+use quiver_index::{AnyArena, Metric, RowSet, with_arena};
 use quiver_storage::WriteBatch;
 use quiver_storage::index_store::Posting;
 use std::collections::HashSet;
@@ -274,7 +275,17 @@ impl Kind for DenseState {
             return Err(wrong_data());
         };
         validate::vector(None, v, &self.schema)?;
-        let _ = options;
+        validate::dims(options.dims, self.schema.dim)?;
+        if let Some(d) = options.dims
+            && self.schema.metric == Metric::Cosine
+            && v[..d].iter().all(|&x| x == 0.0)
+        {
+            // Every row would be at cosine distance 1 from a zero prefix: no ranking at all.
+            return Err(Error::InvalidParameter {
+                name: "dims",
+                reason: format!("the query's first {d} components are all zero (cosine)"),
+            });
+        }
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Dense search: flat (exact) or IVF-PQ with exact re-ranking, filtered or not, one query
 //! or a batch.
 
-use super::ann;
+use super::{ann, funnel};
 use crate::collection::SearchOptions;
 use crate::error::Result;
 use crate::validate;
@@ -19,6 +19,9 @@ pub(super) fn run(
     allowed: Option<&RowSet>,
 ) -> Result<Vec<Vec<Neighbor>>> {
     let k = options.k;
+    if let Some(dims) = options.dims.filter(|&d| d < dim && !options.exact) {
+        return funnel::run(arena, index, queries, dim, dims, options, allowed);
+    }
     if queries.len() == dim {
         // One query: all cores on its scan.
         let opts = FlatOptions::default();
@@ -54,7 +57,7 @@ pub(super) fn run(
 }
 
 /// Answers each query with `search`, the batch split over the cores (one query per task).
-fn per_query_parallel(
+pub(super) fn per_query_parallel(
     queries: &[f32],
     dim: usize,
     search: impl Fn(&[f32]) -> Result<Vec<Neighbor>> + Sync,

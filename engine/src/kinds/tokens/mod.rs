@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::kinds::CollectionKind;
 use crate::limits;
 use crate::schema::Schema;
+use crate::validate;
 use quiver_index::RowSet;
 use quiver_index::multi::{TokenIndex, TokenStore};
 use quiver_storage::WriteBatch;
@@ -276,15 +277,7 @@ impl Kind for TokenState {
             return Err(wrong_data());
         };
         stored::validate_matrix(None, m, &self.schema, limits::MAX_QUERY_TOKENS)?;
-        if let Some(d) = options.dims
-            && (d == 0 || d > self.schema.dim)
-        {
-            return Err(Error::InvalidParameter {
-                name: "dims",
-                reason: format!("{d} is not between 1 and the dimension {}", self.schema.dim),
-            });
-        }
-        Ok(())
+        validate::dims(options.dims, self.schema.dim)
     }
 
     fn search(
