@@ -54,6 +54,33 @@ fn create_import_search_get_delete_info_drop() {
     assert_eq!(line["hits"][0]["id"], "d10");
     assert_eq!(line["hits"][0]["payload"]["n"], 10);
     assert_eq!(line["hits"].as_array().unwrap().len(), 2);
+    // The Matryoshka funnel: candidates on the first component, full scores after.
+    let funnel = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[10, 3, 1]",
+        "-k",
+        "2",
+        "--json",
+        "--dims",
+        "1",
+    ]);
+    let line: serde_json::Value = serde_json::from_str(funnel.trim()).unwrap();
+    assert_eq!(line["hits"][0]["id"], "d10");
+    assert_eq!(line["hits"][0]["score"], 0.0);
+    let out = quiver(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[10, 3, 1]",
+        "--dims",
+        "4",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dims"));
 
     let queries = dir.path().join("q.jsonl");
     std::fs::write(&queries, "[0,0,1]\n{\"vector\":[249,4,1]}\n").unwrap();

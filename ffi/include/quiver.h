@@ -142,7 +142,7 @@ typedef struct quiver_search_params {
   size_t k;
   // IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8).
   size_t nprobe;
-  // Candidates re-ranked exactly, as a multiple of k; 0: the default (4).
+  // Candidates re-ranked exactly, as a multiple of k; 0: the default (4; 10 with `dims`).
   size_t refine;
   // Non-zero: scan every vector even when the collection has an index.
   uint32_t exact;
@@ -155,6 +155,10 @@ typedef struct quiver_search_params {
   const char *filter;
   // NULL, or a cross-encoder re-rank stage (read during the call only).
   const struct quiver_rerank_params *rerank;
+  // Matryoshka funnel: find candidates on the first `dims` components only, re-rank them
+  // on all (docs/matryoshka.md; multi-vector: the prefix for candidate generation).
+  // 0: every component. Above the dimension: QUIVER_INVALID_ARGUMENT.
+  size_t dims;
 } quiver_search_params;
 
 // Hybrid settings. Get the defaults from `quiver_hybrid_params_default()`.

@@ -14,7 +14,7 @@ pub struct quiver_search_params {
     pub k: usize,
     /// IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8).
     pub nprobe: usize,
-    /// Candidates re-ranked exactly, as a multiple of k; 0: the default (4).
+    /// Candidates re-ranked exactly, as a multiple of k; 0: the default (4; 10 with `dims`).
     pub refine: usize,
     /// Non-zero: scan every vector even when the collection has an index.
     pub exact: u32,
@@ -27,6 +27,10 @@ pub struct quiver_search_params {
     pub filter: *const c_char,
     /// NULL, or a cross-encoder re-rank stage (read during the call only).
     pub rerank: *const crate::rerank::quiver_rerank_params,
+    /// Matryoshka funnel: find candidates on the first `dims` components only, re-rank them
+    /// on all (docs/matryoshka.md; multi-vector: the prefix for candidate generation).
+    /// 0: every component. Above the dimension: QUIVER_INVALID_ARGUMENT.
+    pub dims: usize,
 }
 
 /// The default search options: k 10, default nprobe/refine, payloads, no vectors, no filter.
@@ -41,6 +45,7 @@ pub extern "C" fn quiver_search_params_default() -> quiver_search_params {
         include_vectors: 0,
         filter: std::ptr::null(),
         rerank: std::ptr::null(),
+        dims: 0,
     }
 }
 
@@ -112,6 +117,7 @@ pub(crate) unsafe fn request<'a>(
         .include_vector(p.include_vectors != 0);
     options.nprobe = (p.nprobe != 0).then_some(p.nprobe);
     options.refine = (p.refine != 0).then_some(p.refine);
+    options.dims = (p.dims != 0).then_some(p.dims);
     options.filter = parsed.as_ref();
     // SAFETY: NULL or valid per the contract.
     if let Some(r) = unsafe { p.rerank.as_ref() } {

@@ -38,9 +38,13 @@ pub struct SearchArgs {
     /// IVF lists to probe (collections with an index; default nlist / 16, at least 8).
     #[arg(long)]
     pub nprobe: Option<usize>,
-    /// Candidates re-ranked exactly, as a multiple of k (default 4).
+    /// Candidates re-ranked exactly, as a multiple of k (default 4; 10 with --dims).
     #[arg(long)]
     pub refine: Option<usize>,
+    /// Matryoshka funnel: find candidates on the first D components only, re-rank them on
+    /// all (multi-vector: the prefix for candidate generation). Default: every component.
+    #[arg(long)]
+    pub dims: Option<usize>,
     /// Scan every vector even if the collection has an index.
     #[arg(long)]
     pub exact: bool,
@@ -97,6 +101,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
         json,
         nprobe,
         refine,
+        dims,
         exact,
         filter,
         keywords,
@@ -219,6 +224,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
     let mut options = SearchOptions::new(k).exact(exact);
     options.nprobe = nprobe;
     options.refine = refine;
+    options.dims = dims;
     options.candidates = candidates;
     options.filter = filter.as_ref();
     options.rerank = stage;

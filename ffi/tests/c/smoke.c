@@ -115,7 +115,18 @@ int main(int argc, char **argv) {
   EXPECT(quiver_results_count(a) == 10 && quiver_results_count(b) == 10);
   for (size_t i = 0; i < 10; i++) EXPECT(strcmp(quiver_results_id(a, i), quiver_results_id(b, i)) == 0);
   quiver_results_free(a);
+  // The Matryoshka funnel through the index: every cell probed, every row a candidate on
+  // the first 2 components, re-ranked on all 4 — the exact answer; a prefix beyond the
+  // dimension is refused.
+  quiver_search_params funnel = exhaustive;
+  funnel.dims = 2;
+  OK(quiver_search(docs, &vectors[33 * DIM], DIM, &funnel, &a));
+  EXPECT(quiver_results_count(a) == 10);
+  for (size_t i = 0; i < 10; i++) EXPECT(strcmp(quiver_results_id(a, i), quiver_results_id(b, i)) == 0);
+  quiver_results_free(a);
   quiver_results_free(b);
+  funnel.dims = DIM + 1;
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_search(docs, &vectors[33 * DIM], DIM, &funnel, &a));
   OK(quiver_drop_index(docs));
   OK(quiver_create_index(docs, NULL));
 

@@ -38,7 +38,10 @@ pub fn prefix_candidates<E: Element>(
 ) -> Vec<Neighbor> {
     let dim = arena.dim();
     assert_eq!(query.len(), dim, "query dimension mismatch");
-    assert!((1..=dim).contains(&dims), "prefix must be 1..=dim components");
+    assert!(
+        (1..=dim).contains(&dims),
+        "prefix must be 1..=dim components"
+    );
     let metric = arena.metric();
     let q: Vec<E> = query[..dims].iter().map(|&x| E::from_f32(x)).collect();
     // Row-by-row visits cost a random access each; below 1/8 of the rows they still win.

@@ -47,7 +47,9 @@ fn the_funnel_returns_full_scores_and_with_every_row_a_candidate_is_exact() {
         for q in prefix_heavy(8, 77) {
             let exact = c.search(&q, SearchOptions::new(10).exact(true)).unwrap();
             // Refine 50 x k = every row: the funnel must be the exact search.
-            let all = c.search(&q, SearchOptions::new(10).dims(8).refine(50)).unwrap();
+            let all = c
+                .search(&q, SearchOptions::new(10).dims(8).refine(50))
+                .unwrap();
             assert_eq!(ids(&all), ids(&exact), "{metric}");
             // Default refine: each hit carries its exact full score, best first.
             let hits = c.search(&q, SearchOptions::new(10).dims(8)).unwrap();
@@ -67,7 +69,10 @@ fn the_funnel_returns_full_scores_and_with_every_row_a_candidate_is_exact() {
             assert!(found.count() >= 8, "{metric}");
             // dims = the dimension is the plain search; exact ignores dims.
             let plain = c.search(&q, SearchOptions::new(10)).unwrap();
-            assert_eq!(c.search(&q, SearchOptions::new(10).dims(32)).unwrap(), plain);
+            assert_eq!(
+                c.search(&q, SearchOptions::new(10).dims(32)).unwrap(),
+                plain
+            );
             let exact_dims = c
                 .search(&q, SearchOptions::new(10).dims(4).exact(true))
                 .unwrap();
@@ -95,17 +100,22 @@ fn the_funnel_ranks_on_the_prefix_only() {
     let full = c.search(&q, SearchOptions::new(3).exact(true)).unwrap();
     assert_eq!(ids(&full), ["near", "far", "prefix-only"]);
     // k 2, refine 1: the two prefix candidates are kept, whatever the full distances say.
-    let funnel = c.search(&q, SearchOptions::new(2).dims(2).refine(1)).unwrap();
+    let funnel = c
+        .search(&q, SearchOptions::new(2).dims(2).refine(1))
+        .unwrap();
     assert_eq!(ids(&funnel), ["near", "prefix-only"]);
     // k 1, refine 2: the prefix tie goes to the full re-rank, which picks the closer one.
-    let two = c.search(&q, SearchOptions::new(1).dims(2).refine(2)).unwrap();
+    let two = c
+        .search(&q, SearchOptions::new(1).dims(2).refine(2))
+        .unwrap();
     assert_eq!(ids(&two), ["near"]);
 }
 
 #[test]
 fn the_funnel_through_an_ivf_pq_index_and_with_filters() {
     let (_d, _db, c) = setup(Metric::Cosine, 1200);
-    c.create_index(IvfPqParams::default().nlist(8).m(4)).unwrap();
+    c.create_index(IvfPqParams::default().nlist(8).m(4))
+        .unwrap();
     let odd = Filter::parse(r#"{"n": {"$in": [1, 3]}}"#).unwrap();
     let rare = Filter::parse(r#"{"n": 2}"#).unwrap();
     for q in prefix_heavy(6, 91) {
@@ -121,12 +131,20 @@ fn the_funnel_through_an_ivf_pq_index_and_with_filters() {
                 .search(&q, SearchOptions::new(10).dims(8).filter(f))
                 .unwrap();
             assert_eq!(hits.len(), 10);
-            let allowed: Vec<u64> = if std::ptr::eq(f, &odd) { vec![1, 3] } else { vec![2] };
+            let allowed: Vec<u64> = if std::ptr::eq(f, &odd) {
+                vec![1, 3]
+            } else {
+                vec![2]
+            };
             for h in &hits {
                 let n: u64 = h.id[1..].parse::<u64>().unwrap() % 4;
                 assert!(allowed.contains(&n), "{} does not match", h.id);
             }
-            let all = SearchOptions::new(10).dims(8).nprobe(8).refine(120).filter(f);
+            let all = SearchOptions::new(10)
+                .dims(8)
+                .nprobe(8)
+                .refine(120)
+                .filter(f);
             assert_eq!(ids(&c.search(&q, all).unwrap()), ids(&exact));
         }
     }
@@ -158,5 +176,8 @@ fn bad_prefixes_are_typed_errors() {
     ));
     // Dot and L2 rank a zero prefix fine (every row at the same prefix distance is a valid
     // tie); only cosine has no direction to compare.
-    assert!(c.search(&zero_prefix, SearchOptions::new(3).dims(5)).is_ok());
+    assert!(
+        c.search(&zero_prefix, SearchOptions::new(3).dims(5))
+            .is_ok()
+    );
 }

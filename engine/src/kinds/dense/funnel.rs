@@ -36,7 +36,9 @@ pub(super) fn run(
     if queries.len() == dim {
         // One query: all cores on its scan.
         let opts = FlatOptions::default();
-        return Ok(vec![one(arena, index, queries, dims, options, allowed, &opts)]);
+        return Ok(vec![one(
+            arena, index, queries, dims, options, allowed, &opts,
+        )]);
     }
     let single = FlatOptions {
         threads: 1,
@@ -58,9 +60,7 @@ fn one(
 ) -> Vec<Neighbor> {
     let k = options.k;
     let candidates = k.saturating_mul(options.refine.unwrap_or(DEFAULT_FUNNEL_REFINE));
-    let flat = || {
-        with_arena!(arena, a => flat::search_prefix(a, query, k, dims, candidates, opts, allowed))
-    };
+    let flat = || with_arena!(arena, a => flat::search_prefix(a, query, k, dims, candidates, opts, allowed));
     let Some(ivf) = index else {
         return flat();
     };
