@@ -7,7 +7,7 @@
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
 # The embedding benchmark is separate: benches/run.sh --embed; so are full-text (--fulltext)
-# and re-ranking (--rerank).
+# and re-ranking (--rerank), and the Matryoshka funnel (--matryoshka).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -45,6 +45,19 @@ if [[ "${1:-}" == "--rerank" ]]; then
   cargo build --release --quiet -p quiver-benches
   exec target/release/quiver-bench --rerank-model "$CE" --embed-model "$MODEL" \
     --st-python "$STVENV/bin/python" --out results "$@"
+fi
+# --matryoshka: only the Matryoshka funnel (dims) benchmark: a prefix-heavy synthetic set and
+# WordNet x MiniLM (held-out definitions and embedded usage examples as queries).
+if [[ "${1:-}" == "--matryoshka" ]]; then
+  shift
+  MODEL=$(scripts/fetch_model.sh)
+  WORDNET_NPY=$(scripts/wordnet_vectors.sh)
+  scripts/fetch_wordnet.sh > /dev/null
+  python3 benches/peers/wordnet_examples.py "$(ls "$CACHE"/wordnet/dl/wordnet-base_*.deb | head -n 1)" \
+    "$CACHE/wordnet/examples.txt" 1000
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --matryoshka --wordnet "$WORDNET_NPY" --embed-model "$MODEL" \
+    --matryoshka-examples "$CACHE/wordnet/examples.txt" --out results "$@"
 fi
 VENV="$CACHE/venv-bench"
 # --fulltext: only the BM25 scenario (Quiver vs tantivy and bm25s) on Cranfield (its 225

@@ -14,7 +14,7 @@ pub struct Dataset {
     pub queries: Matrix,
 }
 
-fn gaussian(rng: &mut StdRng) -> f32 {
+pub fn gaussian(rng: &mut StdRng) -> f32 {
     // Box-Muller: two uniforms to one standard normal.
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random();

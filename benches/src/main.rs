@@ -10,6 +10,7 @@ mod datasets;
 mod embed;
 mod filters;
 mod fulltext;
+mod matryoshka;
 mod measure;
 mod multi;
 mod peak;
@@ -112,6 +113,15 @@ pub struct Args {
     /// results/<date>-fulltext.{json,md}.
     #[arg(long, value_parser = fulltext::parse)]
     fulltext: Vec<fulltext::Corpus>,
+    /// Run only the Matryoshka funnel benchmark (`dims`): a labelled prefix-heavy synthetic
+    /// set and, with --wordnet, WordNet x MiniLM (held-out definitions as queries, plus
+    /// --matryoshka-examples embedded with --embed-model), writing
+    /// results/<date>-matryoshka.{json,md}.
+    #[arg(long)]
+    matryoshka: bool,
+    /// One query text per line for the Matryoshka benchmark's question-like queries.
+    #[arg(long)]
+    matryoshka_examples: Option<PathBuf>,
     /// (internal) One cold open of a stores-scenario database, run in a fresh process.
     #[arg(long, hide = true, requires = "cold_queries")]
     cold_open: Option<PathBuf>,
@@ -135,6 +145,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &table,
             serde_json::json!({"machine": report::machine(), "run": run}),
         );
+    }
+    if args.matryoshka {
+        let nq = args.ivf_queries;
+        let mut sets = vec![matryoshka::prefix_heavy(args.quick, nq)];
+        if let Some(path) = &args.wordnet {
+            let examples = match (&args.embed_model, &args.matryoshka_examples) {
+                (Some(model), Some(file)) => Some(matryoshka::embed_queries(model, file, nq)?),
+                _ => None,
+            };
+            let all = quiver_vecfile::read_npy(path)?;
+            sets.push(matryoshka::wordnet(all, nq, examples, args.quick));
+        }
+        let dir = tempfile::tempdir()?;
+        let mut results = Vec::new();
+        for set in &sets {
+            eprintln!(
+                "== matryoshka: {} ({} x {})",
+                set.name, set.base.rows, set.base.dim
+            );
+            results.extend(matryoshka::run(set, dir.path())?);
+        }
+        let table = matryoshka::markdown(&results);
+        let json = serde_json::json!({"machine": report::machine(), "results": results});
+        return report::write_scenario(&args.out, "matryoshka", &table, json);
     }
     if !args.fulltext.is_empty() {
         let mut results = Vec::new();

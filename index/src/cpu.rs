@@ -91,6 +91,28 @@ macro_rules! return_for_dim {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use return_for_dim;
 
+/// Asks the memory system for the cache lines of `data` (at most 32 KiB of it): a hint for
+/// scans whose access pattern the hardware prefetcher does not follow.
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let bytes = std::mem::size_of_val(data).min(32 << 10);
+        let start = data.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: SSE is part of x86_64; `offset < bytes` keeps the address inside `data`,
+            // and a prefetch is a hint with no effect on memory.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(start.add(offset))
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

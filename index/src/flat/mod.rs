@@ -16,7 +16,10 @@ use crate::topk::{Neighbor, TopK};
 use std::sync::OnceLock;
 
 mod prefix;
-pub use prefix::{naive_prefix_search, prefix_candidates, rank_prefix, search_prefix};
+pub use prefix::{
+    naive_prefix_search, prefix_candidates, prefix_candidates_batch, rank_prefix, search_prefix,
+    search_prefix_batch,
+};
 
 /// Tuning knobs for a flat scan. The defaults suit interactive use.
 #[derive(Clone, Debug)]

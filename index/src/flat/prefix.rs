@@ -7,19 +7,54 @@
 //!
 //! [`naive_prefix_search`] is the f64 oracle of [`prefix_candidates`].
 
-use super::{SearchOptions, merge, rerank, run_split};
+use super::{
+    MATMUL_MIN_QUERIES, QUERY_BLOCK, SearchOptions, as_f32, merge, offer_row, rerank, run_split,
+};
 use crate::arena::{CHUNK_ROWS, VectorArena};
+use crate::cpu::prefetch;
 use crate::distance::{self, scalar};
 use crate::element::Element;
+use crate::matmul;
 use crate::metric::Metric;
 use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 
-/// The distance of two prefixes under `metric`: cosine compares the prefixes' own directions
-/// (a prefix of a unit vector is not a unit vector), dot and l2 are the plain partial sums.
+/// Rows ahead whose prefix the scan asks the memory system for.
+const PREFETCH_ROWS: usize = 16;
+
+/// The query's prefix in the arena's element type; unit-normalised for cosine, so a row's
+/// prefix distance needs only its dot product with the query and its own prefix norm.
+fn prepare_prefix<E: Element>(metric: Metric, query: &[f32], dims: usize) -> Vec<E> {
+    let mut q = query[..dims].to_vec();
+    if metric == Metric::Cosine {
+        let n = q
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt();
+        let inv = if n > 0.0 { (1.0 / n) as f32 } else { 0.0 };
+        q.iter_mut().for_each(|x| *x *= inv);
+    }
+    q.iter().map(|&x| E::from_f32(x)).collect()
+}
+
+/// The distance of a prepared query prefix and a row's prefix: cosine compares the prefixes'
+/// own directions (a prefix of a unit vector is not a unit vector; 1 for a zero prefix), dot
+/// and l2 are the plain partial sums.
 #[inline(always)]
 fn prefix_distance<E: Element>(metric: Metric, q: &[E], x: &[E]) -> f32 {
-    distance::distance(metric, q, x)
+    match metric {
+        Metric::Cosine => {
+            let sq = distance::dot(x, x);
+            if sq > 0.0 {
+                1.0 - distance::dot(q, x) / sq.sqrt()
+            } else {
+                1.0
+            }
+        }
+        Metric::Dot => -distance::dot(q, x),
+        Metric::L2 => distance::l2sq(q, x),
+    }
 }
 
 /// The `candidates` rows closest to `query` on its first `dims` components, closest first,
@@ -43,7 +78,7 @@ pub fn prefix_candidates<E: Element>(
         "prefix must be 1..=dim components"
     );
     let metric = arena.metric();
-    let q: Vec<E> = query[..dims].iter().map(|&x| E::from_f32(x)).collect();
+    let q = prepare_prefix::<E>(metric, query, dims);
     // Row-by-row visits cost a random access each; below 1/8 of the rows they still win.
     if let Some(allowed) = allowed
         && allowed.len().saturating_mul(8) < arena.len()
@@ -60,17 +95,19 @@ pub fn prefix_candidates<E: Element>(
         return top.into_sorted_vec();
     }
     let keep = |row: u64| allowed.is_none_or(|a| a.contains(row));
-    // The share of the arena a pass reads is dims/dim: scale the threading threshold with it.
-    let work_opts = SearchOptions {
-        parallel_threshold: opts.parallel_threshold.saturating_mul(dim) / dims,
-        ..opts.clone()
-    };
-    let workers = work_opts.workers(arena);
+    let workers = opts.workers(arena);
     let parts = run_split(arena, workers, |first, chunks| {
         let mut top = TopK::new(candidates);
         for (i, chunk) in chunks.iter().enumerate() {
             let base = ((first + i) * CHUNK_ROWS) as u64;
-            for (slot, (x, &live)) in chunk.data.chunks_exact(dim).zip(&chunk.live).enumerate() {
+            let rows = chunk.data.chunks_exact(dim);
+            for (slot, (x, &live)) in rows.zip(&chunk.live).enumerate() {
+                // Reading a part of each row defeats the hardware prefetcher: measured here,
+                // the first 128 of 256 floats of every row take 2x as long as whole rows;
+                // fetching 16 rows ahead recovers a quarter of that (docs/matryoshka.md).
+                if let Some(ahead) = chunk.data.get((slot + PREFETCH_ROWS) * dim..) {
+                    prefetch(&ahead[..dims.min(ahead.len())]);
+                }
                 let row = base + slot as u64;
                 if live && keep(row) {
                     let d = prefix_distance(metric, &q, &x[..dims]);
@@ -89,6 +126,21 @@ pub fn prefix_candidates<E: Element>(
 /// components (see [`prefix_candidates`]), re-ranked by the exact full distance (as
 /// [`super::search`] computes it). With `candidates` at least the number of rows this is
 /// exactly [`super::search`].
+///
+/// ```
+/// use quiver_index::{Metric, VectorArena, flat};
+///
+/// let mut arena = VectorArena::<f32>::new(4, Metric::L2);
+/// arena.set(0, &[1.0, 0.0, 0.0, 0.0]);
+/// arena.set(1, &[1.0, 0.0, 9.0, 9.0]); // the same first two components, far in full
+/// arena.set(2, &[3.0, 3.0, 0.0, 0.0]);
+/// let opts = flat::SearchOptions::default();
+/// // Two candidates on the first two components (rows 0 and 1), re-ranked on all four.
+/// let hits = flat::search_prefix(&arena, &[1.0, 0.0, 0.0, 0.0], 1, 2, 2, &opts, None);
+/// assert_eq!((hits[0].row, hits[0].distance), (0, 0.0));
+/// let two = flat::search_prefix(&arena, &[1.0, 0.0, 0.0, 0.0], 2, 2, 2, &opts, None);
+/// assert_eq!(two[1].row, 1); // row 2 is closer in full, but was not a prefix candidate
+/// ```
 pub fn search_prefix<E: Element>(
     arena: &VectorArena<E>,
     query: &[f32],
@@ -100,6 +152,114 @@ pub fn search_prefix<E: Element>(
 ) -> Vec<Neighbor> {
     let pre = prefix_candidates(arena, query, dims, candidates.max(k), opts, allowed);
     rerank(arena, query, pre.iter().map(|n| n.row), k)
+}
+
+/// [`prefix_candidates`] for many queries (row-major, n x dim), unfiltered: each chunk's
+/// prefixes against blocks of queries as one matrix product read in place (as
+/// [`super::search_batch`] does for whole rows), then a top list per query.
+pub fn prefix_candidates_batch<E: Element>(
+    arena: &VectorArena<E>,
+    queries: &[f32],
+    dims: usize,
+    candidates: usize,
+    opts: &SearchOptions,
+) -> Vec<Vec<Neighbor>> {
+    let dim = arena.dim();
+    assert_eq!(queries.len() % dim, 0, "queries must be n x dim");
+    assert!(
+        (1..=dim).contains(&dims),
+        "prefix must be 1..=dim components"
+    );
+    let nq = queries.len() / dim;
+    if nq < MATMUL_MIN_QUERIES {
+        return queries
+            .chunks_exact(dim)
+            .map(|q| prefix_candidates(arena, q, dims, candidates, opts, None))
+            .collect();
+    }
+    let metric = arena.metric();
+    let mut prepared = Vec::with_capacity(nq * dims);
+    let mut q_sq = Vec::with_capacity(nq);
+    for q in queries.chunks_exact(dim) {
+        let p = prepare_prefix::<f32>(metric, q, dims);
+        q_sq.push(p.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() as f32);
+        prepared.extend(p);
+    }
+    let workers = opts.workers(arena);
+    let parts = run_split(arena, workers, |first, chunks| {
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(candidates)).collect();
+        let mut widened = Vec::new();
+        let mut row_terms = Vec::with_capacity(CHUNK_ROWS);
+        let mut dots = vec![0.0f32; QUERY_BLOCK.min(nq) * CHUNK_ROWS];
+        for (i, chunk) in chunks.iter().enumerate() {
+            let slots = chunk.slots();
+            if slots == 0 || !chunk.live.iter().any(|&l| l) {
+                continue;
+            }
+            let base = ((first + i) * CHUNK_ROWS) as u64;
+            let x: &[f32] = match as_f32(&chunk.data) {
+                Some(x) => x,
+                None => {
+                    crate::element::widen_into(&chunk.data, &mut widened);
+                    &widened
+                }
+            };
+            row_terms.clear();
+            row_terms.extend(x.chunks_exact(dim).map(|row| {
+                let sq = row[..dims].iter().map(|v| v * v).sum::<f32>();
+                match metric {
+                    // 1 / prefix norm, as the whole-row batch uses 1 / norm; a zero prefix
+                    // gets distance 1.
+                    Metric::Cosine if sq > 0.0 => 1.0 / sq.sqrt(),
+                    Metric::Cosine | Metric::Dot => 0.0,
+                    Metric::L2 => sq,
+                }
+            }));
+            for q0 in (0..nq).step_by(QUERY_BLOCK) {
+                let qn = QUERY_BLOCK.min(nq - q0);
+                let out = &mut dots[..qn * slots];
+                let block = &prepared[q0 * dims..(q0 + qn) * dims];
+                matmul::dot_products_prefix(block, qn, x, slots, dim, dims, out);
+                for (qi, row_dots) in out.chunks_exact(slots).enumerate() {
+                    offer_row(
+                        metric,
+                        base,
+                        row_dots,
+                        &row_terms,
+                        q_sq[q0 + qi],
+                        &chunk.live,
+                        &mut tops[q0 + qi],
+                    );
+                }
+            }
+        }
+        tops
+    });
+    let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(candidates)).collect();
+    for part in parts {
+        for (m, t) in merged.iter_mut().zip(part) {
+            m.merge(t);
+        }
+    }
+    merged.into_iter().map(TopK::into_sorted_vec).collect()
+}
+
+/// [`search_prefix`] for many queries (row-major, n x dim), unfiltered: the batched prefix
+/// pass, then each query's candidates re-ranked exactly.
+pub fn search_prefix_batch<E: Element>(
+    arena: &VectorArena<E>,
+    queries: &[f32],
+    k: usize,
+    dims: usize,
+    candidates: usize,
+    opts: &SearchOptions,
+) -> Vec<Vec<Neighbor>> {
+    let pre = prefix_candidates_batch(arena, queries, dims, candidates.max(k), opts);
+    queries
+        .chunks_exact(arena.dim())
+        .zip(pre)
+        .map(|(q, pre)| rerank(arena, q, pre.iter().map(|n| n.row), k))
+        .collect()
 }
 
 /// The prefix distance of each given row (missing rows are skipped), the best `candidates`
@@ -117,7 +277,7 @@ pub fn rank_prefix<E: Element>(
         (1..=arena.dim()).contains(&dims),
         "prefix must be 1..=dim components"
     );
-    let q: Vec<E> = query[..dims].iter().map(|&x| E::from_f32(x)).collect();
+    let q = prepare_prefix::<E>(arena.metric(), query, dims);
     let mut top = TopK::new(candidates);
     for row in rows {
         if let Some(x) = arena.get(row) {

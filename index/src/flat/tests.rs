@@ -190,6 +190,16 @@ fn check_prefix_case<E: Element>(c: &Case, dims: usize, tol: f64) -> Result<(), 
         let oracle = naive_prefix_search(&arena, q, dims);
         let fast = prefix_candidates(&arena, q, dims, c.k, &opts, None);
         assert_matches(&fast, &oracle, c.k, tol)?;
+        // The batched pass: the query repeated to a matrix-product batch.
+        let batch: Vec<f32> = q
+            .iter()
+            .copied()
+            .cycle()
+            .take(c.dim * MATMUL_MIN_QUERIES)
+            .collect();
+        for got in prefix_candidates_batch(&arena, &batch, dims, c.k, &opts) {
+            assert_matches(&got, &oracle, c.k, tol)?;
+        }
         for modulus in [2u64, 11] {
             let allowed: RowSet = c
                 .rows
@@ -210,6 +220,9 @@ fn check_prefix_case<E: Element>(c: &Case, dims: usize, tol: f64) -> Result<(), 
         let everything = arena.len().max(1);
         let funnel = search_prefix(&arena, q, c.k, dims, everything, &opts, None);
         assert_matches(&funnel, &naive_search(&arena, q), c.k, tol)?;
+        for got in search_prefix_batch(&arena, &batch, c.k, dims, everything, &opts) {
+            assert_matches(&got, &naive_search(&arena, q), c.k, tol)?;
+        }
         // Fewer candidates: every hit is still at its exact full distance, best first.
         let narrow = search_prefix(&arena, q, c.k, dims, c.k, &opts, None);
         let full: std::collections::HashMap<u64, f64> =

@@ -78,6 +78,24 @@ fn the_funnel_returns_full_scores_and_with_every_row_a_candidate_is_exact() {
                 .unwrap();
             assert_eq!(exact_dims, exact);
         }
+        // A batch (the matrix-product prefix pass) gives every query's full-scored answer.
+        let queries = prefix_heavy(16, 78);
+        let all = SearchOptions::new(10).dims(8).refine(50);
+        let batch = c.search_batch(&queries, all.clone()).unwrap();
+        for (q, hits) in queries.iter().zip(&batch) {
+            let exact = c.search(q, SearchOptions::new(10).exact(true)).unwrap();
+            assert_eq!(ids(hits), ids(&exact), "{metric}");
+        }
+        let batch = c
+            .search_batch(&queries, SearchOptions::new(10).dims(8))
+            .unwrap();
+        for (q, hits) in queries.iter().zip(&batch) {
+            let single = c.search(q, SearchOptions::new(10).dims(8)).unwrap();
+            let same = hits
+                .iter()
+                .filter(|h| ids(&single).contains(&h.id.as_str()));
+            assert!(same.count() >= 9, "{metric}");
+        }
     }
 }
 

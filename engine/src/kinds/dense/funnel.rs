@@ -11,7 +11,9 @@
 //!
 //! ## Default
 //! `refine` = 10 for the funnel (10 x k prefix candidates re-ranked), not IVF-PQ's 4: a
-//! prefix ranks more coarsely than PQ codes of the whole vector (measured: docs/matryoshka.md).
+//! prefix ranks more coarsely. Measured on WordNet x MiniLM at dims = dim/2
+//! (docs/matryoshka.md): recall@10 0.977 at refine 4, 0.994 at 10 (definitions as queries);
+//! 0.931 and 0.984 with short usage examples as queries.
 
 use super::ann;
 use super::search::per_query_parallel;
@@ -39,6 +41,15 @@ pub(super) fn run(
         return Ok(vec![one(
             arena, index, queries, dims, options, allowed, &opts,
         )]);
+    }
+    if index.is_none() && allowed.is_none() {
+        // Many queries, no index, no filter: the prefix pass as blocked matrix products.
+        let k = options.k;
+        let candidates = k.saturating_mul(options.refine.unwrap_or(DEFAULT_FUNNEL_REFINE));
+        let opts = FlatOptions::default();
+        return Ok(with_arena!(arena, a => {
+            flat::search_prefix_batch(a, queries, k, dims, candidates, &opts)
+        }));
     }
     let single = FlatOptions {
         threads: 1,
