@@ -1,0 +1,139 @@
+"""Type stubs for the extension module (python/src). Keep in step with the Rust signatures."""
+
+from os import PathLike
+from typing import Any, Literal, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+VectorLike = Union[npt.NDArray[np.float32], Sequence[float]]
+MatrixLike = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
+Payload = Optional[dict[str, Any]]
+FilterLike = Union[dict[str, Any], str]
+
+class Error(Exception): ...
+class NotFound(Error): ...
+class AlreadyExists(Error): ...
+class InvalidArgument(Error): ...
+class DimensionMismatch(Error): ...
+class Corrupted(Error): ...
+class NotADatabase(Error): ...
+class VersionError(Error): ...
+class Locked(Error): ...
+class IoError(Error): ...
+class ModelError(Error): ...
+class InternalError(Error): ...
+
+def open(path: Union[str, PathLike[str]]) -> Database:
+    """Opens an existing database file (NotFound if there is none)."""
+
+def create(path: Union[str, PathLike[str]]) -> Database:
+    """Opens a database file, creating it if it does not exist."""
+
+class Database:
+    @property
+    def path(self) -> str: ...
+    def create_collection(
+        self,
+        name: str,
+        dim: Optional[int] = None,
+        metric: Literal["cosine", "dot", "l2"] = "cosine",
+        dtype: Literal["f32", "f16", "bf16"] = "f32",
+        model: Optional[Union[str, PathLike[str]]] = None,
+        multi_vector: bool = False,
+        colbert: bool = False,
+    ) -> Collection: ...
+    def collection(self, name: str) -> Collection: ...
+    def collections(self) -> list[dict[str, Any]]: ...
+    def drop_collection(self, name: str) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Database: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+class Hit:
+    id: str
+    score: float
+    payload: Payload
+    text: Optional[str]
+    vector: Optional[npt.NDArray[np.float32]]
+    stages: list[tuple[str, int, float]]
+    explain: list[tuple[str, Optional[int], Optional[float]]]
+
+class Reranker:
+    def __init__(self, path: Union[str, PathLike[str]]) -> None: ...
+    def score(self, query: str, texts: list[str]) -> list[float]: ...
+    @property
+    def identity(self) -> dict[str, Any]: ...
+
+class Collection:
+    @property
+    def name(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def multi_vector(self) -> bool: ...
+    def count(self) -> int: ...
+    def __len__(self) -> int: ...
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Optional[Union[MatrixLike, Sequence[MatrixLike]]] = None,
+        payloads: Optional[Sequence[Payload]] = None,
+        texts: Optional[Sequence[str]] = None,
+    ) -> None: ...
+    def delete(self, ids: Sequence[str]) -> int: ...
+    def get(self, id: str) -> Optional[dict[str, Any]]: ...
+    def ids(self) -> list[str]: ...
+    def search(
+        self,
+        query: Optional[Union[VectorLike, MatrixLike, str]] = None,
+        k: int = 10,
+        *,
+        keywords: Optional[str] = None,
+        filter: Optional[FilterLike] = None,
+        exact: bool = False,
+        nprobe: Optional[int] = None,
+        refine: Optional[int] = None,
+        candidates: Optional[int] = None,
+        dims: Optional[int] = None,
+        offset: int = 0,
+        include_payload: bool = True,
+        include_vector: bool = False,
+        fusion: Literal["rrf", "dbsf", "relative"] = "rrf",
+        weights: tuple[float, float] = (1.0, 1.0),
+        depth: Optional[int] = None,
+        rerank: Optional[Union[Reranker, bool]] = None,
+        rerank_top: Optional[int] = None,
+        rerank_field: Optional[str] = None,
+        rerank_query: Optional[str] = None,
+    ) -> list[Hit]: ...
+    def search_batch(
+        self,
+        queries: MatrixLike,
+        k: int = 10,
+        *,
+        filter: Optional[FilterLike] = None,
+        exact: bool = False,
+        nprobe: Optional[int] = None,
+        refine: Optional[int] = None,
+        dims: Optional[int] = None,
+    ) -> tuple[list[list[str]], npt.NDArray[np.float32]]: ...
+    def create_index(
+        self,
+        nlist: Optional[int] = None,
+        m: Optional[int] = None,
+        sample: Optional[int] = None,
+        seed: Optional[int] = None,
+        centroids: Optional[int] = None,
+    ) -> dict[str, Any]: ...
+    def drop_index(self) -> bool: ...
+    def create_payload_index(
+        self, field: str, kind: Literal["keyword", "integer", "float", "bool"]
+    ) -> None: ...
+    def create_text_index(self, fields: Optional[list[str]] = None) -> int: ...
+    def pin_reranker(self, reranker: Reranker) -> None: ...
+    def check(self) -> int: ...
