@@ -7,7 +7,8 @@
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
 # The embedding benchmark is separate: benches/run.sh --embed; so are full-text (--fulltext)
-# and re-ranking (--rerank), and the Matryoshka funnel (--matryoshka).
+# and re-ranking (--rerank), the Matryoshka funnel (--matryoshka) and the Python binding
+# (--python-binding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -77,6 +78,18 @@ if [[ "${1:-}" == "--fulltext" ]]; then
   exec target/release/quiver-bench --python "$VENV/bin/python" \
     --fulltext "cranfield=$CACHE/cranfield-abstracts.txt,$CACHE/cranfield-queries.txt" \
     --fulltext "wordnet=$WORDNET,$CACHE/wordnet/examples.txt" --out results "$@"
+fi
+# --python-binding: Quiver from Rust and through `import quiver` (the release build of the
+# module), and sqlite-vec, LanceDB, Chroma through their Python APIs, on WordNet x MiniLM.
+if [[ "${1:-}" == "--python-binding" ]]; then
+  shift
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r benches/peers/requirements.txt
+  WORDNET_NPY=$(scripts/wordnet_vectors.sh)
+  cargo build --release --quiet -p quiver-python -p quiver-benches
+  ln -sf ../../target/release/lib_quiver.so python/quiver/_quiver.abi3.so
+  PYTHONPATH="$PWD/python" exec target/release/quiver-bench --python-binding --python "$VENV/bin/python" \
+    --wordnet "$WORDNET_NPY" --out results "$@"
 fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"

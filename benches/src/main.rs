@@ -14,6 +14,7 @@ mod matryoshka;
 mod measure;
 mod multi;
 mod peak;
+mod python_binding;
 mod report;
 mod rerank;
 mod stores;
@@ -122,6 +123,13 @@ pub struct Args {
     /// One query text per line for the Matryoshka benchmark's question-like queries.
     #[arg(long)]
     matryoshka_examples: Option<PathBuf>,
+    /// Run only the Python-binding benchmark on the first --python-rows vectors of --wordnet
+    /// (the next 200 are the queries): Quiver from Rust and through `import quiver`, and the
+    /// stores through their Python APIs (--python), writing results/<date>-python.{json,md}.
+    #[arg(long)]
+    python_binding: bool,
+    #[arg(long, default_value_t = 50_000)]
+    python_rows: usize,
     /// (internal) One cold open of a stores-scenario database, run in a fresh process.
     #[arg(long, hide = true, requires = "cold_queries")]
     cold_open: Option<PathBuf>,
@@ -145,6 +153,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &table,
             serde_json::json!({"machine": report::machine(), "run": run}),
         );
+    }
+    if args.python_binding {
+        let path = args
+            .wordnet
+            .as_ref()
+            .ok_or("--python-binding needs --wordnet")?;
+        let all = quiver_vecfile::read_npy(path)?;
+        let (n, dim) = (args.python_rows.min(all.rows - 200), all.dim);
+        let base = quiver_vecfile::Matrix {
+            rows: n,
+            dim,
+            data: all.data[..n * dim].to_vec(),
+        };
+        let queries = quiver_vecfile::Matrix {
+            rows: 200,
+            dim,
+            data: all.data[n * dim..(n + 200) * dim].to_vec(),
+        };
+        let peers = ["quiver", "sqlite-vec", "lancedb", "chroma"];
+        let runs = python_binding::run(base, queries, args.python.as_deref(), &peers)?;
+        let table = python_binding::markdown(n, dim, &runs);
+        let json =
+            serde_json::json!({"machine": report::machine(), "rows": n, "dim": dim, "runs": runs});
+        return report::write_scenario(&args.out, "python", &table, json);
     }
     if args.matryoshka {
         let nq = args.ivf_queries;

@@ -50,6 +50,18 @@ fn payload_list(
     items.iter().map(convert::payload).collect()
 }
 
+/// A one-vector record as the dict `get` returns.
+fn record_dict(py: Python<'_>, r: Record) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let vector: Bound<'_, PyArray1<f32>> = r.vector.into_pyarray(py);
+    d.set_item("id", r.id)?;
+    let payload = r.payload.as_ref().map(|p| convert::to_python(py, p));
+    d.set_item("payload", payload.transpose()?)?;
+    d.set_item("vector", vector)?;
+    d.set_item("text", r.text)?;
+    Ok(d)
+}
+
 #[pymethods]
 impl Collection {
     #[getter]
@@ -76,14 +88,44 @@ impl Collection {
         Ok(py.detach(|| coll.info()).py_err()?.multi_vector)
     }
 
-    /// Number of records.
-    fn count(&self, py: Python<'_>) -> PyResult<u64> {
+    /// Number of records; with `filter`, of the records matching it.
+    #[pyo3(signature = (filter=None))]
+    fn count(&self, py: Python<'_>, filter: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
         let coll = self.inner()?;
-        py.detach(|| coll.count()).py_err()
+        match filter
+            .filter(|f| !f.is_none())
+            .map(convert::filter)
+            .transpose()?
+        {
+            Some(f) => py.detach(|| coll.count_where(&f)).py_err(),
+            None => py.detach(|| coll.count()).py_err(),
+        }
+    }
+
+    /// Deletes every record matching `filter` in one transaction; returns how many.
+    fn delete_where(&self, py: Python<'_>, filter: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let coll = self.inner()?;
+        let f = convert::filter(filter)?;
+        py.detach(|| coll.delete_where(&f)).py_err()
+    }
+
+    /// Up to `limit` records matching `filter` (oldest first), as `get` returns them
+    /// (one-vector collections).
+    #[pyo3(signature = (filter, limit=100))]
+    fn get_where<'py>(
+        &self,
+        py: Python<'py>,
+        filter: &Bound<'py, PyAny>,
+        limit: usize,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let coll = self.inner()?;
+        let f = convert::filter(filter)?;
+        let records = py.detach(|| coll.get_where(&f, limit)).py_err()?;
+        records.into_iter().map(|r| record_dict(py, r)).collect()
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        Ok(self.count(py)? as usize)
+        Ok(self.count(py, None)? as usize)
     }
 
     /// Inserts or replaces records, in one transaction: all of them or none. Give `ids` and
@@ -202,18 +244,7 @@ impl Collection {
         let Some(r) = py.detach(|| coll.get(id)).py_err()? else {
             return Ok(None);
         };
-        let vector: Bound<'py, PyArray1<f32>> = r.vector.into_pyarray(py);
-        d.set_item("id", r.id)?;
-        d.set_item("vector", vector)?;
-        d.set_item(
-            "payload",
-            r.payload
-                .as_ref()
-                .map(|p| convert::to_python(py, p))
-                .transpose()?,
-        )?;
-        d.set_item("text", r.text)?;
-        Ok(Some(d))
+        record_dict(py, r).map(Some)
     }
 
     /// Every record id, in storage order.

@@ -252,12 +252,18 @@ fn cases() -> BTreeMap<&'static str, Case> {
     c.insert("dims-range", |e| {
         let options = quiver::SearchOptions::new(1).dims(5);
         let q = [1.0f32; 4];
-        e.db.collection("v").unwrap().search(&q, options).unwrap_err()
+        e.db.collection("v")
+            .unwrap()
+            .search(&q, options)
+            .unwrap_err()
     });
     c.insert("dims-zero-prefix", |e| {
         let options = quiver::SearchOptions::new(1).dims(2);
         let q = [0.0f32, 0.0, 1.0, 1.0];
-        e.db.collection("v").unwrap().search(&q, options).unwrap_err()
+        e.db.collection("v")
+            .unwrap()
+            .search(&q, options)
+            .unwrap_err()
     });
     c.insert("refine-zero", |e| {
         let q = [1.0; 4];
