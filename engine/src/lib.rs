@@ -73,7 +73,7 @@ mod validate;
 pub use collection::{
     Collection, CollectionInfo, Dense, Hit, Hybrid, IndexInfo, IndexParams, IvfPqInfo,
     MultiIndexInfo, MultiRecord, MultiSearchRequest, Query, Record, Records, SearchOptions,
-    SearchRequest, TextRecord,
+    SearchRequest, TextRecord, VectorColumns,
 };
 pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
 pub use db::{Database, UpgradeReport};

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use quiver::{
     IndexParams, IvfPqParams, MultiIndexParams, MultiRecord, PayloadIndexKind, Record, TextRecord,
+    VectorColumns,
 };
 
 /// One collection of a database. Every method looks the collection up in the latest
@@ -184,25 +185,20 @@ impl Collection {
             }
             (Some(vectors), None) => {
                 let m: MatrixArg<'_> = convert::matrix(vectors)?;
-                let (rows, dim) = m.rows_dim();
+                let (rows, _) = m.rows_dim();
                 if rows != n {
                     return Err(invalid(format!("{rows} vectors for {n} ids")));
                 }
                 let data = m.as_slice()?;
-                // The engine's records own their vectors: one copy here, made with the GIL
-                // released.
                 let coll = self.inner()?;
+                // The array is read in place: no copy of the vectors.
                 py.detach(|| {
-                    let records: Vec<Record> = ids
-                        .into_iter()
-                        .zip(data.chunks_exact(dim.max(1)))
-                        .zip(payloads)
-                        .map(|((id, v), payload)| Record {
-                            payload,
-                            ..Record::new(id, v.to_vec())
-                        })
-                        .collect();
-                    coll.upsert(&records)
+                    let columns = VectorColumns {
+                        ids: &ids,
+                        vectors: data,
+                        payloads: Some(&payloads),
+                    };
+                    coll.upsert(columns)
                 })
                 .py_err()
             }

@@ -12,7 +12,7 @@ mod text;
 
 pub use index::{IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo};
 pub use query::{Dense, Hit, Hybrid, Query, SearchOptions};
-pub use records::{MultiRecord, Record, Records, TextRecord};
+pub use records::{MultiRecord, Record, Records, TextRecord, VectorColumns};
 pub use shims::{MultiSearchRequest, SearchRequest};
 
 use crate::db::Database;

@@ -104,6 +104,24 @@ pub enum Records<'a> {
     /// Texts, embedded with the collection's pinned model into what it stores; the text is
     /// stored too.
     Texts(&'a [TextRecord]),
+    /// One-vector records as columns, the vectors borrowed in place (bindings hand over a
+    /// NumPy array or a C buffer without copying it).
+    Columns(VectorColumns<'a>),
+}
+
+/// One-vector records as columns: `vectors` holds `ids.len()` rows of the collection's
+/// dimension, row-major; `payloads`, when given, one entry per id.
+#[derive(Clone, Copy, Debug)]
+pub struct VectorColumns<'a> {
+    pub ids: &'a [String],
+    pub vectors: &'a [f32],
+    pub payloads: Option<&'a [Option<Value>]>,
+}
+
+impl<'a> From<VectorColumns<'a>> for Records<'a> {
+    fn from(c: VectorColumns<'a>) -> Self {
+        Records::Columns(c)
+    }
 }
 
 macro_rules! records_from {
@@ -179,6 +197,50 @@ impl Collection {
                 self.write_rows(&rows, CollectionKind::MultiVector)
             }
             Records::Texts(records) => self.upsert_texts_now(records),
+            Records::Columns(c) => {
+                let n = c.ids.len();
+                if c.payloads.is_some_and(|p| p.len() != n) {
+                    return Err(Error::InvalidParameter {
+                        name: "payloads",
+                        reason: format!(
+                            "{} payloads for {n} ids",
+                            c.payloads.map_or(0, <[_]>::len)
+                        ),
+                    });
+                }
+                if n == 0 {
+                    return match c.vectors.is_empty() {
+                        true => Ok(()),
+                        false => Err(Error::InvalidParameter {
+                            name: "vectors",
+                            reason: format!("{} components for no ids", c.vectors.len()),
+                        }),
+                    };
+                }
+                // Rows of the collection's dimension: a length that does not split evenly
+                // is a dimension mismatch on the first row, as separate records would give.
+                let dim = self.info()?.dim;
+                if c.vectors.len() != n * dim {
+                    return Err(Error::DimensionMismatch {
+                        expected: dim,
+                        found: c.vectors.len() / n,
+                        position: Some(0),
+                    });
+                }
+                let rows: Vec<Row<'_>> = c
+                    .ids
+                    .iter()
+                    .zip(c.vectors.chunks_exact(dim))
+                    .enumerate()
+                    .map(|(i, (id, v))| Row {
+                        id,
+                        data: Data::Vector(v),
+                        payload: c.payloads.and_then(|p| p[i].as_ref()),
+                        text: None,
+                    })
+                    .collect();
+                self.write_rows(&rows, CollectionKind::Vectors)
+            }
         }
     }
 

@@ -211,3 +211,69 @@ fn multi_vector_collections_take_matrices_and_texts() {
     assert!(c.drop_index().unwrap());
     assert_eq!(c.index_info().unwrap(), None);
 }
+
+#[test]
+fn columns_upsert_like_records_and_refuse_bad_shapes() {
+    use quiver::{Records, VectorColumns};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("cols.qvr")).unwrap();
+    let by_records = db
+        .create_collection("r", CollectionConfig::new(3, Metric::L2))
+        .unwrap();
+    let by_columns = db
+        .create_collection("c", CollectionConfig::new(3, Metric::L2))
+        .unwrap();
+    let ids: Vec<String> = (0..4).map(|i| format!("x{i}")).collect();
+    let vectors: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    let payloads = vec![
+        Some(serde_json::json!({"n": 1})),
+        None,
+        None,
+        Some(serde_json::json!({"n": 4})),
+    ];
+    let records: Vec<Record> = ids
+        .iter()
+        .zip(vectors.chunks(3))
+        .zip(&payloads)
+        .map(|((id, v), p)| Record {
+            payload: p.clone(),
+            ..Record::new(id.clone(), v.to_vec())
+        })
+        .collect();
+    by_records.upsert(&records).unwrap();
+    let columns = VectorColumns {
+        ids: &ids,
+        vectors: &vectors,
+        payloads: Some(&payloads),
+    };
+    by_columns.upsert(columns).unwrap();
+    for id in &ids {
+        assert_eq!(by_columns.get(id).unwrap(), by_records.get(id).unwrap());
+    }
+    let short = VectorColumns {
+        ids: &ids,
+        vectors: &vectors[..11],
+        payloads: None,
+    };
+    assert!(matches!(
+        by_columns.upsert(short),
+        Err(Error::DimensionMismatch { expected: 3, .. })
+    ));
+    let few = VectorColumns {
+        ids: &ids,
+        vectors: &vectors,
+        payloads: Some(&payloads[..2]),
+    };
+    assert!(matches!(
+        by_columns.upsert(Records::from(few)),
+        Err(Error::InvalidParameter {
+            name: "payloads",
+            ..
+        })
+    ));
+    let mv = db
+        .create_collection("m", CollectionConfig::multi_vector(3, Metric::Cosine))
+        .unwrap();
+    wrong_kind(mv.upsert(columns), true);
+    assert_eq!(by_columns.count().unwrap(), 4);
+}
