@@ -270,11 +270,37 @@ pub fn search_batch<E: Element>(
         }
         q_sq.push(sq as f32);
     }
+    blocked_scan(arena, &prepared, dim, &q_sq, k, opts, |chunk, _x, terms| {
+        terms.extend(chunk.norms.iter().map(|&n| match metric {
+            // 1 / norm, so the inner loop multiplies; a zero row gets distance 1.
+            Metric::Cosine if n > 0.0 => 1.0 / n,
+            Metric::Cosine | Metric::Dot => 0.0,
+            Metric::L2 => n * n,
+        }));
+    })
+}
+
+/// The batched scan both batch searches share: each chunk's rows (widened to f32) against
+/// blocks of the `prepared` queries (`depth` floats each: the whole row, or a prefix) as one
+/// matrix product, then a top list per query. `row_terms` fills, per chunk, each row's term
+/// for [`offer_row`] (1 / norm for cosine, the squared norm for l2) from the chunk and its
+/// f32 rows.
+fn blocked_scan<E: Element>(
+    arena: &VectorArena<E>,
+    prepared: &[f32],
+    depth: usize,
+    q_sq: &[f32],
+    k: usize,
+    opts: &SearchOptions,
+    row_terms: impl Fn(&Chunk<E>, &[f32], &mut Vec<f32>) + Sync,
+) -> Vec<Vec<Neighbor>> {
+    let (metric, dim) = (arena.metric(), arena.dim());
+    let nq = q_sq.len();
     let workers = opts.workers(arena);
     let parts = run_split(arena, workers, |first, chunks| {
         let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
         let mut widened = Vec::new();
-        let mut row_terms = Vec::with_capacity(CHUNK_ROWS);
+        let mut terms = Vec::with_capacity(CHUNK_ROWS);
         let mut dots = vec![0.0f32; QUERY_BLOCK.min(nq) * CHUNK_ROWS];
         for (i, chunk) in chunks.iter().enumerate() {
             let slots = chunk.slots();
@@ -282,13 +308,6 @@ pub fn search_batch<E: Element>(
                 continue;
             }
             let base = ((first + i) * CHUNK_ROWS) as u64;
-            row_terms.clear();
-            row_terms.extend(chunk.norms.iter().map(|&n| match metric {
-                // 1 / norm, so the inner loop multiplies; a zero row gets distance 1.
-                Metric::Cosine if n > 0.0 => 1.0 / n,
-                Metric::Cosine | Metric::Dot => 0.0,
-                Metric::L2 => n * n,
-            }));
             let x: &[f32] = match as_f32(&chunk.data) {
                 Some(x) => x,
                 None => {
@@ -296,16 +315,19 @@ pub fn search_batch<E: Element>(
                     &widened
                 }
             };
+            terms.clear();
+            row_terms(chunk, x, &mut terms);
             for q0 in (0..nq).step_by(QUERY_BLOCK) {
                 let qn = QUERY_BLOCK.min(nq - q0);
                 let out = &mut dots[..qn * slots];
-                matmul::dot_products(&prepared[q0 * dim..(q0 + qn) * dim], qn, x, slots, dim, out);
+                let block = &prepared[q0 * depth..(q0 + qn) * depth];
+                matmul::dot_products_prefix(block, qn, x, slots, dim, depth, out);
                 for (qi, row_dots) in out.chunks_exact(slots).enumerate() {
                     offer_row(
                         metric,
                         base,
                         row_dots,
-                        &row_terms,
+                        &terms,
                         q_sq[q0 + qi],
                         &chunk.live,
                         &mut tops[q0 + qi],

@@ -7,14 +7,11 @@
 //!
 //! [`naive_prefix_search`] is the f64 oracle of [`prefix_candidates`].
 
-use super::{
-    MATMUL_MIN_QUERIES, QUERY_BLOCK, SearchOptions, as_f32, merge, offer_row, rerank, run_split,
-};
+use super::{MATMUL_MIN_QUERIES, SearchOptions, blocked_scan, merge, rerank, run_split};
 use crate::arena::{CHUNK_ROWS, VectorArena};
 use crate::cpu::prefetch;
 use crate::distance::{self, scalar};
 use crate::element::Element;
-use crate::matmul;
 use crate::metric::Metric;
 use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
@@ -185,63 +182,26 @@ pub fn prefix_candidates_batch<E: Element>(
         q_sq.push(p.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() as f32);
         prepared.extend(p);
     }
-    let workers = opts.workers(arena);
-    let parts = run_split(arena, workers, |first, chunks| {
-        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(candidates)).collect();
-        let mut widened = Vec::new();
-        let mut row_terms = Vec::with_capacity(CHUNK_ROWS);
-        let mut dots = vec![0.0f32; QUERY_BLOCK.min(nq) * CHUNK_ROWS];
-        for (i, chunk) in chunks.iter().enumerate() {
-            let slots = chunk.slots();
-            if slots == 0 || !chunk.live.iter().any(|&l| l) {
-                continue;
-            }
-            let base = ((first + i) * CHUNK_ROWS) as u64;
-            let x: &[f32] = match as_f32(&chunk.data) {
-                Some(x) => x,
-                None => {
-                    crate::element::widen_into(&chunk.data, &mut widened);
-                    &widened
-                }
-            };
-            row_terms.clear();
-            row_terms.extend(x.chunks_exact(dim).map(|row| {
+    blocked_scan(
+        arena,
+        &prepared,
+        dims,
+        &q_sq,
+        candidates,
+        opts,
+        |_, x, terms| {
+            terms.extend(x.chunks_exact(dim).map(|row| {
                 let sq = row[..dims].iter().map(|v| v * v).sum::<f32>();
                 match metric {
-                    // 1 / prefix norm, as the whole-row batch uses 1 / norm; a zero prefix
-                    // gets distance 1.
+                    // 1 / prefix norm, as the whole-row batch uses 1 / norm; a zero prefix gets
+                    // distance 1.
                     Metric::Cosine if sq > 0.0 => 1.0 / sq.sqrt(),
                     Metric::Cosine | Metric::Dot => 0.0,
                     Metric::L2 => sq,
                 }
             }));
-            for q0 in (0..nq).step_by(QUERY_BLOCK) {
-                let qn = QUERY_BLOCK.min(nq - q0);
-                let out = &mut dots[..qn * slots];
-                let block = &prepared[q0 * dims..(q0 + qn) * dims];
-                matmul::dot_products_prefix(block, qn, x, slots, dim, dims, out);
-                for (qi, row_dots) in out.chunks_exact(slots).enumerate() {
-                    offer_row(
-                        metric,
-                        base,
-                        row_dots,
-                        &row_terms,
-                        q_sq[q0 + qi],
-                        &chunk.live,
-                        &mut tops[q0 + qi],
-                    );
-                }
-            }
-        }
-        tops
-    });
-    let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(candidates)).collect();
-    for part in parts {
-        for (m, t) in merged.iter_mut().zip(part) {
-            m.merge(t);
-        }
-    }
-    merged.into_iter().map(TopK::into_sorted_vec).collect()
+        },
+    )
 }
 
 /// [`search_prefix`] for many queries (row-major, n x dim), unfiltered: the batched prefix
