@@ -5,6 +5,8 @@
 //! threads run them in parallel; vectors come in as NumPy views without copies where the
 //! engine reads them in place (queries), and go out as NumPy arrays the module owns.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod collection;
 mod convert;
 mod database;
