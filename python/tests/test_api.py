@@ -198,3 +198,24 @@ def test_the_cli_reads_what_python_wrote_and_back(db_path, cli):
         c = db.collection("docs")
         assert c.count() == 12
         assert c.search([7.1, 7.1, 7.1], k=1)[0].id == "c7"
+
+
+def test_arrays_in_any_layout_are_accepted(db_path):
+    """C-contiguous float32 is read in place; read-only, Fortran-order, strided and float64
+    arrays take the converting path — the stored vectors are the same either way."""
+    vs = random_vectors(30, 8, seed=9)
+    with quiver.create(db_path) as db:
+        a = db.create_collection("a", dim=8)
+        b = db.create_collection("b", dim=8)
+        frozen = vs.copy()
+        frozen.setflags(write=False)
+        a.upsert([f"r{i}" for i in range(30)], vectors=frozen)
+        b.upsert([f"r{i}" for i in range(30)], vectors=np.asfortranarray(vs.astype(np.float64)))
+        for i in (0, 17, 29):
+            np.testing.assert_array_equal(a.get(f"r{i}")["vector"], b.get(f"r{i}")["vector"])
+        wide = np.zeros((30, 16), dtype=np.float32)
+        wide[:, ::2] = vs
+        ids, _ = a.search_batch(wide[:, ::2], k=1)
+        assert [r[0] for r in ids] == [f"r{i}" for i in range(30)]
+        assert a.upsert([], vectors=np.zeros((0, 8), dtype=np.float32)) is None
+        assert a.count() == 30
