@@ -112,6 +112,9 @@ class Collection:
         rerank_top: Optional[int] = None,
         rerank_field: Optional[str] = None,
         rerank_query: Optional[str] = None,
+        rescore: Optional[Collection] = None,
+        rescore_top: Optional[int] = None,
+        rescore_query: Optional[Union[VectorLike, MatrixLike, str]] = None,
     ) -> list[Hit]: ...
     def search_batch(
         self,

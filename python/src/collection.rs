@@ -356,12 +356,15 @@ impl Collection {
     /// `keywords` alone: a BM25 keyword search; with both: a hybrid search fused by `fusion`
     /// ("rrf", "dbsf", "relative") with `weights` (dense, keywords) and `depth` candidates
     /// per branch. `rerank`: a `Reranker`, or True for the collection's pinned one,
-    /// re-ranking the best `rerank_top` (default 100). Every knob: docs/python.md.
+    /// re-ranking the best `rerank_top` (default 100). `rescore`: another collection of the
+    /// same ids (e.g. ColBERT) whose exact score re-orders the best `rescore_top`, with
+    /// `rescore_query` (default: the query's text). Every knob: docs/python.md.
     #[pyo3(signature = (
         query=None, k=10, *, keywords=None, filter=None, exact=false, nprobe=None,
         refine=None, candidates=None, dims=None, offset=0, include_payload=true,
         include_vector=false, fusion="rrf", weights=(1.0, 1.0), depth=None, rerank=None,
-        rerank_top=None, rerank_field=None, rerank_query=None
+        rerank_top=None, rerank_field=None, rerank_query=None, rescore=None,
+        rescore_top=None, rescore_query=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn search(
@@ -386,6 +389,9 @@ impl Collection {
         rerank_top: Option<usize>,
         rerank_field: Option<String>,
         rerank_query: Option<String>,
+        rescore: Option<&Bound<'_, PyAny>>,
+        rescore_top: Option<usize>,
+        rescore_query: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<search::Hit>> {
         let args = search::SearchArgs {
             query,
@@ -407,6 +413,9 @@ impl Collection {
             rerank_top,
             rerank_field,
             rerank_query,
+            rescore,
+            rescore_top,
+            rescore_query,
         };
         search::search(self, py, args)
     }

@@ -126,6 +126,9 @@ pub(crate) struct SearchArgs<'a, 'py> {
     pub(crate) rerank_top: Option<usize>,
     pub(crate) rerank_field: Option<String>,
     pub(crate) rerank_query: Option<String>,
+    pub(crate) rescore: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) rescore_top: Option<usize>,
+    pub(crate) rescore_query: Option<&'a Bound<'py, PyAny>>,
 }
 
 pub(crate) fn search(
@@ -153,7 +156,33 @@ pub(crate) fn search(
         rerank_top,
         rerank_field,
         rerank_query,
+        rescore,
+        rescore_top,
+        rescore_query,
     } = args;
+    // The re-scoring stage's collection and query, resolved with the GIL held.
+    let rescore_coll = match rescore.filter(|r| !r.is_none()) {
+        Some(r) => Some(
+            r.cast::<Collection>()
+                .map_err(|_| invalid("rescore must be a quiver.Collection"))?
+                .get()
+                .inner()?,
+        ),
+        None => None,
+    };
+    let rescore_held = hold(rescore_query)?;
+    let rescore_vector = match &rescore_held {
+        Held::Vector(v) => Some(v.as_slice()?),
+        _ => None,
+    };
+    let rescore_matrix: Option<&[Vec<f32>]> = match &rescore_held {
+        Held::Matrix(m) => Some(m),
+        _ => None,
+    };
+    let rescore_text: Option<&str> = match &rescore_held {
+        Held::Text(t) => Some(t),
+        _ => None,
+    };
     let handle = coll.inner()?;
     let held = hold(query)?;
     let knobs = knobs(
@@ -190,6 +219,18 @@ pub(crate) fn search(
             options.include_payload = include_payload;
             options.include_vector = include_vector;
             options.filter = knobs.filter.as_ref();
+            options.rescore = rescore_coll.as_ref().map(|rc| {
+                let mut stage = quiver::Rescore::new(rc);
+                if let Some(top) = rescore_top {
+                    stage = stage.top(top);
+                }
+                match (rescore_vector, rescore_matrix, rescore_text) {
+                    (Some(v), _, _) => stage.query(Query::Vector(v)),
+                    (_, Some(m), _) => stage.query(Query::Matrix(m)),
+                    (_, _, Some(t)) => stage.query(Query::Text(t)),
+                    _ => stage,
+                }
+            });
             options.rerank = knobs.rerank.as_ref().map(|r| {
                 let mut stage = match &r.model {
                     Some(m) => Rerank::with(m.clone()),

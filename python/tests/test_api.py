@@ -219,3 +219,21 @@ def test_arrays_in_any_layout_are_accepted(db_path):
         assert [r[0] for r in ids] == [f"r{i}" for i in range(30)]
         assert a.upsert([], vectors=np.zeros((0, 8), dtype=np.float32)) is None
         assert a.count() == 30
+
+
+def test_rescore_in_a_multi_vector_collection_of_the_same_ids(db_path):
+    with quiver.create(db_path) as db:
+        dense = db.create_collection("dense", dim=4)
+        late = db.create_collection("late", dim=4, multi_vector=True)
+        eye = np.eye(4, dtype=np.float32)
+        ids = ["a", "b", "c"]
+        dense.upsert(ids, vectors=np.array([[1, 0.2, 0, 0], [1, 0.1, 0, 0], [1, 0, 0, 0]], dtype=np.float32))
+        late.upsert(ids, vectors=[eye[:1], eye[1:3], eye[3:]])
+        q = np.array([1, 0.15, 0, 0], dtype=np.float32)
+        first = [h.id for h in dense.search(q, k=3)]
+        hits = dense.search(q, k=3, rescore=late, rescore_query=eye[2:3], rescore_top=3)
+        assert [h.id for h in hits] == ["b", "a", "c"] != first
+        assert [s[0] for s in hits[0].stages] == ["retrieve", "rescore"]
+        assert hits[0].score == pytest.approx(1.0)
+        with pytest.raises(quiver.InvalidArgument):
+            dense.search(q, k=3, rescore="late")
