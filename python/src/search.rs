@@ -89,6 +89,57 @@ fn hold<'py>(query: Option<&Bound<'py, PyAny>>) -> PyResult<Held<'py>> {
     Ok(Held::Vector(convert::vector(q)?))
 }
 
+/// Plain references into a [`Held`] query: what crosses into the GIL-free closure (the NumPy
+/// view itself must not).
+#[derive(Clone, Copy, Default)]
+struct Refs<'a> {
+    vector: Option<&'a [f32]>,
+    matrix: Option<&'a [Vec<f32>]>,
+    text: Option<&'a str>,
+}
+
+impl Held<'_> {
+    fn refs(&self) -> PyResult<Refs<'_>> {
+        Ok(match self {
+            Held::Vector(v) => Refs {
+                vector: Some(v.as_slice()?),
+                ..Refs::default()
+            },
+            Held::Matrix(m) => Refs {
+                matrix: Some(m),
+                ..Refs::default()
+            },
+            Held::Text(t) => Refs {
+                text: Some(t),
+                ..Refs::default()
+            },
+            Held::None => Refs::default(),
+        })
+    }
+}
+
+impl<'a> Refs<'a> {
+    /// The query as the engine takes it, if there is one.
+    fn query(self) -> Option<Query<'a>> {
+        match (self.vector, self.matrix, self.text) {
+            (Some(v), _, _) => Some(Query::Vector(v)),
+            (_, Some(m), _) => Some(Query::Matrix(m)),
+            (_, _, Some(t)) => Some(Query::Text(t)),
+            _ => None,
+        }
+    }
+
+    /// The dense branch of a hybrid query.
+    fn dense(self) -> Option<Dense<'a>> {
+        match (self.vector, self.matrix, self.text) {
+            (Some(v), _, _) => Some(Dense::Vector(v)),
+            (_, Some(m), _) => Some(Dense::Matrix(m)),
+            (_, _, Some(t)) => Some(Dense::Text(t)),
+            _ => None,
+        }
+    }
+}
+
 /// The knobs, converted before the GIL is released.
 struct Knobs {
     filter: Option<quiver::Filter>,
@@ -171,18 +222,7 @@ pub(crate) fn search(
         None => None,
     };
     let rescore_held = hold(rescore_query)?;
-    let rescore_vector = match &rescore_held {
-        Held::Vector(v) => Some(v.as_slice()?),
-        _ => None,
-    };
-    let rescore_matrix: Option<&[Vec<f32>]> = match &rescore_held {
-        Held::Matrix(m) => Some(m),
-        _ => None,
-    };
-    let rescore_text: Option<&str> = match &rescore_held {
-        Held::Text(t) => Some(t),
-        _ => None,
-    };
+    let rescore_refs = rescore_held.refs()?;
     let handle = coll.inner()?;
     let held = hold(query)?;
     let knobs = knobs(
@@ -196,19 +236,8 @@ pub(crate) fn search(
         rerank_query,
     )?;
     let found = {
-        let vector = match &held {
-            Held::Vector(v) => Some(v.as_slice()?),
-            _ => None,
-        };
-        // Plain references: the NumPy view itself must not cross into the GIL-free closure.
-        let matrix: Option<&[Vec<f32>]> = match &held {
-            Held::Matrix(m) => Some(m),
-            _ => None,
-        };
-        let text: Option<&str> = match &held {
-            Held::Text(t) => Some(t),
-            _ => None,
-        };
+        let refs = held.refs()?;
+        let text = refs.text;
         py.detach(|| -> quiver::Result<Vec<quiver::Hit>> {
             let mut options = SearchOptions::new(k).exact(exact);
             options.nprobe = nprobe;
@@ -224,11 +253,9 @@ pub(crate) fn search(
                 if let Some(top) = rescore_top {
                     stage = stage.top(top);
                 }
-                match (rescore_vector, rescore_matrix, rescore_text) {
-                    (Some(v), _, _) => stage.query(Query::Vector(v)),
-                    (_, Some(m), _) => stage.query(Query::Matrix(m)),
-                    (_, _, Some(t)) => stage.query(Query::Text(t)),
-                    _ => stage,
+                match rescore_refs.query() {
+                    Some(q) => stage.query(q),
+                    None => stage,
                 }
             });
             options.rerank = knobs.rerank.as_ref().map(|r| {
@@ -247,13 +274,7 @@ pub(crate) fn search(
                 }
                 stage
             });
-            let single = match (vector, matrix, text) {
-                (Some(v), _, _) => Some(Query::Vector(v)),
-                (_, Some(m), _) => Some(Query::Matrix(m)),
-                (_, _, Some(t)) => Some(Query::Text(t)),
-                _ => None,
-            };
-            let q = match (single, keywords.as_deref()) {
+            let q = match (refs.query(), keywords.as_deref()) {
                 (None, None) => {
                     return Err(quiver::Error::InvalidParameter {
                         name: "query",
@@ -263,11 +284,8 @@ pub(crate) fn search(
                 (None, Some(kw)) => Query::Keywords(kw),
                 (Some(q), None) => q,
                 (Some(_), Some(kw)) => {
-                    let dense = match (vector, matrix, text) {
-                        (Some(v), _, _) => Dense::Vector(v),
-                        (_, Some(m), _) => Dense::Matrix(m),
-                        (_, _, t) => Dense::Text(t.unwrap_or_default()),
-                    };
+                    // A query exists, so it has a dense form.
+                    let dense = refs.dense().unwrap_or(Dense::Text(""));
                     let mut h = Hybrid::new(dense, kw)
                         .fusion(knobs.fusion)
                         .weights(knobs.weights.0, knobs.weights.1);
