@@ -20,6 +20,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Quiver: an embedded single-file vector database"
 )]
 struct Cli {
+    /// Seconds to wait for a database file another process holds (an exclusive handle,
+    /// another process's write transaction, or, for compact, any open handle) before
+    /// failing with "locked"; 0 fails at once.
+    #[arg(long, global = true, default_value_t = 5.0, value_name = "SECONDS")]
+    busy_timeout: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,7 +56,7 @@ enum Command {
     /// Check that every collection's stored tables and in-memory index agree.
     Check(commands::CheckArgs),
     /// Shrink the file: move live pages to the front and cut off the free space that deletes
-    /// and overwrites left (no other process may have the database open).
+    /// and overwrites left (waits --busy-timeout for other processes to close the database).
     Compact(commands::CompactArgs),
     /// Copy a database written by a Quiver of file format 1 (before per-value checksums; opening
     /// it gives UpgradeRequired) into a new file in the current format. OLD is only read.
@@ -75,6 +80,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match std::time::Duration::try_from_secs_f64(cli.busy_timeout) {
+        Ok(timeout) => commands::set_busy_timeout(timeout),
+        Err(_) => {
+            eprintln!(
+                "quiver: error: --busy-timeout {} is not a number of seconds >= 0",
+                cli.busy_timeout
+            );
+            return ExitCode::from(2);
+        }
+    }
     // Text collections load their pinned model folders again on first use.
     quiver_embed::register();
     match commands::run(cli.command) {

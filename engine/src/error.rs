@@ -1,3 +1,4 @@
+pub use quiver_storage::LockHolder;
 use quiver_storage::StorageError;
 use std::path::PathBuf;
 
@@ -10,8 +11,12 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("database file not found: {path}")]
     NotFound { path: PathBuf },
-    #[error("database {path} is locked: another process has it open for writing")]
-    Locked { path: PathBuf },
+    /// The busy timeout ran out while another process held the file; `holder` says who.
+    #[error("database {path} is locked: {holder}")]
+    Locked { path: PathBuf, holder: LockHolder },
+    /// A write through a handle opened with [`crate::Database::open_read_only`].
+    #[error("database {path} is open read-only; open it with Database::open to write")]
+    ReadOnly { path: PathBuf },
     #[error("{path} is not a Quiver database ({detail})")]
     NotAQuiverDatabase { path: PathBuf, detail: String },
     #[error(
@@ -149,8 +154,10 @@ pub enum ErrorKind {
     NotADatabase,
     /// The file's format version is newer than this build, or older and must be upgraded.
     Version,
-    /// Another process has the database open.
+    /// Another process held the database past the busy timeout.
     Locked,
+    /// A write through a read-only handle.
+    ReadOnly,
     /// An operating-system I/O error.
     Io,
     /// The embedding model cannot be used (files, identity, inference, no model).
@@ -185,6 +192,7 @@ impl Error {
             Error::NotAQuiverDatabase { .. } => K::NotADatabase,
             Error::UnsupportedVersion { .. } | Error::UpgradeRequired { .. } => K::Version,
             Error::Locked { .. } => K::Locked,
+            Error::ReadOnly { .. } => K::ReadOnly,
             Error::Io { .. } => K::Io,
             Error::InvalidModel { .. }
             | Error::ModelMismatch { .. }
@@ -232,7 +240,8 @@ impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound { path } => Error::NotFound { path },
-            StorageError::Locked { path } => Error::Locked { path },
+            StorageError::Locked { path, holder } => Error::Locked { path, holder },
+            StorageError::ReadOnly { path } => Error::ReadOnly { path },
             StorageError::NotAQuiverDatabase { path, detail } => {
                 Error::NotAQuiverDatabase { path, detail }
             }

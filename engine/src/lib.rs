@@ -25,7 +25,10 @@
 //!
 //! ## Model
 //! - A [`Database`] is one file. Handles are cheap to clone and `Send + Sync`: many threads
-//!   read while one writes; another process gets [`Error::Locked`].
+//!   read while one writes. Other processes may open the same file at once — to read
+//!   ([`Database::open_read_only`]) or to write, one write transaction at a time — and every
+//!   call sees the last commit of any of them; one kept out past the busy timeout gets
+//!   [`Error::Locked`] naming the holder (`docs/concurrency.md`).
 //! - A [`Collection`] has a fixed [`CollectionKind`] (one vector a record, or a token matrix a
 //!   record scored by MaxSim), dimension, [`Metric`] and [`ElementType`]; records have a
 //!   string id (at most [`limits::MAX_ID_BYTES`]), their vector data and an optional
@@ -78,14 +81,14 @@ pub use collection::{
 pub use db::options::{CollectionConfig, DatabaseOptions, Durability};
 pub use db::{Database, UpgradeReport};
 pub use embed::{CrossEncoder, Embedder, LateInteraction, ModelIdentity, Pooling};
-pub use error::{Error, ErrorKind, Result, VectorProblem};
+pub use error::{Error, ErrorKind, LockHolder, Result, VectorProblem};
 pub use filter::{Filter, PayloadIndex, PayloadIndexKind};
 pub use fulltext::{Stemming, StopWords, TextIndexInfo, TextIndexParams};
 pub use kinds::CollectionKind;
 pub use kinds::dense::ann::IvfPqParams;
 pub use quiver_index::multi::TokenIndexParams as MultiIndexParams;
 pub use quiver_index::{ElementType, Metric};
-pub use quiver_storage::{Backend, MemoryBackend};
+pub use quiver_storage::{Access, Backend, DEFAULT_BUSY_TIMEOUT, MemoryBackend};
 pub use stages::fusion::{Branch, BranchScore, Explanation, Fusion};
 pub use stages::rerank::Rerank;
 pub use stages::rescore::Rescore;

@@ -29,7 +29,8 @@ typedef enum quiver_status {
   QUIVER_NOT_A_DATABASE = 6,
   // The file's format version is newer than this library, or older and must be upgraded.
   QUIVER_VERSION = 7,
-  // Another process has the database open for writing.
+  // Another process held the database past the busy timeout (the message says who: an
+  // exclusive handle, a writer, readers, or a write transaction).
   QUIVER_LOCKED = 8,
   // An operating-system I/O error.
   QUIVER_IO = 9,
@@ -40,6 +41,8 @@ typedef enum quiver_status {
   QUIVER_INTERNAL = 11,
   // A NULL, closed or wrong-type handle.
   QUIVER_MISUSE = 12,
+  // A write through a database opened read-only (`QUIVER_ACCESS_READ_ONLY`).
+  QUIVER_READ_ONLY = 13,
 } quiver_status;
 
 // Vector comparison of a collection.
@@ -74,6 +77,18 @@ typedef enum quiver_fusion {
   QUIVER_FUSION_RELATIVE = 2,
 } quiver_fusion;
 
+// How a database handle shares its file (`quiver_options.access`).
+typedef enum quiver_access {
+  // Read and write; other processes may open the file too, to read or to write (one write
+  // transaction at a time). With relaxed durability the handle is exclusive instead (a
+  // commit not yet on disk cannot be shown to another process).
+  QUIVER_ACCESS_SHARED = 0,
+  // Read only, beside any number of readers and writers; writes give QUIVER_READ_ONLY.
+  QUIVER_ACCESS_READ_ONLY = 1,
+  // Read and write with the file to this handle; others wait, then get QUIVER_LOCKED.
+  QUIVER_ACCESS_EXCLUSIVE = 2,
+} quiver_access;
+
 // A collection of a database. Thread-safe like `quiver_db`; it keeps the database file open
 // until it is closed too.
 typedef struct quiver_collection quiver_collection;
@@ -95,7 +110,8 @@ typedef struct quiver_reranker quiver_reranker;
 typedef struct quiver_results quiver_results;
 
 // Options for `quiver_open`. All-zero (`quiver_options o = {0};`) means: open an existing
-// file, durable writes, default cache, no verification.
+// file for reading and writing, shared with other processes, durable writes, default cache,
+// no verification, a 5 s busy timeout.
 typedef struct quiver_options {
   // Non-zero: create the file if it does not exist.
   uint32_t create;
@@ -106,6 +122,12 @@ typedef struct quiver_options {
   uint64_t cache_bytes;
   // Non-zero: verify every page checksum while opening (reads the whole file).
   uint32_t verify;
+  // How the handle shares the file with other processes (`quiver_access`):
+  // 0 `QUIVER_ACCESS_SHARED`, 1 `QUIVER_ACCESS_READ_ONLY`, 2 `QUIVER_ACCESS_EXCLUSIVE`.
+  uint32_t access;
+  // How long an open or a write waits for a file another process holds, in
+  // milliseconds, before `QUIVER_LOCKED`: 0 the default (5000), negative: do not wait.
+  int32_t busy_timeout_ms;
 } quiver_options;
 
 // How a full-text index analyses and scores. Get the defaults from

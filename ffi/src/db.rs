@@ -4,9 +4,11 @@ use crate::handles::{self, Kind, quiver_collection, quiver_db};
 use crate::status::{self, Failure, guard, quiver_status};
 use engine::{CollectionConfig, Database, Durability, ElementType, Metric};
 use std::ffi::{CString, c_char, c_int};
+use std::time::Duration;
 
 /// Options for `quiver_open`. All-zero (`quiver_options o = {0};`) means: open an existing
-/// file, durable writes, default cache, no verification.
+/// file for reading and writing, shared with other processes, durable writes, default cache,
+/// no verification, a 5 s busy timeout.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct quiver_options {
@@ -19,6 +21,25 @@ pub struct quiver_options {
     pub cache_bytes: u64,
     /// Non-zero: verify every page checksum while opening (reads the whole file).
     pub verify: u32,
+    /// How the handle shares the file with other processes (`quiver_access`):
+    /// 0 `QUIVER_ACCESS_SHARED`, 1 `QUIVER_ACCESS_READ_ONLY`, 2 `QUIVER_ACCESS_EXCLUSIVE`.
+    pub access: u32,
+    /// How long an open or a write waits for a file another process holds, in
+    /// milliseconds, before `QUIVER_LOCKED`: 0 the default (5000), negative: do not wait.
+    pub busy_timeout_ms: i32,
+}
+
+/// How a database handle shares its file (`quiver_options.access`).
+#[repr(C)]
+pub enum quiver_access {
+    /// Read and write; other processes may open the file too, to read or to write (one write
+    /// transaction at a time). With relaxed durability the handle is exclusive instead (a
+    /// commit not yet on disk cannot be shown to another process).
+    QUIVER_ACCESS_SHARED = 0,
+    /// Read only, beside any number of readers and writers; writes give QUIVER_READ_ONLY.
+    QUIVER_ACCESS_READ_ONLY = 1,
+    /// Read and write with the file to this handle; others wait, then get QUIVER_LOCKED.
+    QUIVER_ACCESS_EXCLUSIVE = 2,
 }
 
 /// Vector comparison of a collection.
@@ -107,10 +128,28 @@ pub unsafe extern "C" fn quiver_open(
                 .map_err(|_| Failure::invalid("cache_bytes does not fit in memory"))?;
             builder = builder.cache_size(bytes);
         }
-        let db = if o.create != 0 {
-            builder.create(path)
-        } else {
-            builder.open(path)
+        builder = match o.busy_timeout_ms {
+            0 => builder,
+            ms => builder.busy_timeout(Duration::from_millis(ms.max(0) as u64)),
+        };
+        let db = match (o.access, o.create != 0) {
+            (0, create) | (2, create) => {
+                if o.access == 2 {
+                    builder = builder.exclusive(true);
+                }
+                if create {
+                    builder.create(path)
+                } else {
+                    builder.open(path)
+                }
+            }
+            (1, false) => builder.open_read_only(path),
+            (1, true) => {
+                return Err(Failure::invalid(
+                    "a read-only open cannot create the file (create and access 1)",
+                ));
+            }
+            (a, _) => return Err(Failure::invalid(format!("access {a} is not 0, 1 or 2"))),
         }?;
         let handle = handles::register(quiver_db { db }, Kind::Db);
         // SAFETY: checked non-NULL above.

@@ -27,7 +27,8 @@ pub enum quiver_status {
     QUIVER_NOT_A_DATABASE = 6,
     /// The file's format version is newer than this library, or older and must be upgraded.
     QUIVER_VERSION = 7,
-    /// Another process has the database open for writing.
+    /// Another process held the database past the busy timeout (the message says who: an
+    /// exclusive handle, a writer, readers, or a write transaction).
     QUIVER_LOCKED = 8,
     /// An operating-system I/O error.
     QUIVER_IO = 9,
@@ -38,6 +39,8 @@ pub enum quiver_status {
     QUIVER_INTERNAL = 11,
     /// A NULL, closed or wrong-type handle.
     QUIVER_MISUSE = 12,
+    /// A write through a database opened read-only (`QUIVER_ACCESS_READ_ONLY`).
+    QUIVER_READ_ONLY = 13,
 }
 
 use quiver_status::*;
@@ -54,6 +57,7 @@ pub(crate) fn status_of(e: &Error) -> quiver_status {
         ErrorKind::NotADatabase => QUIVER_NOT_A_DATABASE,
         ErrorKind::Version => QUIVER_VERSION,
         ErrorKind::Locked => QUIVER_LOCKED,
+        ErrorKind::ReadOnly => QUIVER_READ_ONLY,
         ErrorKind::Io => QUIVER_IO,
         ErrorKind::Model => QUIVER_MODEL,
         ErrorKind::Internal => QUIVER_INTERNAL,
@@ -144,6 +148,7 @@ pub(crate) fn describe(code: c_int) -> &'static CStr {
         10 => c"embedding model error",
         11 => c"internal error",
         12 => c"library misuse (NULL, closed or wrong handle)",
+        13 => c"database is open read-only",
         _ => c"unknown status code",
     }
 }

@@ -22,15 +22,30 @@ class Corrupted(Error): ...
 class NotADatabase(Error): ...
 class VersionError(Error): ...
 class Locked(Error): ...
+class ReadOnly(Error): ...
 class IoError(Error): ...
 class ModelError(Error): ...
 class InternalError(Error): ...
 
-def open(path: Union[str, PathLike[str]]) -> Database:
-    """Opens an existing database file (NotFound if there is none)."""
+def open(
+    path: Union[str, PathLike[str]],
+    *,
+    read_only: bool = False,
+    exclusive: bool = False,
+    busy_timeout: Optional[float] = None,
+) -> Database:
+    """Opens an existing database file (NotFound if there is none). read_only=True only
+    reads, beside other readers and writers (writes raise ReadOnly); exclusive=True keeps the
+    file to this handle; busy_timeout (seconds, default 5) is how long to wait for a file
+    another process holds before Locked."""
 
-def create(path: Union[str, PathLike[str]]) -> Database:
-    """Opens a database file, creating it if it does not exist."""
+def create(
+    path: Union[str, PathLike[str]],
+    *,
+    exclusive: bool = False,
+    busy_timeout: Optional[float] = None,
+) -> Database:
+    """Opens a database file, creating it if it does not exist (options as open)."""
 
 class Database:
     @property

@@ -27,20 +27,63 @@ impl Database {
     }
 }
 
-/// Opens an existing database file (`NotFound` if there is none).
+/// The open options of `open` / `create`.
+fn options(busy_timeout: Option<f64>, exclusive: bool) -> PyResult<quiver::DatabaseOptions> {
+    let mut o = quiver::Database::builder();
+    if exclusive {
+        o = o.exclusive(true);
+    }
+    if let Some(seconds) = busy_timeout {
+        let timeout = std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+            invalid(format!(
+                "busy_timeout must be a finite number of seconds >= 0, not {seconds}"
+            ))
+        })?;
+        o = o.busy_timeout(timeout);
+    }
+    Ok(o)
+}
+
+/// Opens an existing database file (`NotFound` if there is none). `read_only=True` only
+/// reads, beside any number of other readers and writers (writes raise `ReadOnly`);
+/// `exclusive=True` keeps the file to this handle. `busy_timeout` (seconds, default 5) is how
+/// long to wait for a file another process holds before `Locked`.
 #[pyfunction]
-pub(crate) fn open(py: Python<'_>, path: PathBuf) -> PyResult<Database> {
-    let db = py.detach(|| quiver::Database::open(&path)).py_err()?;
+#[pyo3(signature = (path, *, read_only=false, exclusive=false, busy_timeout=None))]
+pub(crate) fn open(
+    py: Python<'_>,
+    path: PathBuf,
+    read_only: bool,
+    exclusive: bool,
+    busy_timeout: Option<f64>,
+) -> PyResult<Database> {
+    let o = options(busy_timeout, exclusive)?;
+    let db = py
+        .detach(|| {
+            if read_only {
+                o.open_read_only(&path)
+            } else {
+                o.open(&path)
+            }
+        })
+        .py_err()?;
     Ok(Database {
         inner: std::sync::Mutex::new(Some(db)),
         path,
     })
 }
 
-/// Opens a database file, creating it if it does not exist.
+/// Opens a database file, creating it if it does not exist (options as `open`).
 #[pyfunction]
-pub(crate) fn create(py: Python<'_>, path: PathBuf) -> PyResult<Database> {
-    let db = py.detach(|| quiver::Database::create(&path)).py_err()?;
+#[pyo3(signature = (path, *, exclusive=false, busy_timeout=None))]
+pub(crate) fn create(
+    py: Python<'_>,
+    path: PathBuf,
+    exclusive: bool,
+    busy_timeout: Option<f64>,
+) -> PyResult<Database> {
+    let o = options(busy_timeout, exclusive)?;
+    let db = py.detach(|| o.create(&path)).py_err()?;
     Ok(Database {
         inner: std::sync::Mutex::new(Some(db)),
         path,

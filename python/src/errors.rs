@@ -53,7 +53,13 @@ create_exception!(
     quiver,
     Locked,
     Error,
-    "Another process has the database open."
+    "Another process held the database past the busy timeout (the message names the holder)."
+);
+create_exception!(
+    quiver,
+    ReadOnly,
+    Error,
+    "A write through a database opened read-only."
 );
 create_exception!(quiver, IoError, Error, "An operating-system I/O error.");
 create_exception!(
@@ -76,6 +82,7 @@ pub(crate) fn to_py(e: quiver::Error) -> PyErr {
         ErrorKind::NotADatabase => NotADatabase::new_err(message),
         ErrorKind::Version => VersionError::new_err(message),
         ErrorKind::Locked => Locked::new_err(message),
+        ErrorKind::ReadOnly => ReadOnly::new_err(message),
         ErrorKind::Io => IoError::new_err(message),
         ErrorKind::Model => ModelError::new_err(message),
         ErrorKind::Internal => InternalError::new_err(message),
@@ -109,6 +116,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotADatabase", py.get_type::<NotADatabase>())?;
     m.add("VersionError", py.get_type::<VersionError>())?;
     m.add("Locked", py.get_type::<Locked>())?;
+    m.add("ReadOnly", py.get_type::<ReadOnly>())?;
     m.add("IoError", py.get_type::<IoError>())?;
     m.add("ModelError", py.get_type::<ModelError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;

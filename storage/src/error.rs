@@ -6,8 +6,10 @@ use std::path::PathBuf;
 pub enum StorageError {
     #[error("database file not found: {path}")]
     NotFound { path: PathBuf },
-    #[error("database {path} is locked: another process has it open for writing")]
-    Locked { path: PathBuf },
+    #[error("database {path} is locked: {holder}")]
+    Locked { path: PathBuf, holder: LockHolder },
+    #[error("database {path} is open read-only")]
+    ReadOnly { path: PathBuf },
     #[error("{path} is not a Quiver database ({detail})")]
     NotAQuiverDatabase { path: PathBuf, detail: String },
     #[error(
@@ -29,6 +31,37 @@ pub enum StorageError {
     },
     #[error("storage engine error: {detail}")]
     Internal { detail: String },
+}
+
+/// Who kept a database from being opened or written within the busy timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockHolder {
+    /// Another process opened the file exclusively (an exclusive open, `compact`, or a Quiver
+    /// build from before files were shared).
+    Exclusive,
+    /// Another process keeps the file open for writing, and this open needs the file to itself.
+    Writer,
+    /// Other processes have the file open for reading only, and this open needs the file to
+    /// itself.
+    Readers,
+    /// Another process's write transaction was still open when the busy timeout ran out.
+    Writing,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LockHolder::Exclusive => "another process has it open exclusively",
+            LockHolder::Writer => {
+                "another process has it open for writing, and this open needs it exclusively"
+            }
+            LockHolder::Readers => {
+                "other processes have it open for reading, and this open needs it exclusively"
+            }
+            LockHolder::Writing => "another process is writing to it (busy timeout reached)",
+        })
+    }
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;

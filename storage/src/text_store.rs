@@ -163,31 +163,47 @@ fn update_term(
         let (_, first) = text_postings::split_key(k.value())?;
         blocks.push((first, k.value().to_vec(), v.value().to_vec()));
     }
-    // Decode only the blocks a changed row falls in: [first_i, first_{i+1}).
-    let mut merged: BTreeMap<u64, Posting> = BTreeMap::new();
-    let mut rewrite = Vec::new();
+    let mut removes = removes.to_vec();
+    removes.sort_unstable();
+    if blocks.is_empty() {
+        return write_blocks(table, term, adds.iter().map(|p| (p.row, *p)).collect());
+    }
+    // Rewrite each block a changed row falls in ([first_i, first_{i+1}), the first block
+    // from row 0) on its own: the blocks it becomes hold only rows of its range, so they stay
+    // in order with the untouched blocks around them.
     for i in 0..blocks.len() {
         let lower = if i == 0 { 0 } else { blocks[i].0 };
         let upper = blocks.get(i + 1).map_or(u64::MAX, |b| b.0 - 1);
-        let touched =
-            changed.partition_point(|&r| r < lower) < changed.partition_point(|&r| r <= upper);
-        if touched {
-            let mut out = Vec::new();
-            open_block(&blocks[i].1, &blocks[i].2, &mut out)?;
-            merged.extend(out.into_iter().map(|p| (p.row, p)));
-            rewrite.push(i);
+        let within = |rows: &[u64]| {
+            rows.partition_point(|&r| r < lower)..rows.partition_point(|&r| r <= upper)
+        };
+        if within(&changed).is_empty() {
+            continue;
         }
-    }
-    for &i in &rewrite {
+        let mut out = Vec::new();
+        open_block(&blocks[i].1, &blocks[i].2, &mut out)?;
+        let mut merged: BTreeMap<u64, Posting> = out.into_iter().map(|p| (p.row, p)).collect();
         table.remove(blocks[i].1.as_slice())?;
+        for r in &removes[within(&removes)] {
+            merged.remove(r);
+        }
+        let added =
+            adds.partition_point(|p| p.row < lower)..adds.partition_point(|p| p.row <= upper);
+        for p in &adds[added] {
+            merged.insert(p.row, *p);
+        }
+        write_blocks(table, term, merged)?;
     }
-    for r in removes {
-        merged.remove(r);
-    }
-    for p in adds {
-        merged.insert(p.row, *p);
-    }
-    let merged: Vec<Posting> = merged.into_values().collect();
+    Ok(())
+}
+
+/// Stores `postings` (one range of rows of `term`) as blocks.
+fn write_blocks(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    term: &str,
+    postings: BTreeMap<u64, Posting>,
+) -> StorageResult<()> {
+    let merged: Vec<Posting> = postings.into_values().collect();
     for block in text_postings::chunk(&merged) {
         let key = text_postings::block_key(term, block[0].row);
         let body = text_postings::encode_block(block)?;

@@ -508,6 +508,10 @@ impl WriteBatch {
         self.txn()
     }
 
+    pub(crate) fn raw_mut(&mut self) -> StorageResult<&mut redb::WriteTransaction> {
+        self.txn.as_mut().ok_or_else(finished)
+    }
+
     pub(crate) fn txn(&self) -> StorageResult<&redb::WriteTransaction> {
         self.txn.as_ref().ok_or_else(finished)
     }

@@ -38,3 +38,12 @@ pub fn crash_matrix(batch: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 pub const CRASH_BATCH: u64 = 50;
+
+/// Records per batch of the many-process tests' writer (`share_worker`).
+pub const SHARE_BATCH: u64 = 10;
+pub const SHARE_DIM: usize = 8;
+
+/// The vector `share_worker` stores for record `i` of batch `b`.
+pub fn share_vector(batch: u64, i: u64) -> Vec<f32> {
+    crash_vector(batch, i, SHARE_DIM)
+}

@@ -92,7 +92,7 @@ pub(super) fn run(args: CreateArgs) -> DynResult<()> {
     }
     .element_type(dtype);
     let dim = config.dim;
-    let db = Database::create(&db)?;
+    let db = options().create(&db)?;
     db.create_collection(&collection, config)?;
     let kind = if multi_vector { ", multi-vector" } else { "" };
     eprintln!("created collection '{collection}' ({dim}-d, {metric}, {dtype}{kind})");

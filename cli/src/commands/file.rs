@@ -24,7 +24,7 @@ pub struct DropArgs {
 
 pub(super) fn drop(args: DropArgs) -> DynResult<()> {
     let DropArgs { db, collection } = args;
-    Database::open(&db)?.drop_collection(&collection)?;
+    open_writer(&db)?.drop_collection(&collection)?;
     eprintln!("dropped collection '{collection}'");
     Ok(())
 }
@@ -37,7 +37,7 @@ pub struct CheckArgs {
 
 pub(super) fn check(args: CheckArgs) -> DynResult<()> {
     let CheckArgs { db } = args;
-    let db = Database::open(&db)?;
+    let db = open_reader(&db)?;
     for info in db.collections()? {
         let n = db.collection(&info.name)?.check()?;
         println!("{}: ok ({n} records)", info.name);
@@ -53,7 +53,7 @@ pub struct CompactArgs {
 
 pub(super) fn compact(args: CompactArgs) -> DynResult<()> {
     let CompactArgs { db } = args;
-    let (before, after) = Database::compact(&db)?;
+    let (before, after) = options().compact(&db)?;
     eprintln!("compacted {}: {before} -> {after} bytes", db.display());
     Ok(())
 }
@@ -86,7 +86,7 @@ pub(super) fn upgrade(args: UpgradeArgs) -> DynResult<()> {
 }
 
 fn list(path: &Path, as_json: bool) -> DynResult<()> {
-    let db = Database::open(path)?;
+    let db = open_reader(path)?;
     let size = db.file_size()?;
     let colls = db.collections()?;
     if as_json {

@@ -82,7 +82,7 @@ pub(super) fn import(
     batch_size: Option<usize>,
 ) -> DynResult<()> {
     let format = readers::format_of(file, format)?;
-    let db = Database::open(db)?;
+    let db = open_writer(db)?;
     let c = db.collection(collection)?;
     let has_model = c.model()?.is_some();
     let batch_size = batch_size.unwrap_or(if has_model { 128 } else { 1000 });

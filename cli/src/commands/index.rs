@@ -34,7 +34,7 @@ pub(super) fn index(args: IndexArgs) -> DynResult<()> {
         centroids,
         drop,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_writer(&db)?;
     let c = db.collection(&collection)?;
     if drop {
         let had = c.drop_index()?;
@@ -90,7 +90,7 @@ pub(super) fn payload_index(args: PayloadIndexArgs) -> DynResult<()> {
         kind,
         drop,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_writer(&db)?;
     let c = db.collection(&collection)?;
     if drop {
         let had = c.drop_payload_index(&field)?;

@@ -42,6 +42,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// `--busy-timeout`: how long a command waits for a file another process holds.
+static BUSY_TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+pub fn set_busy_timeout(timeout: std::time::Duration) {
+    let _ = BUSY_TIMEOUT.set(timeout);
+}
+
+fn options() -> quiver::DatabaseOptions {
+    let timeout = BUSY_TIMEOUT
+        .get()
+        .copied()
+        .unwrap_or(quiver::DEFAULT_BUSY_TIMEOUT);
+    Database::builder().busy_timeout(timeout)
+}
+
+/// Opens a database for a command that writes: shared, so readers (and other writers, one
+/// write transaction at a time) go on beside it.
+fn open_writer(path: &Path) -> quiver::Result<Database> {
+    options().open(path)
+}
+
+/// Opens a database for a command that only reads: never locks anyone out.
+fn open_reader(path: &Path) -> quiver::Result<Database> {
+    options().open_read_only(path)
+}
+
 pub fn run(command: Command) -> DynResult<()> {
     match command {
         Command::Create(args) => create::run(args),

@@ -28,7 +28,7 @@ pub(super) fn get(args: GetArgs) -> DynResult<()> {
         filter,
         limit,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_reader(&db)?;
     let c = db.collection(&collection)?;
     if let Some(filter) = filter {
         for r in c.get_where(&Filter::parse(&filter)?, limit)? {
@@ -70,7 +70,7 @@ pub(super) fn delete(args: DeleteArgs) -> DynResult<()> {
         ids,
         filter,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_writer(&db)?;
     if let Some(filter) = filter {
         let n = db
             .collection(&collection)?
@@ -99,7 +99,7 @@ pub(super) fn count(args: CountArgs) -> DynResult<()> {
         collection,
         filter,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_reader(&db)?;
     let c = db.collection(&collection)?;
     let n = match filter {
         Some(f) => c.count_where(&Filter::parse(&f)?)?,

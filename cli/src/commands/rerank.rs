@@ -81,7 +81,11 @@ pub(super) fn reranker(args: RerankerArgs) -> DynResult<()> {
         unpin,
     } = args;
     let model = pin.map(BertCrossEncoder::load).transpose()?;
-    let db = Database::open(&db)?;
+    let db = if model.is_some() || unpin {
+        open_writer(&db)?
+    } else {
+        open_reader(&db)?
+    };
     let c = db.collection(&collection)?;
     if let Some(model) = model {
         let fingerprint = model.identity().fingerprint();

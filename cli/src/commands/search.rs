@@ -159,7 +159,7 @@ pub(super) fn run(args: SearchArgs) -> DynResult<()> {
         );
     }
     let t = Instant::now();
-    let db = Database::open(&db)?;
+    let db = open_reader(&db)?;
     let c = db.collection(&collection)?;
     let opened = t.elapsed();
     if !dense_given {

@@ -44,7 +44,7 @@ pub(super) fn text_index(args: TextIndexArgs) -> DynResult<()> {
         .ok_or_else(|| format!("--stem {stem}: use english or none"))?;
     let stop_words = TextIndexParams::parse_stop_words(&stopwords)
         .ok_or_else(|| format!("--stopwords {stopwords}: use english or none"))?;
-    let db = Database::open(&db)?;
+    let db = open_writer(&db)?;
     let c = db.collection(&collection)?;
     if drop {
         if c.drop_text_index()? {
@@ -113,7 +113,7 @@ pub(super) fn analyze(args: AnalyzeArgs) -> DynResult<()> {
         collection,
         text,
     } = args;
-    let db = Database::open(&db)?;
+    let db = open_reader(&db)?;
     let c = db.collection(&collection)?;
     let mut out = std::io::stdout().lock();
     if text == "-" {

@@ -173,7 +173,7 @@ impl Collection {
 
     /// The approximate index's shape, if the collection has one.
     pub fn index_info(&self) -> Result<Option<IndexInfo>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         state.kind.index_info(state.at(&snap.read))
     }

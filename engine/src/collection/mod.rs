@@ -83,13 +83,13 @@ impl Collection {
     }
 
     pub fn info(&self) -> Result<CollectionInfo> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         Ok(CollectionInfo::of(snap.collection(&self.name)?))
     }
 
     /// Number of records.
     pub fn count(&self) -> Result<u64> {
-        Ok(self.db.snapshot().collection(&self.name)?.record.count)
+        Ok(self.db.snapshot()?.collection(&self.name)?.record.count)
     }
 
     /// The record with this id, if any (its vector as stored, widened to f32). For
@@ -130,7 +130,7 @@ impl Collection {
         wanted: CollectionKind,
         operation: &'static str,
     ) -> Result<Option<Stored>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         kinds::expect(&self.name, state.kind.kind(), wanted, operation)?;
         let Some(row) = snap.read.row_of(&state.record, id)? else {
@@ -155,7 +155,7 @@ impl Collection {
     /// Loads the collection's records (and its index, if any) into memory now; otherwise the
     /// first search does. Returns the number of records loaded.
     pub fn load(&self) -> Result<usize> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         state.kind.load(state.at(&snap.read))
     }
@@ -164,7 +164,7 @@ impl Collection {
     pub fn memory_bytes(&self) -> Result<usize> {
         Ok(self
             .db
-            .snapshot()
+            .snapshot()?
             .collection(&self.name)?
             .kind
             .memory_bytes())
@@ -172,7 +172,7 @@ impl Collection {
 
     /// Ids of all records, in insertion order.
     pub fn ids(&self) -> Result<Vec<String>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         // The stored count is only a hint: a damaged file may say anything.
         let mut out = Vec::with_capacity((state.record.count as usize).min(1 << 16));
@@ -184,11 +184,12 @@ impl Collection {
     }
 
     /// Checks that the id map, the stored records, what memory holds, the approximate index
-    /// (if any), the payload indexes and the full-text index agree, and that the pinned
-    /// re-ranker's setting reads; returns the record count.
+    /// (if any), the payload indexes and the full-text index agree, that the pinned
+    /// re-ranker's setting and the commit counters read; returns the record count.
     pub fn check(&self) -> Result<u64> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
+        snap.read.check_commit_counters()?;
         let lens = snap.read.table_lengths(&state.record)?;
         if lens.iter().any(|&l| l != state.record.count) {
             return Err(Error::corrupted(format!(

@@ -541,7 +541,7 @@ impl Collection {
         for t in &texts {
             embed::check_text(None, t)?;
         }
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         // Texts first, all in one call (embedding is what takes the time).
         let embedded: Vec<Owned> = if texts.is_empty() {

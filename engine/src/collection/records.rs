@@ -257,7 +257,7 @@ impl Collection {
         }
         let embedder = self.embedder()?;
         let kind = {
-            let snap = self.db.snapshot();
+            let snap = self.db.snapshot()?;
             snap.collection(&self.name)?.kind.clone()
         };
         let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
@@ -277,7 +277,7 @@ impl Collection {
 
     /// Validates `rows` (all of kind `kind`), then writes them in one transaction.
     fn write_rows(&self, rows: &[Row<'_>], kind: CollectionKind) -> Result<()> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         let operation = match kind {
             CollectionKind::MultiVector => "records with token matrices",

@@ -64,7 +64,7 @@ impl Collection {
     }
 
     fn pinned_reranker(&self) -> Result<Option<(u64, StoredReranker)>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         let Some(bytes) = snap.read.setting(&state.record, RERANKER_KEY)? else {
             return Ok(None);

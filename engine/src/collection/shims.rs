@@ -233,7 +233,7 @@ impl Collection {
 
     /// `index_info()` of a multi-vector collection (`WrongCollectionKind` on others).
     pub fn multi_index_info(&self) -> Result<Option<MultiIndexInfo>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         crate::kinds::expect(
             &self.name,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 impl Collection {
     /// The identity of the model this collection is pinned to, if it has one.
     pub fn model(&self) -> Result<Option<ModelIdentity>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         Ok(state.embedder(&snap.read)?.map(|e| e.identity))
     }
@@ -36,7 +36,7 @@ impl Collection {
 
     /// The collection's id and pinned model; `NoEmbedder` for a plain vector collection.
     fn pinned(&self) -> Result<(u64, StoredEmbedder)> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         let pinned = state
             .embedder(&snap.read)?

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::validate;
 use options::{CollectionConfig, DatabaseOptions};
 use parking_lot::{Mutex, RwLock};
-use quiver_storage::{NewCollection, Store, WriteBatch};
+use quiver_storage::{Access, NewCollection, Store, WriteBatch};
 use snapshot::{Change, Snapshot};
 use std::path::Path;
 use std::sync::Arc;
@@ -32,8 +32,11 @@ pub struct UpgradeReport {
 /// An open Quiver database file. Cheap to clone (a shared handle); `Send + Sync`.
 ///
 /// Any number of threads may read (search, get, count) while one writes; writes from several
-/// threads are serialised. Another *process* cannot open the same file while this handle is
-/// open: it gets [`Error::Locked`].
+/// threads are serialised. Other *processes* may open the same file at the same time, to read
+/// ([`Database::open_read_only`]) or to write: write transactions take turns across processes
+/// (one waits up to the busy timeout for another's, then gets [`Error::Locked`]), and every
+/// call sees the last commit of any process. [`DatabaseOptions::exclusive`] keeps the file to
+/// one handle instead. `docs/concurrency.md` states the guarantees.
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,
@@ -45,6 +48,9 @@ pub(crate) struct Inner {
     current: RwLock<Arc<Snapshot>>,
     /// Held for the whole of a write: begin, commit, publish.
     writer: Mutex<()>,
+    /// Held while catching up with another process's commits (one thread reloads, the
+    /// others then find the state current).
+    refresh: Mutex<()>,
     store: Store,
     /// Embedding models in use, by collection id.
     pub(crate) models: Registry,
@@ -54,6 +60,13 @@ impl Database {
     /// Opens an existing database file with default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
         DatabaseOptions::default().open(path)
+    }
+
+    /// Opens an existing database file for reading only, beside any number of other readers
+    /// and writers (in this process or others). Every call sees the last commit; writes give
+    /// [`Error::ReadOnly`]. Nothing is ever written to the file.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
+        DatabaseOptions::default().open_read_only(path)
     }
 
     /// Opens the database file at `path`, creating it if it does not exist.
@@ -82,14 +95,11 @@ impl Database {
         })
     }
 
-    /// Compacts the database file at `path` (no handle may have it open: that gives
-    /// [`Error::Locked`]). Space freed by deletes and overwrites is reused by later writes,
+    /// Compacts the database file at `path` (it waits up to the default busy timeout for
+    /// other handles to close, then gives [`Error::Locked`]). Space freed by deletes and overwrites is reused by later writes,
     /// but the file only shrinks here. Returns the file size before and after, in bytes.
     pub fn compact(path: impl AsRef<Path>) -> Result<(u64, u64)> {
-        Ok(quiver_storage::Store::compact(
-            path,
-            &quiver_storage::StoreOptions::default(),
-        )?)
+        DatabaseOptions::default().compact(path)
     }
 
     /// Options for opening (cache size, durability, verification).
@@ -103,6 +113,7 @@ impl Database {
             inner: Arc::new(Inner {
                 store,
                 writer: Mutex::new(()),
+                refresh: Mutex::new(()),
                 models: Registry::default(),
                 current: RwLock::new(Arc::new(snapshot)),
             }),
@@ -120,8 +131,40 @@ impl Database {
             .map_err(|source| Error::Io { source })
     }
 
-    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.current.read().clone()
+    /// Whether this handle only reads.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.store.access() == Access::ReadOnly
+    }
+
+    /// The state of the last commit. On a file other processes may write, that is checked
+    /// on every call (a few microseconds: one read transaction and one counter), and the
+    /// collections another process changed are reloaded.
+    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        let current = self.inner.current.read().clone();
+        if self.inner.store.access() == Access::Exclusive {
+            return Ok(current);
+        }
+        let read = self.inner.store.begin_read()?;
+        let commit = read.commit()?;
+        if commit <= current.commit {
+            return Ok(current);
+        }
+        let _refresh = self.inner.refresh.lock();
+        let current = self.inner.current.read().clone();
+        if commit <= current.commit {
+            return Ok(current);
+        }
+        self.publish(current.caught_up(read, commit)?)
+    }
+
+    /// Makes `next` the published state unless a newer one is published already; returns
+    /// the published state.
+    fn publish(&self, next: Snapshot) -> Result<Arc<Snapshot>> {
+        let mut current = self.inner.current.write();
+        if next.commit >= current.commit {
+            *current = Arc::new(next);
+        }
+        Ok(current.clone())
     }
 
     /// Creates a collection and returns a handle to it.
@@ -210,13 +253,13 @@ impl Database {
 
     /// A handle to an existing collection.
     pub fn collection(&self, name: &str) -> Result<Collection> {
-        self.snapshot().collection(name)?;
+        self.snapshot()?.collection(name)?;
         Ok(Collection::new(self.clone(), name))
     }
 
     /// Every collection, in name order.
     pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
-        let snap = self.snapshot();
+        let snap = self.snapshot()?;
         snap.collections
             .values()
             .map(|c| Ok(CollectionInfo::of(c)))
@@ -239,20 +282,47 @@ impl Database {
         f: impl FnOnce(&mut WriteBatch, &Snapshot) -> Result<(T, Vec<Change>)>,
     ) -> Result<T> {
         let _writer = self.inner.writer.lock();
-        let current = self.snapshot();
         let mut batch = self.inner.store.begin_write()?;
+        // The write builds on the state it started from, which another process may have
+        // committed since this handle last looked: catch up first (no commit can land while
+        // the transaction is open).
+        let base = batch.base_commit()?;
+        let current = self.inner.current.read().clone();
+        let current = if base == current.commit {
+            current
+        } else {
+            let _refresh = self.inner.refresh.lock();
+            self.publish(current.caught_up(self.inner.store.begin_read()?, base)?)?
+        };
         let (out, changes) = f(&mut batch, &current)?;
+        let (changed, dropped) = touched(&current, &changes);
+        let commit = batch.record_commit(&changed, &dropped)?;
         batch.commit()?;
-        // Still holding the writer lock: this read transaction sees exactly our commit.
         let read = self.inner.store.begin_read().map_err(|e| Error::Internal {
             detail: format!(
                 "the write was committed, but the read view could not be refreshed: {e}"
             ),
         })?;
-        let next = current.next(read, changes)?;
-        *self.inner.current.write() = Arc::new(next);
+        self.publish(current.next(read, changes, commit)?)?;
         Ok(out)
     }
+}
+
+/// The ids of the collections a write changed (created or updated) and dropped.
+fn touched(snap: &Snapshot, changes: &[Change]) -> (Vec<u64>, Vec<u64>) {
+    let mut changed = Vec::new();
+    let mut dropped = Vec::new();
+    for change in changes {
+        match change {
+            Change::Created(record) | Change::Updated { record, .. } => changed.push(record.id),
+            Change::Dropped(name) => {
+                if let Some(state) = snap.collections.get(name) {
+                    dropped.push(state.record.id);
+                }
+            }
+        }
+    }
+    (changed, dropped)
 }
 
 impl std::fmt::Debug for Database {

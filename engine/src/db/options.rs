@@ -2,11 +2,12 @@
 
 use super::Database;
 use crate::embed::Embedder;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use quiver_index::{ElementType, Metric};
-use quiver_storage::{Store, StoreOptions};
+use quiver_storage::{Access, Store, StoreOptions};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use quiver_storage::Durability;
 
@@ -15,12 +16,23 @@ pub use quiver_storage::Durability;
 /// ## Defaults
 /// - `cache_size`: 256 MiB of page cache (payloads and ids; vectors are scanned from memory).
 /// - `durability`: [`Durability::Immediate`] — every write is on disk when the call returns.
+///   [`Durability::Relaxed`] opens the file exclusively (a commit not yet on disk cannot be
+///   shown to another process).
 /// - `verify_on_open`: `false` — set it to check every page checksum of the file while
 ///   opening (reads the whole file; also checks redb's internal pages). Without it, damaged
 ///   data is still caught when read: every stored value carries its own checksum.
+/// - `exclusive`: `false` — other processes may open the file beside this handle, to read or
+///   to write. `true` keeps the file to this handle: others wait, then get
+///   [`Error::Locked`](crate::Error::Locked); in return commits sync once instead of twice and
+///   reads skip the check for other processes' commits (a few microseconds a call).
+/// - `busy_timeout`: 5 s — how long an open, or a write, waits while another process holds
+///   what it needs (an exclusive handle; another process's write transaction) before it gives
+///   [`Error::Locked`]. `Duration::ZERO` fails at once, as SQLite does without a busy timeout.
 #[derive(Clone, Debug, Default)]
 pub struct DatabaseOptions {
     store: StoreOptions,
+    /// `None`: shared, unless the durability needs an exclusive file.
+    exclusive: Option<bool>,
 }
 
 impl DatabaseOptions {
@@ -39,9 +51,61 @@ impl DatabaseOptions {
         self
     }
 
+    /// Keep the file to this handle (see the defaults above).
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = Some(exclusive);
+        self
+    }
+
+    /// How long to wait for a file another process holds (see the defaults above).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.store.busy_timeout = timeout;
+        self
+    }
+
+    /// The storage options of a handle with `access`, or why these options cannot make one.
+    fn store_options(&self, read_only: bool) -> Result<StoreOptions> {
+        let relaxed = self.store.durability == Durability::Relaxed;
+        let access = match (read_only, self.exclusive, relaxed) {
+            (true, Some(true), _) => {
+                return Err(Error::InvalidParameter {
+                    name: "exclusive",
+                    reason: "a read-only handle shares the file; exclusive access is for \
+                             writers"
+                        .into(),
+                });
+            }
+            (true, _, _) => Access::ReadOnly,
+            (false, Some(true), _) | (false, None, true) => Access::Exclusive,
+            (false, Some(false), true) => {
+                return Err(Error::InvalidParameter {
+                    name: "durability",
+                    reason: "relaxed durability needs an exclusive handle: a commit not yet \
+                             on disk cannot be shown to another process"
+                        .into(),
+                });
+            }
+            (false, _, false) => Access::Shared,
+        };
+        Ok(StoreOptions {
+            access,
+            durability: if read_only {
+                Durability::Immediate
+            } else {
+                self.store.durability
+            },
+            ..self.store.clone()
+        })
+    }
+
     /// Opens an existing file.
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Database> {
-        Database::from_store(Store::open(path, &self.store)?)
+        Database::from_store(Store::open(path, &self.store_options(false)?)?)
+    }
+
+    /// Opens an existing file for reading only (see [`Database::open_read_only`]).
+    pub fn open_read_only(&self, path: impl AsRef<Path>) -> Result<Database> {
+        Database::from_store(Store::open(path, &self.store_options(true)?)?)
     }
 
     /// Opens the database in a custom storage backend (creating it when the backend is
@@ -53,7 +117,13 @@ impl DatabaseOptions {
 
     /// Opens the file, creating an empty database if it does not exist.
     pub fn create(&self, path: impl AsRef<Path>) -> Result<Database> {
-        Database::from_store(Store::create(path, &self.store)?)
+        Database::from_store(Store::create(path, &self.store_options(false)?)?)
+    }
+
+    /// Compacts the file at `path` (see [`Database::compact`]), waiting up to this busy
+    /// timeout for other handles to close.
+    pub fn compact(&self, path: impl AsRef<Path>) -> Result<(u64, u64)> {
+        Ok(Store::compact(path, &self.store)?)
     }
 }
 

@@ -19,6 +19,8 @@ use std::sync::{Arc, OnceLock};
 pub(crate) struct Snapshot {
     pub read: ReadSnapshot,
     pub collections: BTreeMap<String, Arc<CollectionState>>,
+    /// The commit counter of the commit `read` sees (`quiver_storage` commits module).
+    pub commit: u64,
 }
 
 /// One collection in one commit.
@@ -101,6 +103,7 @@ pub(crate) enum Change {
 impl Snapshot {
     /// The first snapshot of a freshly opened database (nothing loaded: opening is cheap).
     pub fn load(read: ReadSnapshot) -> Result<Self> {
+        let commit = read.commit()?;
         let mut collections = BTreeMap::new();
         for record in read.collections()? {
             let kind = kinds::open(&record)?;
@@ -109,7 +112,11 @@ impl Snapshot {
                 Arc::new(CollectionState::new(record, kind)),
             );
         }
-        Ok(Snapshot { read, collections })
+        Ok(Snapshot {
+            read,
+            collections,
+            commit,
+        })
     }
 
     pub fn collection(&self, name: &str) -> Result<&Arc<CollectionState>> {
@@ -120,8 +127,9 @@ impl Snapshot {
             })
     }
 
-    /// The snapshot after a commit: `read` sees the commit, `changes` say what it did.
-    pub fn next(&self, read: ReadSnapshot, changes: Vec<Change>) -> Result<Snapshot> {
+    /// The snapshot after this handle's commit number `commit`: `changes` say what it did;
+    /// `read` sees that commit or, when another process committed right after it, a later one.
+    pub fn next(&self, read: ReadSnapshot, changes: Vec<Change>, commit: u64) -> Result<Snapshot> {
         let mut collections = self.collections.clone();
         for change in changes {
             match change {
@@ -146,6 +154,57 @@ impl Snapshot {
                 }
             }
         }
-        Ok(Snapshot { read, collections })
+        let seen = read.commit()?;
+        if seen > commit {
+            return reconcile(read, seen, &collections, commit);
+        }
+        Ok(Snapshot {
+            read,
+            collections,
+            commit,
+        })
     }
+
+    /// The snapshot of `read`, a later commit (number `commit`) made by another process:
+    /// collections it did not change keep their loaded state, the others load afresh.
+    pub fn caught_up(&self, read: ReadSnapshot, commit: u64) -> Result<Snapshot> {
+        reconcile(read, commit, &self.collections, self.commit)
+    }
+}
+
+/// `base` holds the collections of commit `base_commit`; `read` sees commit `commit`. Keeps
+/// each collection that no commit after `base_commit` changed (same id, same catalog record,
+/// `changed_at` not past `base_commit`), and opens the rest anew (lazily, as on open).
+fn reconcile(
+    read: ReadSnapshot,
+    commit: u64,
+    base: &BTreeMap<String, Arc<CollectionState>>,
+    base_commit: u64,
+) -> Result<Snapshot> {
+    let mut collections = BTreeMap::new();
+    for record in read.collections()? {
+        let prev = base.get(&record.name).filter(|p| p.record.id == record.id);
+        let unchanged = match prev {
+            Some(p) => p.record == record && read.changed_at(record.id)? <= base_commit,
+            None => false,
+        };
+        let state = match prev {
+            Some(p) if unchanged => p.clone(),
+            _ => {
+                let kind = kinds::open(&record)?;
+                let state = CollectionState::new(record, kind);
+                // Same collection id, same pinned model (it is fixed at creation).
+                if let Some(e) = prev.and_then(|p| p.embedder.get()) {
+                    let _ = state.embedder.set(e.clone());
+                }
+                Arc::new(state)
+            }
+        };
+        collections.insert(state.record.name.clone(), state);
+    }
+    Ok(Snapshot {
+        read,
+        collections,
+        commit,
+    })
 }

@@ -100,21 +100,21 @@ impl Collection {
 
     /// The declared payload indexes, in creation order.
     pub fn payload_indexes(&self) -> Result<Vec<PayloadIndex>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         payload_index::declared(&snap.read, &state.record)
     }
 
     /// How many records match `filter`.
     pub fn count_where(&self, filter: &Filter) -> Result<u64> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         Ok(allowed_rows(&snap.read, state, filter)?.len() as u64)
     }
 
     /// Up to `limit` records matching `filter`, oldest first (insertion order).
     pub fn get_where(&self, filter: &Filter, limit: usize) -> Result<Vec<Record>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         kinds::expect(
             &self.name,

@@ -87,7 +87,7 @@ impl Collection {
 
     /// The full-text index, if the collection has one.
     pub fn text_index(&self) -> Result<Option<TextIndexInfo>> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         let Some(params) = spec::declared(&snap.read, &state.record)? else {
             return Ok(None);

@@ -78,7 +78,7 @@ impl Collection {
         query: Query<'_>,
         ids: &[&str],
     ) -> Result<(Vec<Option<f32>>, bool)> {
-        let snap = self.db.snapshot();
+        let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         let higher_is_better = state.kind.schema().metric != Metric::L2;
         let embedded: Owned;

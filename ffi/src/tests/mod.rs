@@ -78,8 +78,15 @@ fn every_status_has_a_text_and_errors_map_to_codes() {
         (
             Error::Locked {
                 path: PathBuf::new(),
+                holder: engine::LockHolder::Writer,
             },
             quiver_status::QUIVER_LOCKED,
+        ),
+        (
+            Error::ReadOnly {
+                path: PathBuf::new(),
+            },
+            quiver_status::QUIVER_READ_ONLY,
         ),
         (
             Error::UpgradeRequired {

@@ -109,10 +109,26 @@ int main(int argc, char **argv) {
   EXPECT_STATUS(QUIVER_MISUSE, quiver_collection_close(c));
   EXPECT_STATUS(QUIVER_MISUSE, quiver_count(c, NULL, &n));
 
-  /* A second handle on the same file is refused while the first is open. */
+  /* Other handles share the file: a read-only one sees the records and refuses writes; an
+     exclusive one is refused while others are open (at once, with a negative busy timeout). */
   quiver_db *second = NULL;
-  EXPECT_STATUS(QUIVER_LOCKED, quiver_open(db_path, NULL, &second));
+  quiver_collection *rc = NULL;
+  quiver_options ro = {.access = QUIVER_ACCESS_READ_ONLY};
+  OK(quiver_open(db_path, &ro, &second));
+  OK(quiver_open_collection(second, "c", &rc));
+  OK(quiver_count(rc, NULL, &n));
+  EXPECT(n == 2);
+  EXPECT_STATUS(QUIVER_READ_ONLY, quiver_upsert(rc, ids, v8, 2, 4, NULL));
+  OK(quiver_collection_close(rc));
+  OK(quiver_close(second));
+  second = NULL;
+  ro.create = 1;
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_open(db_path, &ro, &second));
+  quiver_options excl = {.access = QUIVER_ACCESS_EXCLUSIVE, .busy_timeout_ms = -1};
+  EXPECT_STATUS(QUIVER_LOCKED, quiver_open(db_path, &excl, &second));
   EXPECT(second == NULL);
+  excl.access = 3;
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_open(db_path, &excl, &second));
   OK(quiver_close(db));
   EXPECT_STATUS(QUIVER_MISUSE, quiver_close(db));
 

@@ -17,6 +17,7 @@ fn variant(e: &Error) -> &'static str {
     match e {
         Error::NotFound { .. } => "NotFound",
         Error::Locked { .. } => "Locked",
+        Error::ReadOnly { .. } => "ReadOnly",
         Error::NotAQuiverDatabase { .. } => "NotAQuiverDatabase",
         Error::UnsupportedVersion { .. } => "UnsupportedVersion",
         Error::UpgradeRequired { .. } => "UpgradeRequired",
@@ -449,7 +450,38 @@ fn cases() -> BTreeMap<&'static str, Case> {
         .unwrap();
         Database::open(path).unwrap_err()
     });
-    c.insert("open-locked", |e| Database::open(e.db.path()).unwrap_err());
+    c.insert("open-locked", |e| {
+        let r = Database::builder()
+            .exclusive(true)
+            .busy_timeout(std::time::Duration::ZERO)
+            .open(e.db.path());
+        let err = r.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Locked {
+                    holder: quiver::LockHolder::Writer,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        err
+    });
+    c.insert("read-only-write", |e| {
+        let ro = Database::open_read_only(e.db.path()).unwrap();
+        ro.collection("v")
+            .unwrap()
+            .upsert(&[Record::new("ro", vec![1.0, 0.0, 0.0, 0.0])])
+            .unwrap_err()
+    });
+    c.insert("relaxed-shared", |e| {
+        Database::builder()
+            .durability(quiver::Durability::Relaxed)
+            .exclusive(false)
+            .open(e.db.path())
+            .unwrap_err()
+    });
     c.insert("npy-dtype", |e| {
         let path = e.dir.join("ints.npy");
         let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }";

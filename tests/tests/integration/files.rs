@@ -1,4 +1,4 @@
-//! Opening files that are missing, foreign, newer, damaged or locked.
+//! Opening files that are missing, foreign, newer, damaged, shared or locked.
 
 use quiver::{CollectionConfig, Database, Error, Metric, Record};
 use redb::ReadableTable;
@@ -130,29 +130,42 @@ fn damaged_files_give_errors_not_panics() {
 }
 
 #[test]
-fn second_writer_gets_locked() {
+fn handles_share_a_file_unless_one_is_exclusive() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l.qvr");
-    // In this process.
-    let db = Database::create(&path).unwrap();
-    assert!(matches!(Database::open(&path), Err(Error::Locked { .. })));
-    drop(db);
-    // From another process: the crash writer holds the file while it writes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
-        .arg(&path)
-        .arg("0")
-        .stdout(Stdio::piped())
-        .spawn()
+    // Two shared handles in one process (each is its own open of the file, as another
+    // process's would be): a write through one is seen by the other's next call.
+    let a = Database::create(&path).unwrap();
+    let b = Database::open(&path).unwrap();
+    let ca = a
+        .create_collection("c", CollectionConfig::new(4, Metric::L2))
         .unwrap();
-    let mut line = String::new();
-    // Kept open until the child is killed: a closed pipe would make the child exit early.
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("ack"), "child said {line:?}");
-    let r = Database::open(&path);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    drop(reader);
+    ca.upsert(&[Record::new("x", vec![1.0; 4])]).unwrap();
+    let cb = b.collection("c").unwrap();
+    assert_eq!(cb.count().unwrap(), 1);
+    cb.upsert(&[Record::new("y", vec![2.0; 4])]).unwrap();
+    assert_eq!(ca.search(&[2.0f32; 4][..], 1).unwrap()[0].id, "y");
+    // An exclusive open needs the file to itself.
+    let r = Database::builder()
+        .exclusive(true)
+        .busy_timeout(std::time::Duration::ZERO)
+        .open(&path);
     assert!(matches!(r, Err(Error::Locked { .. })), "got {r:?}");
+    drop((ca, cb, a, b));
+    let x = Database::builder().exclusive(true).open(&path).unwrap();
+    let r = Database::builder()
+        .busy_timeout(std::time::Duration::ZERO)
+        .open(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::Locked {
+                holder: quiver::LockHolder::Exclusive,
+                ..
+            })
+        ),
+        "got {r:?}"
+    );
+    drop(x);
     assert!(Database::open(&path).is_ok());
 }

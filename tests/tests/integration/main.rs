@@ -14,6 +14,7 @@ mod ivf;
 mod matryoshka;
 mod multi_vector;
 mod pipeline;
+mod processes;
 mod query_surface;
 mod search_oracle;
 mod space;

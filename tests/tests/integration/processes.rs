@@ -1,0 +1,309 @@
+//! Many processes on one file (`docs/concurrency.md`): readers beside readers, readers beside
+//! a writer, the busy timeout and who holds the lock, kill -9 of any of them. Real processes
+//! (`share_worker`), since file locks are per process.
+
+use quiver::{CollectionConfig, Database, Error, LockHolder, Metric, Record};
+use quiver_tests::{SHARE_BATCH, share_vector};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn worker(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_share_worker"));
+    c.args(args);
+    c
+}
+
+/// A `share_worker hold` process with the file open; it closes it when dropped.
+struct Holder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Holder {
+    fn new(path: &Path, mode: &str) -> Holder {
+        let mut child = worker(&["hold", path.to_str().unwrap(), mode])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "held", "hold {mode}");
+        Holder { child, stdin }
+    }
+
+    /// Closes the file (the process exits when its stdin closes).
+    fn release(mut self) {
+        drop(self.stdin.take());
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if self.stdin.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn make_db(path: &Path, batches: u64) {
+    let db = Database::create(path).unwrap();
+    let c = db
+        .create_collection(
+            "shared",
+            CollectionConfig::new(quiver_tests::SHARE_DIM, Metric::L2),
+        )
+        .unwrap();
+    for b in 0..batches {
+        let recs: Vec<Record> = (0..SHARE_BATCH)
+            .map(|i| Record::new(format!("b{b}-{i}"), share_vector(b, i)))
+            .collect();
+        c.upsert(&recs).unwrap();
+    }
+}
+
+fn lines(stdout: ChildStdout) -> Vec<String> {
+    BufReader::new(stdout).lines().map(Result::unwrap).collect()
+}
+
+#[test]
+fn eight_readers_follow_a_writer_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.qvr");
+    let batches = 200u64;
+    let target = (batches * SHARE_BATCH).to_string();
+    let p = path.to_str().unwrap();
+    // The writer creates the file; readers started at once wait for it to appear.
+    let mut writer = worker(&["write", p, &batches.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for_file = Instant::now();
+    while !path.exists() || Database::open_read_only(&path).is_err() {
+        assert!(wait_for_file.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let readers: Vec<Child> = (0..8)
+        .map(|_| {
+            worker(&["read", p, &target])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let acks = lines(writer.stdout.take().unwrap());
+    assert!(writer.wait().unwrap().success());
+    assert_eq!(acks.len() as u64, batches);
+    for r in readers {
+        let out = r.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.starts_with("ok "),
+            "reader: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = Database::open(&path).unwrap();
+    assert_eq!(
+        db.collection("shared").unwrap().check().unwrap(),
+        batches * SHARE_BATCH
+    );
+}
+
+#[test]
+fn eight_read_only_opens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.qvr");
+    make_db(&path, 3);
+    let holders: Vec<Holder> = (0..8).map(|_| Holder::new(&path, "read-only")).collect();
+    // Beside them, this process reads too, and may even write.
+    let ro = Database::open_read_only(&path).unwrap();
+    assert_eq!(ro.collection("shared").unwrap().count().unwrap(), 30);
+    let err = ro
+        .collection("shared")
+        .unwrap()
+        .upsert(&[Record::new("x", share_vector(9, 9))])
+        .unwrap_err();
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err}");
+    let rw = Database::open(&path).unwrap();
+    rw.collection("shared")
+        .unwrap()
+        .upsert(&[Record::new("x", share_vector(9, 9))])
+        .unwrap();
+    // The read-only handle sees the other handle's commit on its next call.
+    assert_eq!(ro.collection("shared").unwrap().count().unwrap(), 31);
+    // Only an exclusive open is refused: readers hold the file.
+    drop(rw);
+    drop(ro);
+    let r = Database::builder()
+        .exclusive(true)
+        .busy_timeout(Duration::from_millis(50))
+        .open(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::Locked {
+                holder: LockHolder::Readers,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    for h in holders {
+        h.release();
+    }
+    Database::builder().exclusive(true).open(&path).unwrap();
+}
+
+#[test]
+fn a_second_writer_waits_then_gets_locked_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.qvr");
+    make_db(&path, 1);
+    // An exclusive writer: every other open waits out the busy timeout, then fails.
+    let holder = Holder::new(&path, "exclusive");
+    for (what, r) in [
+        (
+            "shared",
+            Database::builder()
+                .busy_timeout(Duration::from_millis(300))
+                .open(&path),
+        ),
+        (
+            "read-only",
+            Database::builder()
+                .busy_timeout(Duration::from_millis(300))
+                .open_read_only(&path),
+        ),
+    ] {
+        assert!(
+            matches!(
+                r,
+                Err(Error::Locked {
+                    holder: LockHolder::Exclusive,
+                    ..
+                })
+            ),
+            "{what}: {r:?}"
+        );
+    }
+    let started = Instant::now();
+    let r = Database::builder()
+        .busy_timeout(Duration::from_millis(300))
+        .open(&path);
+    let waited = started.elapsed();
+    assert!(r.is_err());
+    assert!(waited >= Duration::from_millis(300), "waited {waited:?}");
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+    let message = r.unwrap_err().to_string();
+    assert!(message.contains("exclusively"), "{message}");
+    // Released while an open waits: the open goes through.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        holder.release();
+    });
+    let started = Instant::now();
+    let db = Database::builder()
+        .busy_timeout(Duration::from_secs(20))
+        .open(&path)
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    release.join().unwrap();
+    assert_eq!(db.collection("shared").unwrap().count().unwrap(), 10);
+    drop(db);
+    // A shared writer holds it: an exclusive open names a writer.
+    let writer = Holder::new(&path, "shared");
+    let r = Database::builder()
+        .exclusive(true)
+        .busy_timeout(Duration::from_millis(100))
+        .open(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::Locked {
+                holder: LockHolder::Writer,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = Database::builder()
+        .busy_timeout(Duration::ZERO)
+        .compact(&path);
+    assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
+    writer.release();
+}
+
+#[test]
+fn kill_minus_nine_of_a_reader_or_the_writer_leaves_the_file_correct() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.qvr");
+    make_db(&path, 1);
+    let p = path.to_str().unwrap();
+    let mut readers: Vec<Child> = (0..3)
+        .map(|_| {
+            worker(&["watch", p])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut writer = worker(&["write", p, "100000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acks = BufReader::new(writer.stdout.take().unwrap());
+    let mut line = String::new();
+    for _ in 0..20 {
+        line.clear();
+        acks.read_line(&mut line).unwrap();
+    }
+    // A reader dies mid-read; the others and the writer go on.
+    readers[0].kill().unwrap();
+    readers[0].wait().unwrap();
+    for _ in 0..20 {
+        line.clear();
+        acks.read_line(&mut line).unwrap();
+        assert!(line.starts_with("ack"), "{line}");
+    }
+    // The writer dies mid-batch, while readers hold the file.
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    let last: u64 = line.trim().trim_start_matches("ack ").parse().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // The file opens for writing beside the surviving readers, holds every acknowledged
+    // batch whole (and perhaps the one in flight), and checks clean.
+    let db = Database::open(&path).unwrap();
+    let c = db.collection("shared").unwrap();
+    let count = c.check().unwrap();
+    assert!(count % SHARE_BATCH == 0, "{count}");
+    assert!(
+        count >= (last + 1) * SHARE_BATCH && count <= (last + 2) * SHARE_BATCH,
+        "count {count} after ack {last}"
+    );
+    c.upsert(&[Record::new("after", share_vector(7, 7))])
+        .unwrap();
+    drop(c);
+    drop(db);
+    for mut r in readers.drain(1..) {
+        drop(r.stdin.take());
+        let out = r.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "watcher: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::io::stderr().flush();
+}
