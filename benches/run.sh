@@ -7,8 +7,8 @@
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
 # The embedding benchmark is separate: benches/run.sh --embed; so are full-text (--fulltext)
-# and re-ranking (--rerank), the Matryoshka funnel (--matryoshka) and the Python binding
-# (--python-binding).
+# and re-ranking (--rerank), the Matryoshka funnel (--matryoshka), the Python binding
+# (--python-binding) and many processes on one file (--processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${QUIVER_CACHE:-$HOME/.cache/quiver}"
@@ -59,6 +59,13 @@ if [[ "${1:-}" == "--matryoshka" ]]; then
   cargo build --release --quiet -p quiver-benches
   exec target/release/quiver-bench --matryoshka --wordnet "$WORDNET_NPY" --embed-model "$MODEL" \
     --matryoshka-examples "$CACHE/wordnet/examples.txt" --out results "$@"
+fi
+# --processes: only the many-processes benchmark (shared vs exclusive handles; ingest with 0
+# and 4 reader processes beside it, and their query latency). No peers, no downloads.
+if [[ "${1:-}" == "--processes" ]]; then
+  shift
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --processes --out results "$@"
 fi
 VENV="$CACHE/venv-bench"
 # --fulltext: only the BM25 scenario (Quiver vs tantivy and bm25s) on Cranfield (its 225

@@ -14,6 +14,7 @@ mod matryoshka;
 mod measure;
 mod multi;
 mod peak;
+mod processes;
 mod python_binding;
 mod report;
 mod rerank;
@@ -130,6 +131,22 @@ pub struct Args {
     python_binding: bool,
     #[arg(long, default_value_t = 50_000)]
     python_rows: usize,
+    /// Run only the many-processes benchmark (`processes.rs`): shared against exclusive
+    /// handles, and durable ingest with 0 and 4 reader processes beside it, writing
+    /// results/<date>-processes.{json,md}.
+    #[arg(long)]
+    processes: bool,
+    /// Vectors in the processes benchmark's collection before the writes.
+    #[arg(long, default_value_t = 50_000)]
+    processes_rows: usize,
+    /// Batches the processes benchmark's writer commits beside the readers.
+    #[arg(long, default_value_t = 1000)]
+    processes_writes: usize,
+    /// (internal) One reader process of the processes benchmark.
+    #[arg(long, hide = true)]
+    processes_reader: Option<PathBuf>,
+    #[arg(long, hide = true, default_value_t = 0.0)]
+    processes_reader_seconds: f64,
     /// (internal) One cold open of a stores-scenario database, run in a fresh process.
     #[arg(long, hide = true, requires = "cold_queries")]
     cold_open: Option<PathBuf>,
@@ -141,6 +158,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = Args::parse();
     if let (Some(db), Some(queries)) = (&args.cold_open, &args.cold_queries) {
         return stores::cold_open(db, queries);
+    }
+    if let Some(db) = &args.processes_reader {
+        return processes::reader(db, args.processes_reader_seconds);
+    }
+    if args.processes {
+        // On the disk the results go to (a tmpfs would hide what a sync costs).
+        std::fs::create_dir_all(&args.out)?;
+        let dir = tempfile::tempdir_in(&args.out)?;
+        let rows = if args.quick {
+            5_000
+        } else {
+            args.processes_rows
+        };
+        let writes = if args.quick {
+            200
+        } else {
+            args.processes_writes
+        };
+        let r = processes::run(dir.path(), rows, writes)?;
+        let table = processes::markdown(&r);
+        println!("{table}");
+        return report::write_scenario(
+            &args.out,
+            "processes",
+            &table,
+            serde_json::json!({"machine": report::machine(), "run": r}),
+        );
     }
     if let (Some(model), Some(embedder)) = (&args.rerank_model, &args.embed_model) {
         let cranfield = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cranfield");

@@ -590,3 +590,69 @@ fn rerank_texts_and_search_results_with_a_cross_encoder() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("rerank"));
 }
+
+#[test]
+fn read_commands_run_beside_an_import_and_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.qvr");
+    let data = dir.path().join("big.jsonl");
+    let mut lines = String::new();
+    for i in 0..30_000 {
+        lines.push_str(&format!(
+            "{{\"id\":\"r{i}\",\"vector\":[{}, {}, 1.0]}}\n",
+            i % 101,
+            i % 13
+        ));
+    }
+    std::fs::write(&data, lines).unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "3", "--metric", "l2"]);
+    // The import commits batch by batch; it holds the file open for writing all along.
+    let mut import = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["import", s(&db), "docs", s(&data), "--batch", "50"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut overlapped = 0;
+    for _ in 0..5 {
+        // Three searches at once, and info and count, all beside the import.
+        let searches: Vec<_> = (0..3)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_quiver"))
+                    .args(["search", s(&db), "docs", "--vector", "[5, 5, 1]", "-k", "1"])
+                    .output()
+            })
+            .collect();
+        for out in searches {
+            let out = out.unwrap();
+            assert!(
+                out.status.success(),
+                "search beside an import: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        ok(&["info", s(&db)]);
+        let n: u64 = ok(&["count", s(&db), "docs"]).trim().parse().unwrap();
+        assert_eq!(n % 50, 0, "a count of whole batches only");
+        seen.push(n);
+        if import.try_wait().unwrap().is_none() {
+            overlapped += 1;
+        }
+    }
+    assert!(import.wait().unwrap().success());
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "counts {seen:?}");
+    assert_eq!(ok(&["count", s(&db), "docs"]).trim(), "30000");
+    eprintln!("{overlapped} of 5 rounds ran while the import did; counts {seen:?}");
+    // With nothing holding the file, compact (which needs it to itself) goes through at once.
+    ok(&["compact", s(&db), "--busy-timeout", "0"]);
+    let out = quiver(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[1, 1, 1]",
+        "--busy-timeout",
+        "-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

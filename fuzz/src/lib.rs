@@ -40,11 +40,16 @@ pub fn open_file(data: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("f.qvr");
     std::fs::write(&path, data).expect("write");
-    for verify in [false, true] {
-        let Ok(db) = DatabaseOptions::default()
-            .verify_on_open(verify)
-            .open(&path)
-        else {
+    // Shared (the default), shared with verification, and read-only: each opens redb in its
+    // own way.
+    for (verify, read_only) in [(false, false), (true, false), (false, true)] {
+        let options = DatabaseOptions::default().verify_on_open(verify);
+        let opened = if read_only {
+            options.open_read_only(&path)
+        } else {
+            options.open(&path)
+        };
+        let Ok(db) = opened else {
             continue;
         };
         let Ok(list) = db.collections() else { continue };

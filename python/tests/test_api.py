@@ -1,7 +1,9 @@
 """The Python API against the engine: writes, reads, searches, every knob, the CLI's file."""
 
 import json
+import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,14 +159,44 @@ def test_errors_are_typed(db_path, filled):
     assert c.count() == 500
 
 
-def test_a_second_process_gets_locked(filled, db_path):
+SECOND_PROCESS = """
+import sys, quiver
+path = sys.argv[1]
+with quiver.open(path, read_only=True) as ro:
+    c = ro.collection("docs")
+    print("count", c.count())
+    try:
+        c.upsert(["x"], vectors=[[1.0] * 16])
+    except quiver.ReadOnly as e:
+        print("read-only", e)
+with quiver.open(path) as rw:
+    rw.collection("docs").delete(["r0"])
+    print("wrote")
+try:
+    quiver.open(path, exclusive=True, busy_timeout=0.1)
+except quiver.Locked as e:
+    print("locked", e)
+"""
+
+
+def test_another_process_reads_and_writes_beside_this_one(filled, db_path):
+    db, c, _ = filled
     out = subprocess.run(
-        ["python3", "-c", f"import quiver\ntry:\n    quiver.open({db_path!r})\nexcept quiver.Locked as e:\n    print('locked', e)"],
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ},
+        [sys.executable, "-c", SECOND_PROCESS, db_path], capture_output=True, text=True, env=dict(os.environ)
     )
-    assert out.stdout.startswith("locked"), out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "count 500", out.stderr
+    assert lines[1].startswith("read-only"), out.stderr
+    assert lines[2] == "wrote", out.stderr
+    assert lines[3].startswith("locked") and "open for writing" in lines[3], out.stderr
+    # This handle sees the other process's delete on its next call.
+    assert c.count() == 499
+    with quiver.open(db_path, read_only=True) as ro:
+        assert ro.collection("docs").count() == 499
+    with pytest.raises(quiver.InvalidArgument):
+        quiver.open(db_path, busy_timeout=-1)
+    with pytest.raises(quiver.NotFound):
+        quiver.open(db_path + ".missing", read_only=True)
 
 
 def test_damaged_file_raises_corrupted(db_path):

@@ -65,6 +65,22 @@ impl Database {
     /// Opens an existing database file for reading only, beside any number of other readers
     /// and writers (in this process or others). Every call sees the last commit; writes give
     /// [`Error::ReadOnly`]. Nothing is ever written to the file.
+    ///
+    /// ```
+    /// use quiver::{CollectionConfig, Database, Error, Metric, Record};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("shared.qvr");
+    /// let writer = Database::create(&path)?; // stays open, shared
+    /// let docs = writer.create_collection("docs", CollectionConfig::new(2, Metric::L2))?;
+    /// let reader = Database::open_read_only(&path)?; // another process could do the same
+    /// docs.upsert(&[Record::new("a", vec![1.0, 2.0])])?;
+    /// // The reader's next call sees the writer's commit.
+    /// assert_eq!(reader.collection("docs")?.count()?, 1);
+    /// let refused = reader.collection("docs")?.delete(&["a"]);
+    /// assert!(matches!(refused, Err(Error::ReadOnly { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
         DatabaseOptions::default().open_read_only(path)
     }

@@ -9,6 +9,10 @@
 //! fresh file every `QUIVER_CRASH_FILE_EVERY` kills (default 50), and `QUIVER_CRASH_CHECK_EVERY`
 //! (default 1) spaces the full `check()` (always run on a file's last kill). Measured
 //! 2026-11-30 (release, 2 cores): 1000 kills, 33,896 acknowledged batches verified in 31 min.
+//!
+//! Two reader processes (`share_worker watch`) keep the file open read-only throughout, each
+//! checking every collection's latest state in a loop: the writer is killed beside them, the
+//! parent reopens and verifies beside them, and neither may ever see an error.
 
 use quiver::Database;
 use quiver_tests::{CRASH_BATCH, CRASH_DIM, crash_matrix, crash_vector};
@@ -205,6 +209,7 @@ fn acknowledged_batches_survive_sigkill() {
     let mut next_first = 0u64;
     let mut total_acks = 0usize;
     let started = std::time::Instant::now();
+    let mut watchers = Watchers::default();
     for round in 0..rounds {
         if round > 0 && round % file_every == 0 {
             eprintln!(
@@ -214,6 +219,7 @@ fn acknowledged_batches_survive_sigkill() {
                 round / file_every
             );
             // The finished file was checked fully after its last kill; it is not needed again.
+            watchers.finish();
             std::fs::remove_file(&path).expect("remove finished crash file");
             path = dir.path().join(format!("crash-{}.qvr", round / file_every));
             model = Model::default();
@@ -225,6 +231,7 @@ fn acknowledged_batches_survive_sigkill() {
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn crash writer");
+        watchers.start(&path);
         let stdout = child.stdout.take().expect("child stdout");
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
@@ -267,9 +274,55 @@ fn acknowledged_batches_survive_sigkill() {
         verify(&path, &model, next_first, &mut rng, full);
         next_first = in_flight + 1;
     }
+    let watched = watchers.finish();
     eprintln!(
-        "crash test: {rounds} kills, {total_acks} acknowledged batches verified in {:.0} s",
+        "crash test: {rounds} kills, {total_acks} acknowledged batches verified in {:.0} s; \
+         readers beside it checked {watched} states",
         started.elapsed().as_secs_f64()
     );
     assert!(total_acks > 0, "the writer never acknowledged a batch");
+}
+
+/// The reader processes beside the crash writer (started with the first writer of a file).
+#[derive(Default)]
+struct Watchers {
+    children: Vec<std::process::Child>,
+}
+
+impl Watchers {
+    fn start(&mut self, path: &std::path::Path) {
+        while self.children.len() < 2 {
+            let child = Command::new(env!("CARGO_BIN_EXE_share_worker"))
+                .arg("watch")
+                .arg(path)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn watcher");
+            self.children.push(child);
+        }
+    }
+
+    /// Stops the readers; each must have run without an error. Returns the states they
+    /// checked.
+    fn finish(&mut self) -> u64 {
+        let mut rounds = 0;
+        for mut child in self.children.drain(..) {
+            drop(child.stdin.take());
+            let out = child.wait_with_output().expect("watcher output");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "a reader beside the crash writer failed: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            rounds += text
+                .trim()
+                .strip_prefix("ok ")
+                .and_then(|n| n.parse::<u64>().ok())
+                .expect("watcher's round count");
+        }
+        rounds
+    }
 }
