@@ -33,7 +33,7 @@ pub mod backend;
 pub mod blocks;
 pub mod catalog;
 pub mod codec;
-mod commits;
+pub mod commits;
 mod error;
 pub mod fields;
 pub mod format;
@@ -51,6 +51,7 @@ mod write;
 
 pub use backend::{Backend, MemoryBackend};
 pub use catalog::{CollectionRecord, KIND_MULTI, KIND_VECTORS, NewCollection};
+pub use commits::Touched;
 pub use error::{LockHolder, StorageError, StorageResult};
 pub use read::{ReadSnapshot, RowReader};
 pub use sharing::Access;

@@ -90,6 +90,38 @@ impl ReadSnapshot {
         })
     }
 
+    /// Calls `f(row, vector bytes or None)` for each of `rows` (ascending), reading each
+    /// vector block once.
+    pub fn for_each_vector_of(
+        &self,
+        coll: &CollectionRecord,
+        rows: &[u64],
+        mut f: impl FnMut(u64, Option<&[u8]>) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        crate::guard::guarded(|| {
+            let layout = coll.block_layout()?;
+            let t = CollectionTables::of(coll.id);
+            let table = self.open(t.vectors())?;
+            let mut held: Option<(u64, Option<redb::AccessGuard<'_, &'static [u8]>>)> = None;
+            for &row in rows {
+                let (block, slot) = layout.locate(row);
+                if held.as_ref().is_none_or(|(b, _)| *b != block) {
+                    held = Some((block, table.get(block)?));
+                }
+                let bytes = match held.as_ref().and_then(|(_, v)| v.as_ref()) {
+                    Some(v) => {
+                        let bytes = seal::open_row(block, v.value(), "vector block")?;
+                        layout.check(block, bytes)?;
+                        layout.get(bytes, slot)
+                    }
+                    None => None,
+                };
+                f(row, bytes)?;
+            }
+            Ok(())
+        })
+    }
+
     /// The payload JSON text of `row` (decompressed), if it has one.
     pub fn payload(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
         crate::guard::guarded(|| {
@@ -325,6 +357,29 @@ impl ReadSnapshot {
                 f(k.value(), bytes)?;
             }
             Ok(())
+        })
+    }
+
+    /// The IVF cell and PQ code of one row (`None`: the row has no posting, or there is no
+    /// index).
+    pub fn posting(
+        &self,
+        coll: &CollectionRecord,
+        row: u64,
+    ) -> StorageResult<Option<(u32, Vec<u8>)>> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.postings()) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let Some(v) = table.get(row)? else {
+                return Ok(None);
+            };
+            let body = seal::open_row(row, v.value(), "posting")?;
+            let (cell, code) = index_store::decode_posting(body)?;
+            Ok(Some((cell, code.to_vec())))
         })
     }
 

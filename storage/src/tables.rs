@@ -23,6 +23,7 @@ pub struct CollectionTables {
     pub matrices: String,
     pub text_postings: String,
     pub text_lengths: String,
+    pub changes: String,
 }
 
 impl CollectionTables {
@@ -41,6 +42,7 @@ impl CollectionTables {
             matrices: format!("{p}.matrices"),
             text_postings: format!("{p}.text_postings"),
             text_lengths: format!("{p}.text_lengths"),
+            changes: format!("{p}.changes"),
         }
     }
 
@@ -100,6 +102,11 @@ impl CollectionTables {
     /// full-text index reads text from, also those whose text has no terms).
     pub fn text_lengths(&self) -> TableDefinition<'_, u64, &'static [u8]> {
         TableDefinition::new(&self.text_lengths)
+    }
+
+    /// Commit counter -> the rows that commit changed in this collection (see `commits`).
+    pub fn changes(&self) -> TableDefinition<'_, u64, &'static [u8]> {
+        TableDefinition::new(&self.changes)
     }
 
     /// Row id -> encoded payload (only rows that have one).

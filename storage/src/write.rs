@@ -136,6 +136,7 @@ impl WriteBatch {
             self.txn()?.delete_table(t.matrices())?;
             self.txn()?.delete_table(t.text_postings())?;
             self.txn()?.delete_table(t.text_lengths())?;
+            self.txn()?.delete_table(t.changes())?;
             self.txn()?
                 .open_table(CATALOG)?
                 .remove(coll.name.as_str())?;

@@ -3,7 +3,7 @@
 //! [`Collection::index_info`].
 
 use super::Collection;
-use crate::db::snapshot::Change;
+use crate::db::snapshot::{Change, Touched};
 use crate::error::Result;
 pub use crate::kinds::dense::ann::IvfPqParams;
 use crate::kinds::{self, CollectionKind};
@@ -151,6 +151,7 @@ impl Collection {
                 vec![Change::Updated {
                     record: state.record.clone(),
                     kind,
+                    touched: Touched::All,
                 }],
             ))
         })
@@ -166,6 +167,7 @@ impl Collection {
                 vec![Change::Updated {
                     record: state.record.clone(),
                     kind: state.kind.without_index(),
+                    touched: Touched::All,
                 }],
             ))
         })

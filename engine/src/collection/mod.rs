@@ -190,6 +190,7 @@ impl Collection {
         let snap = self.db.snapshot()?;
         let state = snap.collection(&self.name)?;
         snap.read.check_commit_counters()?;
+        snap.read.check_change_log(&state.record)?;
         let lens = snap.read.table_lengths(&state.record)?;
         if lens.iter().any(|&l| l != state.record.count) {
             return Err(Error::corrupted(format!(

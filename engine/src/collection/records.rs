@@ -2,7 +2,7 @@
 //! [`Collection::delete`].
 
 use super::Collection;
-use crate::db::snapshot::{Change, Snapshot};
+use crate::db::snapshot::{Change, Snapshot, Touched};
 use crate::embed;
 use crate::error::{Error, Result};
 use crate::filter;
@@ -346,7 +346,15 @@ impl Collection {
             let kind = state
                 .kind
                 .put(batch, state.at(&snap.read), &put_rows, prepared)?;
-            Ok(((), vec![Change::Updated { record, kind }]))
+            let touched = Touched::Rows(put_rows);
+            Ok((
+                (),
+                vec![Change::Updated {
+                    record,
+                    kind,
+                    touched,
+                }],
+            ))
         })
     }
 
@@ -374,6 +382,15 @@ impl Collection {
             batch.save_collection(&record)?;
         }
         let kind = state.kind.delete(batch, state.at(&snap.read), &deletes)?;
-        Ok((deletes.len(), vec![Change::Updated { record, kind }]))
+        let count = deletes.len();
+        let touched = Touched::Rows(deletes);
+        Ok((
+            count,
+            vec![Change::Updated {
+                record,
+                kind,
+                touched,
+            }],
+        ))
     }
 }

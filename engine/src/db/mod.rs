@@ -324,13 +324,19 @@ impl Database {
     }
 }
 
-/// The ids of the collections a write changed (created or updated) and dropped.
-fn touched(snap: &Snapshot, changes: &[Change]) -> (Vec<u64>, Vec<u64>) {
+/// The collections a write changed (created or updated: id and what changed) and dropped.
+fn touched<'c>(
+    snap: &Snapshot,
+    changes: &'c [Change],
+) -> (Vec<(u64, quiver_storage::Touched<'c>)>, Vec<u64>) {
     let mut changed = Vec::new();
     let mut dropped = Vec::new();
     for change in changes {
         match change {
-            Change::Created(record) | Change::Updated { record, .. } => changed.push(record.id),
+            Change::Created(record) => changed.push((record.id, quiver_storage::Touched::All)),
+            Change::Updated {
+                record, touched, ..
+            } => changed.push((record.id, touched.as_stored())),
             Change::Dropped(name) => {
                 if let Some(state) = snap.collections.get(name) {
                     dropped.push(state.record.id);

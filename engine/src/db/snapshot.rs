@@ -93,11 +93,30 @@ pub(crate) enum Change {
     Created(CollectionRecord),
     Dropped(String),
     /// A collection's catalog record and in-memory data after the write (the kind's write
-    /// code built `kind` from the previous state, applying the batch).
+    /// code built `kind` from the previous state, applying the batch), and the rows the write
+    /// changed (logged for other processes to catch up by).
     Updated {
         record: CollectionRecord,
         kind: Arc<dyn Kind>,
+        touched: Touched,
     },
+}
+
+/// What a write changed in a collection.
+pub(crate) enum Touched {
+    /// These rows were put or deleted.
+    Rows(Vec<u64>),
+    /// Anything may have changed (an index built or dropped).
+    All,
+}
+
+impl Touched {
+    pub fn as_stored(&self) -> quiver_storage::Touched<'_> {
+        match self {
+            Touched::Rows(rows) => quiver_storage::Touched::Rows(rows),
+            Touched::All => quiver_storage::Touched::All,
+        }
+    }
 }
 
 impl Snapshot {
@@ -141,7 +160,7 @@ impl Snapshot {
                 Change::Dropped(name) => {
                     collections.remove(&name);
                 }
-                Change::Updated { record, kind } => {
+                Change::Updated { record, kind, .. } => {
                     let state = CollectionState::new(record, kind);
                     // The model stays loaded; the filter cache starts afresh.
                     if let Some(e) = collections
@@ -156,7 +175,8 @@ impl Snapshot {
         }
         let seen = read.commit()?;
         if seen > commit {
-            return reconcile(read, seen, &collections, commit);
+            // No read of `commit` itself is left to catch up from: changed ones reopen.
+            return reconcile(read, seen, &collections, commit, None);
         }
         Ok(Snapshot {
             read,
@@ -168,18 +188,28 @@ impl Snapshot {
     /// The snapshot of `read`, a later commit (number `commit`) made by another process:
     /// collections it did not change keep their loaded state, the others load afresh.
     pub fn caught_up(&self, read: ReadSnapshot, commit: u64) -> Result<Snapshot> {
-        reconcile(read, commit, &self.collections, self.commit)
+        reconcile(
+            read,
+            commit,
+            &self.collections,
+            self.commit,
+            Some(&self.read),
+        )
     }
 }
 
-/// `base` holds the collections of commit `base_commit`; `read` sees commit `commit`. Keeps
-/// each collection that no commit after `base_commit` changed (same id, same catalog record,
-/// `changed_at` not past `base_commit`), and opens the rest anew (lazily, as on open).
+/// `base` holds the collections of commit `base_commit` (read through `before`, when that
+/// read is still at hand); `read` sees commit `commit`. Keeps each collection that no commit
+/// after `base_commit` changed (same id, same catalog record, `changed_at` not past
+/// `base_commit`); carries each changed one forward by re-reading the rows its change log
+/// names, when the log reaches back and its kind can; opens the rest anew (lazily, as on
+/// open).
 fn reconcile(
     read: ReadSnapshot,
     commit: u64,
     base: &BTreeMap<String, Arc<CollectionState>>,
     base_commit: u64,
+    before: Option<&ReadSnapshot>,
 ) -> Result<Snapshot> {
     let mut collections = BTreeMap::new();
     for record in read.collections()? {
@@ -191,7 +221,26 @@ fn reconcile(
         let state = match prev {
             Some(p) if unchanged => p.clone(),
             _ => {
-                let kind = kinds::open(&record)?;
+                let carried = match (prev, before) {
+                    (Some(p), Some(before)) => {
+                        match read.changed_rows(&record, base_commit, commit)? {
+                            Some(rows) => p.kind.caught_up(
+                                p.at(before),
+                                At {
+                                    read: &read,
+                                    record: &record,
+                                },
+                                &rows,
+                            )?,
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let kind = match carried {
+                    Some(kind) => kind,
+                    None => kinds::open(&record)?,
+                };
                 let state = CollectionState::new(record, kind);
                 // Same collection id, same pinned model (it is fixed at creation).
                 if let Some(e) = prev.and_then(|p| p.embedder.get()) {

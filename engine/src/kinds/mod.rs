@@ -153,6 +153,20 @@ pub(crate) trait Kind: Send + Sync {
     /// Checks a query and the options that apply to this kind.
     fn check_query(&self, query: Data<'_>, options: &SearchOptions<'_>) -> Result<()>;
 
+    /// This state (of the commit `before` sees) carried forward to the later commit `after`
+    /// sees, which differs from it in exactly `rows` (ascending; each now stored or gone):
+    /// what is loaded is updated from `after`, what is not stays unloaded. `None` when the
+    /// kind cannot (the collection then reopens and loads again on first use).
+    fn caught_up(
+        &self,
+        before: At<'_>,
+        after: At<'_>,
+        rows: &[u64],
+    ) -> Result<Option<Arc<dyn Kind>>> {
+        let _ = (before, after, rows);
+        Ok(None)
+    }
+
     /// What a model makes of documents and of queries, for this kind.
     fn embed_documents(&self, embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Owned>>;
     fn embed_queries(&self, embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Owned>>;

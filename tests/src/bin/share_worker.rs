@@ -77,7 +77,7 @@ fn read(path: &str, target: u64) -> Result<()> {
             Err(e) => return Err(e.into()),
         };
         let count = coll.count()?;
-        if count < last || count % SHARE_BATCH != 0 {
+        if count < last || !count.is_multiple_of(SHARE_BATCH) {
             return Err(format!("count {count} after {last}: not whole batches").into());
         }
         if count > 0 {

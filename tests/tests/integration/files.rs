@@ -2,9 +2,7 @@
 
 use quiver::{CollectionConfig, Database, Error, Metric, Record};
 use redb::ReadableTable;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 fn make_db(path: &std::path::Path) {
     let db = Database::create(path).unwrap();

@@ -286,7 +286,7 @@ fn kill_minus_nine_of_a_reader_or_the_writer_leaves_the_file_correct() {
     let db = Database::open(&path).unwrap();
     let c = db.collection("shared").unwrap();
     let count = c.check().unwrap();
-    assert!(count % SHARE_BATCH == 0, "{count}");
+    assert!(count.is_multiple_of(SHARE_BATCH), "{count}");
     assert!(
         count >= (last + 1) * SHARE_BATCH && count <= (last + 2) * SHARE_BATCH,
         "count {count} after ack {last}"
@@ -306,4 +306,99 @@ fn kill_minus_nine_of_a_reader_or_the_writer_leaves_the_file_correct() {
         );
     }
     let _ = std::io::stderr().flush();
+}
+
+/// A handle catches up with another handle's writes (another process's, as far as the file
+/// is concerned) by re-reading the rows the change log names: its state afterwards equals a
+/// fresh handle's, vectors, index codes and all — and it was carried, not reloaded.
+#[test]
+fn a_reader_carries_its_state_across_another_handles_writes() {
+    use quiver::{IvfPqParams, SearchOptions};
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carry.qvr");
+    let writer = Database::create(&path).unwrap();
+    let w = writer
+        .create_collection(
+            "c",
+            CollectionConfig::new(quiver_tests::SHARE_DIM, Metric::Cosine),
+        )
+        .unwrap();
+    let reader = Database::open_read_only(&path).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut next = 0u64;
+    let query = share_vector(999, 1);
+    let mut carried = 0;
+    for step in 0..80 {
+        let reopened = match rng.random_range(0..10) {
+            0..=4 => {
+                let n = rng.random_range(1..40);
+                let recs: Vec<Record> = (next..next + n)
+                    .map(|i| Record::new(format!("r{i}"), share_vector(i, step)))
+                    .collect();
+                next += n;
+                w.upsert(&recs).unwrap();
+                false
+            }
+            5..=6 if next > 0 => {
+                let recs: Vec<Record> = (0..rng.random_range(1..10))
+                    .map(|_| {
+                        let i = rng.random_range(0..next);
+                        Record::new(format!("r{i}"), share_vector(i + 7, step))
+                    })
+                    .collect();
+                w.upsert(&recs).unwrap();
+                false
+            }
+            7..=8 if next > 0 => {
+                let ids: Vec<String> = (0..rng.random_range(1..10))
+                    .map(|_| format!("r{}", rng.random_range(0..next)))
+                    .collect();
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                w.delete(&refs).unwrap();
+                false
+            }
+            _ if w.count().unwrap() >= 16 => {
+                if w.index_info().unwrap().is_some() && rng.random_bool(0.3) {
+                    w.drop_index().unwrap();
+                } else {
+                    w.create_index(IvfPqParams::default().nlist(4).m(4))
+                        .unwrap();
+                }
+                true
+            }
+            _ => false,
+        };
+        let r = reader.collection("c").unwrap();
+        // Loaded before this write (the previous step searched): still loaded, updated.
+        if step > 0 && !reopened && r.memory_bytes().unwrap() > 0 {
+            carried += 1;
+        }
+        r.check().unwrap();
+        let fresh = Database::open_read_only(&path).unwrap();
+        let f = fresh.collection("c").unwrap();
+        for options in [
+            SearchOptions::new(10).exact(true),
+            SearchOptions::new(10).nprobe(4).refine(1),
+        ] {
+            let got: Vec<(String, f32)> = r
+                .search(&query[..], options.clone())
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect();
+            let want: Vec<(String, f32)> = f
+                .search(&query[..], options)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect();
+            assert_eq!(got, want, "step {step}");
+        }
+        assert_eq!(r.count().unwrap(), f.count().unwrap());
+    }
+    assert!(
+        carried > 40,
+        "the reader's state was carried {carried} times of 80"
+    );
 }

@@ -137,6 +137,26 @@ impl Kind for DenseState {
                     rows.len()
                 )));
             }
+            // Each row sits in memory in the cell, with the code, its stored posting names.
+            let m = ivf.quantizer().m();
+            let mut held = std::collections::HashMap::with_capacity(rows.len());
+            for c in 0..ivf.nlist() {
+                let list = ivf.list(c);
+                for (i, &row) in list.rows.iter().enumerate() {
+                    held.insert(row, (c as u32, &list.codes[i * m..(i + 1) * m]));
+                }
+            }
+            at.read.for_each_posting(at.record, |row, cell, code| {
+                if held.get(&row) != Some(&(cell, code)) {
+                    return Err(quiver_storage::StorageError::Corrupted {
+                        detail: format!(
+                            "collection '{name}': row {row}'s posting (cell {cell}) differs \
+                             from the index in memory"
+                        ),
+                    });
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -251,6 +271,49 @@ impl Kind for DenseState {
             schema: self.schema,
             parts: self.parts.with_index(None, None),
         })
+    }
+
+    fn caught_up(
+        &self,
+        before: At<'_>,
+        after: At<'_>,
+        rows: &[u64],
+    ) -> Result<Option<Arc<dyn Kind>>> {
+        if self.parts.loaded_data().is_none() && self.parts.loaded_index().is_none() {
+            return Ok(None);
+        }
+        let mut stored = Vec::new();
+        let mut deletes = Vec::new();
+        after
+            .read
+            .for_each_vector_of(after.record, rows, |row, bytes| {
+                match bytes {
+                    Some(bytes) => stored.push((row, bytes.to_vec())),
+                    None => deletes.push(row),
+                }
+                Ok(())
+            })?;
+        let puts = stored
+            .into_iter()
+            .map(|(row, bytes)| Ok((row, vectors::decode(&self.schema, &bytes)?)))
+            .collect::<Result<Vec<_>>>()?;
+        // Each changed row's posting: out of the cell it was in (read from the old commit),
+        // into the cell it is in now.
+        let mut changes = Vec::new();
+        if self.parts.loaded_index().is_some() {
+            for &row in rows {
+                let previous = before
+                    .read
+                    .posting(before.record, row)?
+                    .map(|(cell, _)| cell);
+                let new = after
+                    .read
+                    .posting(after.record, row)?
+                    .map(|(cell, code)| (cell as usize, code));
+                changes.push(Change { row, previous, new });
+            }
+        }
+        Ok(Some(Arc::new(self.next(&puts, &deletes, &changes))))
     }
 
     fn index_info(&self, at: At<'_>) -> Result<Option<IndexInfo>> {
