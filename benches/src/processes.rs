@@ -1,7 +1,8 @@
 //! Many processes on one file (`--processes`): what sharing costs and what a reader sees
 //! beside a writer, on synthetic vectors (`BASE` × `DIM`, cosine), all in one run:
 //! - the per-call cost of a shared handle (it checks for other processes' commits) against an
-//!   exclusive one: `count()` and an exact top-10 search, one call at a time;
+//!   exclusive one: `count()` and an exact top-10 search, one call at a time, in rounds that
+//!   alternate between the two;
 //! - durable ingest (batches of `BATCH`), shared against exclusive (a shared commit syncs
 //!   twice and saves the allocator state);
 //! - durable ingest of `WRITES` batches with 0 and with 4 reader processes searching in a
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 const DIM: usize = 128;
 const BATCH: usize = 100;
 const K: usize = 10;
+const ROUNDS: usize = 3;
 
 #[derive(Serialize)]
 pub struct Report {
@@ -115,11 +117,24 @@ pub fn run(
         db.drop_collection(name)?;
         Ok((count, search, ingest))
     };
-    let shared = per_call(&Database::open(&path)?, "ingest-shared")?;
-    let exclusive = per_call(
-        &Database::builder().exclusive(true).open(&path)?,
-        "ingest-exclusive",
-    )?;
+    // Rounds alternate between the two kinds of handle (they cannot be open together), so a
+    // drift in the machine's speed hits both; each figure is the median of the rounds.
+    let (mut shared_runs, mut exclusive_runs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        shared_runs.push(per_call(&Database::open(&path)?, "ingest-shared")?);
+        exclusive_runs.push(per_call(
+            &Database::builder().exclusive(true).open(&path)?,
+            "ingest-exclusive",
+        )?);
+    }
+    let median = |runs: &[(f64, f64, f64)]| {
+        (
+            Stats::of(runs.iter().map(|r| r.0).collect()).median,
+            Stats::of(runs.iter().map(|r| r.1).collect()).median,
+            Stats::of(runs.iter().map(|r| r.2).collect()).median,
+        )
+    };
+    let (shared, exclusive) = (median(&shared_runs), median(&exclusive_runs));
     eprintln!("processes: per call shared {shared:?}, exclusive {exclusive:?}");
     let mut beside = Vec::new();
     for readers in [0usize, 1, 4] {
