@@ -360,6 +360,22 @@ impl ReadSnapshot {
         })
     }
 
+    /// One row's raw posting value (`None`: the row has none, or there is no index).
+    pub fn raw_posting(&self, coll: &CollectionRecord, row: u64) -> StorageResult<Option<Vec<u8>>> {
+        crate::guard::guarded(|| {
+            let t = CollectionTables::of(coll.id);
+            let table = match self.txn.open_table(t.postings()) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let Some(v) = table.get(row)? else {
+                return Ok(None);
+            };
+            Ok(Some(seal::open_row(row, v.value(), "posting")?.to_vec()))
+        })
+    }
+
     /// The IVF cell and PQ code of one row (`None`: the row has no posting, or there is no
     /// index).
     pub fn posting(

@@ -166,4 +166,47 @@ fn handles_share_a_file_unless_one_is_exclusive() {
     );
     drop(x);
     assert!(Database::open(&path).is_ok());
+    // Options that contradict each other are refused before the file is touched.
+    let r = Database::builder().exclusive(true).open_read_only(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidParameter {
+                name: "exclusive",
+                ..
+            })
+        ),
+        "got {r:?}"
+    );
+    let r = Database::builder()
+        .durability(quiver::Durability::Relaxed)
+        .exclusive(false)
+        .open(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidParameter {
+                name: "durability",
+                ..
+            })
+        ),
+        "got {r:?}"
+    );
+    // Relaxed durability alone makes the handle exclusive.
+    let relaxed = Database::builder()
+        .durability(quiver::Durability::Relaxed)
+        .open(&path)
+        .unwrap();
+    let r = Database::builder()
+        .busy_timeout(std::time::Duration::ZERO)
+        .open_read_only(&path);
+    assert!(matches!(r, Err(Error::Locked { .. })), "got {r:?}");
+    drop(relaxed);
+    // A read-only open of a missing file is NotFound; it never creates one.
+    let missing = dir.path().join("absent.qvr");
+    assert!(matches!(
+        Database::open_read_only(&missing),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(!missing.exists());
 }

@@ -402,3 +402,85 @@ fn a_reader_carries_its_state_across_another_handles_writes() {
         "the reader's state was carried {carried} times of 80"
     );
 }
+
+/// The same for a multi-vector collection: token matrices and the token index's centroid
+/// sets are carried across another handle's writes.
+#[test]
+fn a_reader_carries_token_matrices_across_another_handles_writes() {
+    use quiver::{MultiIndexParams, MultiRecord, SearchOptions};
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carry-multi.qvr");
+    let writer = Database::create(&path).unwrap();
+    let dim = quiver_tests::SHARE_DIM;
+    let w = writer
+        .create_collection("m", CollectionConfig::multi_vector(dim, Metric::Cosine))
+        .unwrap();
+    let reader = Database::open_read_only(&path).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let matrix = |i: u64, salt: u64| -> Vec<Vec<f32>> {
+        (0..1 + i % 3)
+            .map(|t| share_vector(i * 7 + t, salt))
+            .collect()
+    };
+    let query = matrix(500, 3);
+    let mut next = 0u64;
+    let mut carried = 0;
+    for step in 0..60 {
+        let reopened = match rng.random_range(0..10) {
+            0..=5 => {
+                let n = rng.random_range(1..12);
+                let recs: Vec<MultiRecord> = (next..next + n)
+                    .map(|i| MultiRecord::new(format!("d{i}"), matrix(i, step)))
+                    .collect();
+                next += n;
+                w.upsert(&recs).unwrap();
+                false
+            }
+            6..=8 if next > 0 => {
+                let id = format!("d{}", rng.random_range(0..next));
+                if rng.random_bool(0.5) {
+                    w.delete(&[id.as_str()]).unwrap();
+                } else {
+                    w.upsert(&[MultiRecord::new(id, matrix(step, 99))]).unwrap();
+                }
+                false
+            }
+            _ if w.count().unwrap() >= 8 => {
+                w.create_index(MultiIndexParams::default().centroids(4))
+                    .unwrap();
+                true
+            }
+            _ => false,
+        };
+        let r = reader.collection("m").unwrap();
+        if step > 0 && !reopened && r.memory_bytes().unwrap() > 0 {
+            carried += 1;
+        }
+        r.check().unwrap();
+        let fresh = Database::open_read_only(&path).unwrap();
+        let f = fresh.collection("m").unwrap();
+        for options in [
+            SearchOptions::new(5).exact(true),
+            SearchOptions::new(5).nprobe(2),
+        ] {
+            let got: Vec<(String, f32)> = r
+                .search(&query[..], options.clone())
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect();
+            let want: Vec<(String, f32)> = f
+                .search(&query[..], options)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect();
+            assert_eq!(got, want, "step {step}");
+        }
+    }
+    assert!(
+        carried > 30,
+        "the reader's state was carried {carried} times of 60"
+    );
+}

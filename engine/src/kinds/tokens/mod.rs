@@ -199,6 +199,40 @@ impl Kind for TokenState {
         Ok(Arc::new(self.next(&[], rows, &[])))
     }
 
+    fn caught_up(
+        &self,
+        _before: At<'_>,
+        after: At<'_>,
+        rows: &[u64],
+    ) -> Result<Option<Arc<dyn Kind>>> {
+        if self.parts.loaded_data().is_none() && self.parts.loaded_index().is_none() {
+            return Ok(None);
+        }
+        let mut puts = Vec::new();
+        let mut deletes = Vec::new();
+        for &row in rows {
+            match after.read.matrix(after.record, row)? {
+                Some(bytes) => puts.push((row, stored::for_scoring(&self.schema, &bytes)?)),
+                None => deletes.push(row),
+            }
+        }
+        let mut codes = Vec::new();
+        if let Some(index) = self.parts.loaded_index() {
+            for (row, _) in &puts {
+                let set = after
+                    .read
+                    .raw_posting(after.record, *row)?
+                    .and_then(|bytes| stored::decode_codes(&bytes, index.centroid_count()));
+                match set {
+                    Some(set) => codes.push((*row, set)),
+                    // Not what the index's writes leave: reopen, and let `check` say why.
+                    None => return Ok(None),
+                }
+            }
+        }
+        Ok(Some(Arc::new(self.next(&puts, &deletes, &codes))))
+    }
+
     fn create_index(
         &self,
         batch: &mut WriteBatch,

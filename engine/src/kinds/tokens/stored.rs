@@ -84,6 +84,27 @@ pub(crate) fn prepare(schema: &Schema, flat: &[f32]) -> Vec<f32> {
     out
 }
 
+/// A stored matrix as the token store holds it (tokens normalised under cosine).
+pub(crate) fn for_scoring(schema: &Schema, bytes: &[u8]) -> Result<Arc<[f32]>> {
+    let mut m = decode(schema, bytes)?;
+    if schema.metric == Metric::Cosine {
+        normalize_tokens(&mut m, schema.dim);
+    }
+    Ok(Arc::from(m))
+}
+
+/// A row's stored centroid set, if it is one of an index of `centroids` centroids.
+pub(crate) fn decode_codes(bytes: &[u8], centroids: usize) -> Option<Vec<u32>> {
+    if !bytes.len().is_multiple_of(4) || bytes.is_empty() {
+        return None;
+    }
+    let codes: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (codes.iter().all(|&c| (c as usize) < centroids) && codes.is_sorted()).then_some(codes)
+}
+
 /// Reads every stored matrix into a token store.
 pub(crate) fn load_tokens(
     schema: &Schema,
@@ -101,14 +122,8 @@ pub(crate) fn load_tokens(
                 ),
             });
         }
-        match decode(schema, bytes) {
-            Ok(flat) => {
-                let mut m = flat;
-                if schema.metric == Metric::Cosine {
-                    normalize_tokens(&mut m, schema.dim);
-                }
-                store.set(row, Arc::from(m));
-            }
+        match for_scoring(schema, bytes) {
+            Ok(m) => store.set(row, m),
             Err(e) => failed = Some(e),
         }
         Ok(())
@@ -176,14 +191,10 @@ pub(crate) fn load_token_index(
             )));
             return Ok(());
         }
-        let codes: Vec<u32> = bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        if codes.iter().any(|&c| c as usize >= nc) || !codes.is_sorted() {
+        let Some(codes) = decode_codes(bytes, nc) else {
             failed = Some(bad(format!("row {row} has an invalid centroid set")));
             return Ok(());
-        }
+        };
         index.insert(row, &codes);
         Ok(())
     })?;
