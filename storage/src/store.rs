@@ -324,11 +324,19 @@ impl Store {
     }
 }
 
-/// Opens the redb file at `path` without checking Quiver's header (for `upgrade`, which
-/// reads files this build otherwise refuses).
-pub(crate) fn open_raw(path: &Path, opts: &StoreOptions) -> StorageResult<redb::Database> {
+/// Opens the redb file at `path` read-only without checking Quiver's header (for `upgrade`,
+/// which only reads files this build otherwise refuses), waiting out the busy timeout.
+pub(crate) fn open_raw(path: &Path, opts: &StoreOptions) -> StorageResult<redb::ReadOnlyDatabase> {
     Store::reject_foreign_file(path)?;
-    guarded(path, || builder(opts, Access::Exclusive).open(path))
+    let b = builder(opts, Access::ReadOnly);
+    sharing::wait_for(opts.busy_timeout, || {
+        match guarded(path, || b.open_read_only(path)) {
+            Ok(db) => Ok(Some(db)),
+            Err(StorageError::Locked { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })?
+    .ok_or_else(|| sharing::locked(path, sharing::holder(path, Access::ReadOnly)))
 }
 
 fn builder(opts: &StoreOptions, access: Access) -> redb::Builder {
@@ -352,7 +360,7 @@ fn open_handle(path: &Path, opts: &StoreOptions, create: bool) -> StorageResult<
     let b = builder(opts, opts.access);
     let open = || match opts.access {
         Access::ReadOnly => {
-            let db = guarded_open(path, || b.open_read_only(path))?;
+            let db = guarded(path, || b.open_read_only(path))?;
             Ok(Handle::ReadOnly(db))
         }
         _ if create => Ok(Handle::ReadWrite(guarded(path, || b.create(path))?)),
@@ -368,14 +376,7 @@ fn open_handle(path: &Path, opts: &StoreOptions, create: bool) -> StorageResult<
 
 /// Runs a redb open, mapping its errors and turning a panic on a damaged file into
 /// `Corrupted` (redb documents that opening an altered file without verification may panic).
-fn guarded(
-    path: &Path,
-    open: impl FnOnce() -> Result<redb::Database, redb::DatabaseError>,
-) -> StorageResult<redb::Database> {
-    guarded_open(path, open)
-}
-
-fn guarded_open<D>(
+fn guarded<D>(
     path: &Path,
     open: impl FnOnce() -> Result<D, redb::DatabaseError>,
 ) -> StorageResult<D> {
