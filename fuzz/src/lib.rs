@@ -318,6 +318,9 @@ pub fn c_api(data: &[u8]) {
         durability: 1,
         cache_bytes: 1 << 20,
         verify: 0,
+        // Relaxed durability: the handle is exclusive (nothing else opens the file here).
+        access: 0,
+        busy_timeout_ms: -1,
     };
     let mut db: *mut quiver_db = null_mut();
     // SAFETY (all calls below): every pointer passed is NULL or points to live memory of the
