@@ -383,20 +383,11 @@ impl ReadSnapshot {
         coll: &CollectionRecord,
         row: u64,
     ) -> StorageResult<Option<(u32, Vec<u8>)>> {
-        crate::guard::guarded(|| {
-            let t = CollectionTables::of(coll.id);
-            let table = match self.txn.open_table(t.postings()) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let Some(v) = table.get(row)? else {
-                return Ok(None);
-            };
-            let body = seal::open_row(row, v.value(), "posting")?;
-            let (cell, code) = index_store::decode_posting(body)?;
-            Ok(Some((cell, code.to_vec())))
-        })
+        let Some(body) = self.raw_posting(coll, row)? else {
+            return Ok(None);
+        };
+        let (cell, code) = index_store::decode_posting(&body)?;
+        Ok(Some((cell, code.to_vec())))
     }
 
     /// Calls `f(row, cell, code)` for every posting, in row order.

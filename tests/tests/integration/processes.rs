@@ -308,6 +308,25 @@ fn kill_minus_nine_of_a_reader_or_the_writer_leaves_the_file_correct() {
     let _ = std::io::stderr().flush();
 }
 
+/// The carried handle `r` answers `query` exactly as the fresh handle `f` does: same ids,
+/// same scores (bit for bit: the same vectors and codes).
+fn same_hits<'q>(
+    r: &quiver::Collection,
+    f: &quiver::Collection,
+    query: impl Into<quiver::Query<'q>> + Copy,
+    options: quiver::SearchOptions<'_>,
+    step: u64,
+) {
+    let hits = |c: &quiver::Collection| -> Vec<(String, f32)> {
+        c.search(query, options.clone())
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.id, h.score))
+            .collect()
+    };
+    assert_eq!(hits(r), hits(f), "step {step}");
+}
+
 /// A handle catches up with another handle's writes (another process's, as far as the file
 /// is concerned) by re-reading the rows the change log names: its state afterwards equals a
 /// fresh handle's, vectors, index codes and all — and it was carried, not reloaded.
@@ -381,19 +400,7 @@ fn a_reader_carries_its_state_across_another_handles_writes() {
             SearchOptions::new(10).exact(true),
             SearchOptions::new(10).nprobe(4).refine(1),
         ] {
-            let got: Vec<(String, f32)> = r
-                .search(&query[..], options.clone())
-                .unwrap()
-                .into_iter()
-                .map(|h| (h.id, h.score))
-                .collect();
-            let want: Vec<(String, f32)> = f
-                .search(&query[..], options)
-                .unwrap()
-                .into_iter()
-                .map(|h| (h.id, h.score))
-                .collect();
-            assert_eq!(got, want, "step {step}");
+            same_hits(&r, &f, &query[..], options, step);
         }
         assert_eq!(r.count().unwrap(), f.count().unwrap());
     }
@@ -464,19 +471,7 @@ fn a_reader_carries_token_matrices_across_another_handles_writes() {
             SearchOptions::new(5).exact(true),
             SearchOptions::new(5).nprobe(2),
         ] {
-            let got: Vec<(String, f32)> = r
-                .search(&query[..], options.clone())
-                .unwrap()
-                .into_iter()
-                .map(|h| (h.id, h.score))
-                .collect();
-            let want: Vec<(String, f32)> = f
-                .search(&query[..], options)
-                .unwrap()
-                .into_iter()
-                .map(|h| (h.id, h.score))
-                .collect();
-            assert_eq!(got, want, "step {step}");
+            same_hits(&r, &f, &query[..], options, step);
         }
     }
     assert!(
