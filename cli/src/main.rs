@@ -76,6 +76,9 @@ enum Command {
     TextIndex(commands::TextIndexArgs),
     /// Print the terms a text becomes under a collection's full-text analyzer.
     Analyze(commands::AnalyzeArgs),
+    /// Mine hard negatives for (query, positive) training pairs: JSONL in, rows for
+    /// sentence-transformers or FlagEmbedding out (docs/mining.md).
+    Mine(Box<commands::MineArgs>),
 }
 
 fn main() -> ExitCode {

@@ -18,8 +18,8 @@
 //! let model = Arc::new(quiver_embed::BertEmbedder::load("all-MiniLM-L6-v2")?);
 //! let db = Database::create("notes.qvr")?;
 //! let notes = db.create_collection("notes", CollectionConfig::with_embedder(model))?;
-//! notes.upsert_texts(&[TextRecord::new("1", "the cat sat on the mat")])?;
-//! let hits = notes.search_text("where did the cat sit?", 1)?;
+//! notes.upsert(&[TextRecord::new("1", "the cat sat on the mat")])?;
+//! let hits = notes.search("where did the cat sit?", 1)?;
 //! # Ok::<(), quiver::Error>(())
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used)]

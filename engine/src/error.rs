@@ -129,6 +129,11 @@ pub enum Error {
     #[error("invalid keyword query: {reason}")]
     InvalidKeywords { reason: String },
 
+    /// A training pair given to hard-negative mining that cannot be mined (a positive the
+    /// collection does not hold, no positive, a vector query for a keyword teacher).
+    #[error("mining pair {pair}: {reason}")]
+    InvalidPair { pair: usize, reason: String },
+
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
@@ -186,7 +191,8 @@ impl Error {
             | Error::InvalidMatrix { .. }
             | Error::ValueTooLarge { .. }
             | Error::NoTextIndex { .. }
-            | Error::InvalidKeywords { .. } => K::InvalidArgument,
+            | Error::InvalidKeywords { .. }
+            | Error::InvalidPair { .. } => K::InvalidArgument,
             Error::DimensionMismatch { .. } => K::DimensionMismatch,
             Error::Corrupted { .. } => K::Corrupted,
             Error::NotAQuiverDatabase { .. } => K::NotADatabase,

@@ -69,6 +69,7 @@ pub mod filter;
 mod fulltext;
 mod kinds;
 pub mod limits;
+pub mod mining;
 mod schema;
 pub mod stages;
 mod validate;

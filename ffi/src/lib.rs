@@ -26,6 +26,7 @@
 mod db;
 mod fulltext;
 mod handles;
+mod mining;
 mod models;
 mod multi;
 mod records;

@@ -158,12 +158,7 @@ pub unsafe extern "C" fn quiver_upsert_multi(
                     .map(<[f32]>::to_vec)
                     .collect();
                 at += n * dim;
-                MultiRecord {
-                    id: (*id).to_owned(),
-                    vectors: rows,
-                    payload,
-                    text: None,
-                }
+                MultiRecord::new(*id, rows).with_payload(payload)
             })
             .collect();
         coll.upsert(&records)?;

@@ -120,11 +120,8 @@ pub unsafe extern "C" fn quiver_upsert(
             .iter()
             .zip(payloads)
             .enumerate()
-            .map(|(i, (id, payload))| Record {
-                id: (*id).to_owned(),
-                vector: vectors[i * dim..(i + 1) * dim].to_vec(),
-                payload,
-                text: None,
+            .map(|(i, (id, payload))| {
+                Record::new(*id, vectors[i * dim..(i + 1) * dim].to_vec()).with_payload(payload)
             })
             .collect();
         coll.upsert(&records)?;
@@ -161,11 +158,7 @@ pub unsafe extern "C" fn quiver_upsert_texts(
             .iter()
             .zip(texts)
             .zip(payloads)
-            .map(|((id, text), payload)| TextRecord {
-                id: (*id).to_owned(),
-                text: text.to_owned(),
-                payload,
-            })
+            .map(|((id, text), payload)| TextRecord::new(*id, text).with_payload(payload))
             .collect();
         coll.upsert(&records)?;
         Ok(())

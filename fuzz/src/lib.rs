@@ -152,12 +152,7 @@ pub fn import_line(data: &[u8]) {
             let c = db
                 .create_collection("v", CollectionConfig::new(dim, Metric::Cosine))
                 .expect("create");
-            let record = Record {
-                id: id.clone(),
-                vector: vector.clone(),
-                payload,
-                text: None,
-            };
+            let record = Record::new(id.clone(), vector.clone()).with_payload(payload);
             if c.upsert(&[record]).is_ok() {
                 assert!(c.get(&id).expect("get").is_some(), "accepted, then lost");
                 let hits = c.search(&vector, 1).expect("search a stored vector");

@@ -156,10 +156,7 @@ impl Collection {
                     .into_iter()
                     .zip(texts)
                     .zip(payloads)
-                    .map(|((id, text), payload)| TextRecord {
-                        payload,
-                        ..TextRecord::new(id, text)
-                    })
+                    .map(|((id, text), payload)| TextRecord::new(id, text).with_payload(payload))
                     .collect();
                 let coll = self.inner()?;
                 py.detach(|| coll.upsert(&records)).py_err()
@@ -175,10 +172,7 @@ impl Collection {
                 let mut records = Vec::with_capacity(n);
                 for ((id, m), payload) in ids.into_iter().zip(&matrices).zip(payloads) {
                     let rows = convert::matrix(m)?.to_rows()?;
-                    records.push(MultiRecord {
-                        payload,
-                        ..MultiRecord::new(id, rows)
-                    });
+                    records.push(MultiRecord::new(id, rows).with_payload(payload));
                 }
                 let coll = self.inner()?;
                 py.detach(|| coll.upsert(&records)).py_err()

@@ -13,6 +13,8 @@ use std::sync::{Arc, OnceLock};
 mod colbert;
 #[path = "model/cross_encoder.rs"]
 mod cross_encoder;
+#[path = "model/mining.rs"]
+mod mining;
 #[path = "model/multi_vector.rs"]
 mod multi_vector;
 

@@ -117,12 +117,7 @@ pub(super) fn import(
                         }
                     }
                     (Some(vector), None, None) => {
-                        batch.push(Record {
-                            id,
-                            vector,
-                            payload: r.payload,
-                            text: None,
-                        });
+                        batch.push(Record::new(id, vector).with_payload(r.payload));
                         origin.push(where_);
                         if batch.len() == batch_size {
                             flush(&c, &mut batch, &mut origin)?;

@@ -8,6 +8,7 @@ mod embed;
 mod file;
 mod import;
 mod index;
+mod mine;
 mod records;
 mod rerank;
 mod search;
@@ -18,6 +19,7 @@ pub use embed::EmbedArgs;
 pub use file::{CheckArgs, CompactArgs, DropArgs, InfoArgs, UpgradeArgs};
 pub use import::ImportArgs;
 pub use index::{IndexArgs, PayloadIndexArgs};
+pub use mine::MineArgs;
 pub use records::{CountArgs, DeleteArgs, GetArgs};
 pub use rerank::{RerankArgs, RerankerArgs};
 pub use search::SearchArgs;
@@ -88,5 +90,6 @@ pub fn run(command: Command) -> DynResult<()> {
         Command::Reranker(args) => rerank::reranker(args),
         Command::TextIndex(args) => text::text_index(args),
         Command::Analyze(args) => text::analyze(args),
+        Command::Mine(args) => mine::run(*args),
     }
 }

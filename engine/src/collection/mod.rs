@@ -11,6 +11,7 @@ mod shims;
 mod text;
 
 pub use index::{IndexInfo, IndexParams, IvfPqInfo, MultiIndexInfo};
+pub(crate) use query::DEFAULT_DEPTH;
 pub use query::{Dense, Hit, Hybrid, Query, SearchOptions};
 pub use records::{MultiRecord, Record, Records, TextRecord, VectorColumns};
 pub use shims::{MultiSearchRequest, SearchRequest};

@@ -841,7 +841,7 @@ impl DocumentText {
 }
 
 /// Candidates each hybrid branch takes by default (at least k + offset).
-const DEFAULT_DEPTH: usize = 100;
+pub(crate) const DEFAULT_DEPTH: usize = 100;
 
 /// What one query of a batch runs.
 enum Plan<'d, 'q> {

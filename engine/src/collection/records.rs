@@ -14,6 +14,7 @@ use serde_json::Value;
 
 /// A one-vector record: stored (as given to `upsert`) or read back (as `get` returns it).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub id: String,
     pub vector: Vec<f32>,
@@ -34,8 +35,9 @@ impl Record {
         }
     }
 
-    pub fn with_payload(mut self, payload: Value) -> Self {
-        self.payload = Some(payload);
+    /// A JSON object (or `None`: no payload).
+    pub fn with_payload(mut self, payload: impl Into<Option<Value>>) -> Self {
+        self.payload = payload.into();
         self
     }
 }
@@ -43,6 +45,7 @@ impl Record {
 /// A multi-vector record: an id, a matrix of token vectors (one `Vec` per token, each of the
 /// collection's dimension), an optional JSON-object payload and source text.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct MultiRecord {
     pub id: String,
     pub vectors: Vec<Vec<f32>>,
@@ -62,14 +65,16 @@ impl MultiRecord {
         }
     }
 
-    pub fn with_payload(mut self, payload: Value) -> Self {
-        self.payload = Some(payload);
+    /// A JSON object (or `None`: no payload).
+    pub fn with_payload(mut self, payload: impl Into<Option<Value>>) -> Self {
+        self.payload = payload.into();
         self
     }
 }
 
 /// A record to embed with the collection's model and store.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TextRecord {
     pub id: String,
     pub text: String,
@@ -86,8 +91,9 @@ impl TextRecord {
         }
     }
 
-    pub fn with_payload(mut self, payload: Value) -> Self {
-        self.payload = Some(payload);
+    /// A JSON object (or `None`: no payload).
+    pub fn with_payload(mut self, payload: impl Into<Option<Value>>) -> Self {
+        self.payload = payload.into();
         self
     }
 }

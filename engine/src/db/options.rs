@@ -161,7 +161,7 @@ impl CollectionConfig {
 
     /// A multi-vector (late-interaction) collection: each record is a matrix of token
     /// vectors with `dim` columns, searched by MaxSim with a query matrix
-    /// (`Collection::upsert_multi`, `Collection::search_multi`). `metric` is
+    /// (`Collection::upsert` with `MultiRecord`s, `Collection::search` with a matrix). `metric` is
     /// [`Metric::Cosine`] (tokens are L2-normalised for scoring, as ColBERT does) or
     /// [`Metric::Dot`] (tokens scored as given).
     pub fn multi_vector(dim: usize, metric: Metric) -> Self {
@@ -186,7 +186,7 @@ impl CollectionConfig {
     /// A multi-vector collection whose token matrices come from `embedder` (a
     /// `quiver_embed::ColbertEmbedder`, or a sentence encoder's normalised token outputs): its
     /// dimension, MaxSim over cosine similarities, f32 storage. Takes text
-    /// (`upsert_texts`, `search_text`) and pins the model.
+    /// (`upsert` with `TextRecord`s, `search` with a `&str`) and pins the model.
     pub fn multi_vector_with_embedder(embedder: Arc<dyn Embedder>) -> Self {
         CollectionConfig {
             multi_vector: true,

@@ -35,8 +35,8 @@
 //! }));
 //! let db = Database::create(dir.path().join("t.qvr"))?;
 //! let words = db.create_collection("words", CollectionConfig::with_embedder(model))?;
-//! words.upsert_texts(&[TextRecord::new("1", "banana"), TextRecord::new("2", "kiwi")])?;
-//! let hits = words.search_text("bananas", 1)?;
+//! words.upsert(&[TextRecord::new("1", "banana"), TextRecord::new("2", "kiwi")])?;
+//! let hits = words.search("bananas", 1)?;
 //! assert_eq!(hits[0].text.as_deref(), Some("banana"));
 //! # Ok::<(), quiver::Error>(())
 //! ```

@@ -73,6 +73,24 @@ int main(int argc, char **argv) {
   EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_search_hybrid(c, NULL, 0, NULL, "wing", NULL, NULL, &r));
   EXPECT_STATUS(QUIVER_MODEL, quiver_search_hybrid(c, NULL, 0, "wing", "wing", NULL, NULL, &r));
 
+  /* Hard-negative mining: a vector pair with the dense teacher, a text pair with BM25. */
+  quiver_names *rows = NULL;
+  OK(quiver_mine(c, "{\"query\": [1, 0.1], \"positive\": \"a\"}\n",
+                 "{\"negatives\": 1, \"format\": \"flag\", \"ids\": true}", &rows));
+  EXPECT(quiver_names_count(rows) == 1);
+  EXPECT(strstr(quiver_names_get(rows, 0), "\"neg\":[\"c\"]") != NULL);
+  quiver_names_free(rows);
+  OK(quiver_mine(c, "{\"query\": \"wing\", \"positive\": \"a\"}",
+                 "{\"teachers\": [\"bm25\"], \"negatives\": 3}", &rows));
+  EXPECT(quiver_names_count(rows) == 1); /* "c" only: "b" holds no term */
+  EXPECT(strstr(quiver_names_get(rows, 0), "\"negative\":\"c\"") != NULL);
+  quiver_names_free(rows);
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT,
+                quiver_mine(c, "{\"query\": [1, 0], \"positive\": \"zz\"}", NULL, &rows));
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT,
+                quiver_mine(c, "{\"query\": [1, 0], \"positive\": \"a\"}", "{\"nope\": 1}", &rows));
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_mine(c, "not json", NULL, &rows));
+
   quiver_names *terms = NULL;
   OK(quiver_analyze(c, "The heated Plates", &terms));
   EXPECT(quiver_names_count(terms) == 2);

@@ -1,6 +1,7 @@
 //! Walks the API table of `docs/errors.md`: every row is a case here, every case a row, and
 //! each case's error is the one the table names.
 
+use quiver::mining::{MiningPair, MiningRequest, Teacher};
 use quiver::{
     CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hybrid, IvfPqParams, Metric,
     ModelIdentity, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Pooling,
@@ -44,6 +45,7 @@ fn variant(e: &Error) -> &'static str {
         Error::TextIndexExists { .. } => "TextIndexExists",
         Error::NoTextIndex { .. } => "NoTextIndex",
         Error::InvalidKeywords { .. } => "InvalidKeywords",
+        Error::InvalidPair { .. } => "InvalidPair",
         Error::Internal { .. } => "Internal",
         _ => "(a variant this test does not know)",
     }
@@ -436,6 +438,45 @@ fn cases() -> BTreeMap<&'static str, Case> {
     c.insert("wrong-kind-multi", |e| {
         let v = e.db.collection("v").unwrap();
         v.upsert_multi(&[MultiRecord::new("b", vec![vec![1.0; 4]])])
+            .unwrap_err()
+    });
+    c.insert("mine-unknown-positive", |e| {
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["nobody"])];
+        fresh(e, "mine1")
+            .mine_hard_negatives(&MiningRequest::new(&pairs))
+            .unwrap_err()
+    });
+    c.insert("mine-no-positive", |e| {
+        let pairs = [MiningPair::vector(
+            vec![1.0, 0.0, 0.0, 0.0],
+            Vec::<String>::new(),
+        )];
+        fresh(e, "mine2")
+            .mine_hard_negatives(&MiningRequest::new(&pairs))
+            .unwrap_err()
+    });
+    c.insert("mine-vector-keywords", |e| {
+        let c = fresh(e, "mine3");
+        c.upsert(&[
+            Record::new("a", vec![1.0, 0.0, 0.0, 0.0]).with_payload(json!({"title": "wing"}))
+        ])
+        .unwrap();
+        c.create_text_index(&quiver::TextIndexParams::fields(["title"]))
+            .unwrap();
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["a"])];
+        c.mine_hard_negatives(&MiningRequest::new(&pairs).teachers([Teacher::Keywords]))
+            .unwrap_err()
+    });
+    c.insert("mine-relative-margin", |e| {
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["a"])];
+        fresh(e, "mine4")
+            .mine_hard_negatives(&MiningRequest::new(&pairs).relative_margin(1.5))
+            .unwrap_err()
+    });
+    c.insert("mine-range", |e| {
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["a"])];
+        fresh(e, "mine5")
+            .mine_hard_negatives(&MiningRequest::new(&pairs).range_min(2).range_max(2))
             .unwrap_err()
     });
     c.insert("open-missing", |e| {

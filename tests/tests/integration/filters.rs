@@ -170,12 +170,10 @@ proptest! {
         for op in &seed_ops {
             match op {
                 Op::Upsert(recs) => {
-                    let recs: Vec<Record> = recs.iter().map(|(id, v, p)| Record {
-                        id: format!("k{id}"),
-                        vector: v.iter().map(|&x| f32::from(x)).collect(),
-                        payload: p.clone(),
-                        text: None,
-                    }).collect();
+                    let recs: Vec<Record> = recs.iter().map(|(id, v, p)| Record::new(
+                        format!("k{id}"),
+                        v.iter().map(|&x| f32::from(x)).collect(),
+                    ).with_payload(p.clone())).collect();
                     c.upsert(&recs).unwrap();
                     for r in recs { model.insert(r.id, r.payload); }
                 }

@@ -12,6 +12,7 @@ mod filters;
 mod fulltext;
 mod ivf;
 mod matryoshka;
+mod mining;
 mod multi_vector;
 mod pipeline;
 mod processes;

@@ -235,10 +235,7 @@ fn columns_upsert_like_records_and_refuse_bad_shapes() {
         .iter()
         .zip(vectors.chunks(3))
         .zip(&payloads)
-        .map(|((id, v), p)| Record {
-            payload: p.clone(),
-            ..Record::new(id.clone(), v.to_vec())
-        })
+        .map(|((id, v), p)| Record::new(id.clone(), v.to_vec()).with_payload(p.clone()))
         .collect();
     by_records.upsert(&records).unwrap();
     let columns = VectorColumns {
