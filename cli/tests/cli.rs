@@ -656,3 +656,106 @@ fn read_commands_run_beside_an_import_and_each_other() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn mine_hard_negatives_in_each_format_with_errors_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.qvr");
+    let data = dir.path().join("data.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\":\"a\",\"vector\":[1, 0],\"payload\":{\"title\":\"Supersonic flow over wings\"}}\n",
+            "{\"id\":\"b\",\"vector\":[0, 1],\"payload\":{\"title\":\"Heat transfer in plates\"}}\n",
+            "{\"id\":\"c\",\"vector\":[0.7, 0.7],\"payload\":{\"title\":\"Wing flutter\"}}\n",
+            "{\"id\":\"d\",\"vector\":[0.9, 0.3],\"payload\":{\"title\":\"Wing flow\"}}\n",
+        ),
+    )
+    .unwrap();
+    ok(&["create", s(&db), "docs", "--dim", "2"]);
+    ok(&["import", s(&db), "docs", s(&data)]);
+    let pairs = dir.path().join("pairs.jsonl");
+    std::fs::write(
+        &pairs,
+        "{\"query\": [1, 0.05], \"positive\": \"a\"}\n\n{\"query\": [0.1, 1], \"positive\": [\"b\"]}\n",
+    )
+    .unwrap();
+    let rows = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["mine", s(&db), "docs", s(&pairs)];
+        args.extend_from_slice(extra);
+        ok(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let triplets = rows(&["--negatives", "2"]);
+    assert_eq!(triplets.len(), 4);
+    assert_eq!(triplets[0]["positive"], "a");
+    assert_eq!(
+        triplets[0]["negative"], "d",
+        "the nearest record not the positive"
+    );
+    let flag = rows(&["--negatives", "2", "--format", "flag", "--scores"]);
+    assert_eq!(flag.len(), 2);
+    assert_eq!(flag[0]["neg"], serde_json::json!(["d", "c"]));
+    assert!(
+        flag[0]["pos_scores"][0].as_f64().unwrap() > flag[0]["neg_scores"][0].as_f64().unwrap()
+    );
+    // TopK-PercPos at 95%: "d" (cosine 0.96 against the positive's 0.999) goes.
+    let perc = rows(&[
+        "--negatives",
+        "1",
+        "--relative-margin",
+        "0.05",
+        "--format",
+        "ntuple",
+    ]);
+    assert_eq!(perc[0]["negative_1"], "c");
+    let out_file = dir.path().join("rows.jsonl");
+    ok(&[
+        "mine",
+        s(&db),
+        "docs",
+        s(&pairs),
+        "--format",
+        "pairs",
+        "--out",
+        s(&out_file),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap().lines().count(),
+        8
+    );
+    ok(&["text-index", s(&db), "docs", "--field", "title"]);
+    let bm25 = dir.path().join("bm25.jsonl");
+    std::fs::write(&bm25, "{\"query\": \"wing flow\", \"positive\": \"d\"}\n").unwrap();
+    let out = ok(&[
+        "mine",
+        s(&db),
+        "docs",
+        s(&bm25),
+        "--teacher",
+        "bm25",
+        "--negatives",
+        "5",
+    ]);
+    assert_eq!(out.lines().count(), 2, "a and c hold a term, b none: {out}");
+    // Errors name the file and line.
+    std::fs::write(
+        &pairs,
+        "{\"query\": [1, 0], \"positive\": \"a\"}\n{\"query\": [1, 0], \"positive\": \"zz\"}\n",
+    )
+    .unwrap();
+    let bad = quiver(&["mine", s(&db), "docs", s(&pairs)]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("pairs.jsonl:2") && err.contains("'zz' is not in the collection"),
+        "{err}"
+    );
+    std::fs::write(&pairs, "{\"query\": [1, 0]}\n").unwrap();
+    let bad = quiver(&["mine", s(&db), "docs", s(&pairs)]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pairs.jsonl:1: no \"positive\""));
+    let bad = quiver(&["mine", s(&db), "docs", s(&bm25), "--sample", "best"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("top or random"));
+}

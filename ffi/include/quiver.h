@@ -370,6 +370,23 @@ int quiver_analyze(const struct quiver_collection *coll,
                    const char *text,
                    struct quiver_names **out);
 
+// Mines hard negatives for training pairs (docs/mining.md). `pairs_jsonl`: one pair per
+// line, `{"query": text or [numbers], "positive": id or [ids]}`. `options_json`: NULL or a
+// JSON object with any of `"teachers"` (["dense"] default; "bm25", "hybrid"),
+// `"negatives"` (3), `"range_min"` (0), `"range_max"`, `"margin"`, `"relative_margin"`,
+// `"max_score"`, `"min_score"`, `"sample"` ("top" or "random"), `"seed"` (0), `"format"`
+// ("triplet", "ntuple", "pairs", "flag"), `"scores"`, `"ids"`, `"exact"` (true). The rows,
+// one JSON text each, go to `out` as a new `quiver_names` list (free with
+// `quiver_names_free`).
+//
+// # Safety
+// `pairs_jsonl` a NUL-terminated string; `options_json` NULL or one; `out` writable or
+// NULL.
+int quiver_mine(const struct quiver_collection *coll,
+                const char *pairs_jsonl,
+                const char *options_json,
+                struct quiver_names **out);
+
 // Creates a multi-vector collection: each record is a matrix of `dim`-dimensional token
 // vectors (`metric`: QUIVER_METRIC_COSINE or QUIVER_METRIC_DOT; `dtype` as in
 // `quiver_create_collection`). `out` as in `quiver_create_collection`.

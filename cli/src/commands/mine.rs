@@ -16,8 +16,8 @@ pub struct MineArgs {
     /// full-text index), hybrid (both, fused); repeat for an ensemble.
     #[arg(long = "teacher", default_value = "dense")]
     pub teachers: Vec<String>,
-    /// TopK-PercPos: drop candidates scoring above (1 - R) x the weakest positive's score
-    /// (NV-Retriever's best: 0.05).
+    /// TopK-PercPos: drop candidates scoring above p - |p| x R, p the weakest positive's
+    /// score (NV-Retriever's best: 0.05, i.e. 95% of a positive p).
     #[arg(long)]
     pub relative_margin: Option<f32>,
     /// TopK-MarginPos: drop candidates scoring above the weakest positive's score - X.

@@ -144,14 +144,15 @@ pub enum Sampling {
 /// filters, top sampling; the teacher is [`Teacher::Dense`], searched exactly.
 ///
 /// ## Semantics (per pair, per teacher)
-/// 1. The teacher retrieves the `range_max + P` best records, where P is the largest number
-///    of positives of any pair in the request (so positives found do not eat the window).
+/// 1. The teacher retrieves the `range_max + P + 1` best records, where P is the largest
+///    number of positives of any pair in the request (so positives found, and the query's own
+///    text if the collection holds it, do not eat the window).
 /// 2. The pair's positives are removed, and so are duplicates: records whose stored text
-///    equals a positive's or a better-ranked candidate's (sentence-transformers de-duplicates
-///    its corpus by text). Pairs with the same query share their positives.
+///    equals the query's, a positive's or a better-ranked candidate's (sentence-transformers
+///    de-duplicates its corpus by text). Pairs with the same query share their positives.
 /// 3. Filters, against the score of the *weakest* positive p (the teacher's score of each
 ///    positive id): `absolute_margin` m removes candidates with score + m > p
-///    (TopK-MarginPos); `relative_margin` r removes those with score > p × (1 − r)
+///    (TopK-MarginPos); `relative_margin` r removes those with score > p − |p| × r
 ///    (TopK-PercPos; NV-Retriever's best is r = 0.05); then `max_score` (score > max) and
 ///    `min_score` (score < min).
 /// 4. Of what remains, the `range_max` best; of those, the first `range_min` are skipped
@@ -230,8 +231,8 @@ impl<'a> MiningRequest<'a> {
         self
     }
 
-    /// TopK-PercPos: keep a candidate only if score ≤ (1 − margin) × the weakest
-    /// positive's (0.05: at most 95% of it).
+    /// TopK-PercPos: keep a candidate only if score ≤ p − |p| × margin, p the weakest
+    /// positive's score (0.05: at most 95% of a positive p).
     pub fn relative_margin(mut self, m: f32) -> Self {
         self.relative_margin = Some(m);
         self
@@ -389,9 +390,12 @@ impl Collection {
     ) -> Result<MiningReport> {
         request.validate()?;
         let pairs = request.pairs;
+        self.check_positives(pairs)?;
         let most = pairs.iter().map(|p| p.positives.len()).max().unwrap_or(0);
         let rules = request.rules(most);
-        let depth = rules.range_max + most;
+        // One more than sentence-transformers' window needs: the query's own text, should
+        // the collection hold it, takes a place and is removed.
+        let depth = rules.range_max + most + 1;
         // Pairs with the same query share their positives (as sentence-transformers groups
         // its rows by anchor), so one pair's positive is never another's negative.
         let mut by_query: HashMap<QueryKey, Vec<usize>> = HashMap::new();
@@ -431,7 +435,7 @@ impl Collection {
                 for (t, ranked) in request.teachers.iter().zip(&per_teacher) {
                     let r = &ranked[j];
                     report.candidates += r.hits.len() as u64;
-                    let candidates = mark(r, &shared[j]);
+                    let candidates = mark(r, &shared[j], &pair.query);
                     let (chosen, skipped) =
                         select::select(&candidates, r.weakest(), &rules, i as u64);
                     report.skipped.add(&skipped);
@@ -472,13 +476,34 @@ impl Collection {
     }
 }
 
-/// Candidates of one ranked list, with positives and duplicate texts marked.
-fn mark(r: &Ranked, positives: &[&str]) -> Vec<Candidate> {
+impl Collection {
+    /// Every positive names a record of the collection (checked up front, so the error
+    /// names the pair that gave the id, not another pair with the same query).
+    fn check_positives(&self, pairs: &[MiningPair]) -> Result<()> {
+        let snap = self.db.snapshot()?;
+        let state = snap.collection(&self.name)?;
+        for (i, p) in pairs.iter().enumerate() {
+            for id in &p.positives {
+                if snap.read.row_of(&state.record, id)?.is_none() {
+                    return Err(teacher::missing(i, id));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Candidates of one ranked list, with positives and duplicate texts marked (a record whose
+/// text is the query's, a positive's or a better-ranked candidate's).
+fn mark(r: &Ranked, positives: &[&str], query: &PairQuery) -> Vec<Candidate> {
     let mut seen: std::collections::HashSet<&str> = r
         .positive_texts
         .iter()
         .filter_map(|t| t.as_deref())
         .collect();
+    if let PairQuery::Text(t) = query {
+        seen.insert(t);
+    }
     r.hits
         .iter()
         .map(|h| {

@@ -23,7 +23,7 @@ pub(crate) struct Rules {
 pub(crate) struct Candidate {
     pub score: f32,
     pub positive: bool,
-    /// Same text as a positive or as a better-ranked candidate.
+    /// Same text as the query, a positive or a better-ranked candidate.
     pub duplicate: bool,
 }
 
@@ -46,6 +46,12 @@ impl Skipped {
         self.max_score += other.max_score;
         self.min_score += other.min_score;
     }
+}
+
+/// TopK-PercPos's bound: p − |p| × m, so that a margin lowers the bar whatever p's sign
+/// (p × (1 − m) would raise it for negative scores).
+fn relative_threshold(p: f32, m: f32) -> f32 {
+    p - p.abs() * m
 }
 
 /// The indices (into `candidates`) of the chosen negatives, best first, and what the rules
@@ -72,7 +78,7 @@ pub(crate) fn select(
         {
             skipped.absolute_margin += 1;
         } else if let (Some(m), Some(p)) = (rules.relative_margin, weakest)
-            && s > p * (1.0 - m)
+            && s > relative_threshold(p, m)
         {
             skipped.relative_margin += 1;
         } else if rules.max_score.is_some_and(|m| s > m) {
@@ -162,7 +168,7 @@ mod tests {
             relative_margin: Some(0.05),
             ..rules(3)
         };
-        // Kept only when score <= 0.95 x 0.8 = 0.76.
+        // Kept only when score <= 0.8 - 0.05 x 0.8 = 0.76.
         let (chosen, skipped) = select(&c, Some(0.8), &r, 0);
         assert_eq!(chosen, vec![2, 3]);
         assert_eq!(skipped.relative_margin, 2);
@@ -232,8 +238,9 @@ mod tests {
                     .for_each(|x| *x = f32::NEG_INFINITY);
             }
             if let Some(m) = r.relative_margin {
+                let bound = p - p.abs() * m;
                 s.iter_mut()
-                    .filter(|x| **x > p * (1.0 - m))
+                    .filter(|x| **x > bound)
                     .for_each(|x| *x = f32::NEG_INFINITY);
             }
         }
@@ -270,7 +277,7 @@ mod tests {
         ) {
             // Distinct scores in teacher order (best first), on a grid so ties do not arise.
             let mut raw = raw;
-            raw.sort_by(|a, b| b.0.cmp(&a.0));
+            raw.sort_by_key(|r| std::cmp::Reverse(r.0));
             raw.dedup_by_key(|r| r.0);
             let c: Vec<Candidate> = raw.iter().map(|&(s, positive, duplicate)| Candidate {
                 score: s as f32 / 100.0, positive, duplicate,

@@ -93,7 +93,7 @@ fn positive_texts(
     Ok(out)
 }
 
-fn missing(pair: usize, id: &str) -> Error {
+pub(crate) fn missing(pair: usize, id: &str) -> Error {
     Error::InvalidPair {
         pair,
         reason: format!("positive '{id}' is not in the collection"),

@@ -70,10 +70,10 @@ fn oracle(
         .map(|&i| cosine(q, &vectors[i]))
         .fold(f64::INFINITY, f64::min);
     all.into_iter()
-        .take(p.range_max + most)
+        .take(p.range_max + most + 1)
         .filter(|(_, i)| !positives.contains(i))
         .filter(|(s, _)| p.absolute.is_none_or(|m| s + m <= weakest))
-        .filter(|(s, _)| p.relative.is_none_or(|m| *s <= weakest * (1.0 - m)))
+        .filter(|(s, _)| p.relative.is_none_or(|m| *s <= weakest - weakest.abs() * m))
         .filter(|(s, _)| p.max_score.is_none_or(|m| *s <= m))
         .filter(|(s, _)| p.min_score.is_none_or(|m| *s >= m))
         .take(p.range_max)

@@ -56,7 +56,7 @@ fn thresholds(params: &Value, weakest: f32) -> Vec<f32> {
         t.push(weakest - m);
     }
     if let Some(m) = f32_of(&params["relative_margin"]) {
-        t.push(weakest * (1.0 - m));
+        t.push(weakest - weakest.abs() * m);
     }
     t.extend(f32_of(&params["max_score"]));
     t.extend(f32_of(&params["min_score"]));
@@ -140,6 +140,16 @@ fn mining_matches_sentence_transformers_on_cranfield() {
                 mined.negatives.iter().map(|s| s.score).collect::<Vec<_>>()
             );
             near_ties += 1;
+            println!(
+                "  {name} pair {p}: part at {at}: ours {:?}, theirs {:?}, thresholds {:?}",
+                mined
+                    .negatives
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.score))
+                    .collect::<Vec<_>>(),
+                theirs.iter().zip(&their_scores).collect::<Vec<_>>(),
+                thresholds(params, weakest)
+            );
         }
         println!(
             "mining {name}: {same} of {} pairs identical to sentence-transformers, {near_ties} part at a near-tie",
