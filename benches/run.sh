@@ -47,6 +47,18 @@ if [[ "${1:-}" == "--rerank" ]]; then
   exec target/release/quiver-bench --rerank-model "$CE" --embed-model "$MODEL" \
     --st-python "$STVENV/bin/python" --out results "$@"
 fi
+# --mining: only the hard-negative mining benchmark (Quiver vs sentence-transformers'
+# util.mine_hard_negatives on Cranfield; false negatives by filter).
+if [[ "${1:-}" == "--mining" ]]; then
+  shift
+  STVENV="$CACHE/venv-st"
+  [[ -x "$STVENV/bin/python" ]] || python3 -m venv "$STVENV"
+  "$STVENV/bin/pip" install --quiet -r benches/peers/requirements-embed.txt
+  MODEL=$(scripts/fetch_model.sh)
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --mining --embed-model "$MODEL" \
+    --st-python "$STVENV/bin/python" --out results "$@"
+fi
 # --matryoshka: only the Matryoshka funnel (dims) benchmark: a prefix-heavy synthetic set and
 # WordNet x MiniLM (held-out definitions and embedded usage examples as queries).
 if [[ "${1:-}" == "--matryoshka" ]]; then

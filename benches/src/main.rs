@@ -12,6 +12,7 @@ mod filters;
 mod fulltext;
 mod matryoshka;
 mod measure;
+mod mining;
 mod multi;
 mod peak;
 mod processes;
@@ -85,6 +86,11 @@ pub struct Args {
     /// sentence-transformers through --st-python; a Cranfield pipeline with --embed-model).
     #[arg(long)]
     rerank_model: Option<PathBuf>,
+    /// Run only the hard-negative mining benchmark with --embed-model on Cranfield
+    /// (against sentence-transformers through --st-python), writing
+    /// results/<date>-mining.{json,md}.
+    #[arg(long)]
+    mining: bool,
     /// Run only the filtered-search benchmark (recall and latency by selectivity; see
     /// `filters.rs`), writing results/<date>-filters.{json,md}.
     #[arg(long)]
@@ -184,6 +190,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "processes",
             &table,
             serde_json::json!({"machine": report::machine(), "run": r}),
+        );
+    }
+    if args.mining {
+        let embedder = args
+            .embed_model
+            .as_ref()
+            .ok_or("--mining needs --embed-model")?;
+        let cranfield = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cranfield");
+        let run = mining::run(embedder, &cranfield, args.st_python.as_deref())?;
+        let table = mining::markdown(&run);
+        println!("{table}");
+        return report::write_scenario(
+            &args.out,
+            "mining",
+            &table,
+            serde_json::json!({"machine": report::machine(), "run": run}),
         );
     }
     if let (Some(model), Some(embedder)) = (&args.rerank_model, &args.embed_model) {

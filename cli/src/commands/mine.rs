@@ -54,6 +54,10 @@ pub struct MineArgs {
     /// Write ids instead of the records' stored texts.
     #[arg(long)]
     pub ids: bool,
+    /// Re-score candidates and positives with this cross-encoder folder before filtering
+    /// (needs text queries and records with stored text).
+    #[arg(long)]
+    pub rerank: Option<PathBuf>,
     /// Dense teacher through the collection's approximate index instead of exactly.
     #[arg(long)]
     pub approximate: bool,
@@ -93,6 +97,9 @@ pub(super) fn run(args: MineArgs) -> DynResult<()> {
     request.min_score = args.min_score;
     request.absolute_margin = args.margin;
     request.relative_margin = args.relative_margin;
+    if let Some(folder) = &args.rerank {
+        request = request.rerank(Arc::new(quiver_embed::BertCrossEncoder::load(folder)?));
+    }
 
     let db = open_reader(&args.db)?;
     let c = db.collection(&args.collection)?;

@@ -31,9 +31,11 @@ pub use format::{MiningFormat, MiningOutput};
 pub use select::Skipped;
 
 use crate::collection::Collection;
+use crate::embed::CrossEncoder;
 use crate::error::{Error, Result};
 use select::{Candidate, Rules};
 use std::collections::HashMap;
+use std::sync::Arc;
 use teacher::Ranked;
 
 /// What a pair's query is: a text (embedded with the collection's model for the dense
@@ -181,6 +183,9 @@ pub struct MiningRequest<'a> {
     pub sampling: Sampling,
     /// Dense teacher: scan every record even when the collection has an index (default).
     pub exact: bool,
+    /// A cross-encoder that re-scores every candidate and positive (query text against the
+    /// record's stored text) before the filters; its scores replace the teacher's.
+    pub rerank: Option<Arc<dyn CrossEncoder>>,
 }
 
 impl<'a> MiningRequest<'a> {
@@ -197,7 +202,16 @@ impl<'a> MiningRequest<'a> {
             num_negatives: 3,
             sampling: Sampling::Top,
             exact: true,
+            rerank: None,
         }
+    }
+
+    /// Re-score the candidates and positives with `model` before filtering (as
+    /// sentence-transformers does with its `cross_encoder`): margins and bounds then apply to
+    /// the cross-encoder's scores. Needs text queries and records with stored text.
+    pub fn rerank(mut self, model: Arc<dyn CrossEncoder>) -> Self {
+        self.rerank = Some(model);
+        self
     }
 
     pub fn teachers(mut self, teachers: impl IntoIterator<Item = Teacher>) -> Self {
@@ -425,9 +439,13 @@ impl Collection {
             let shared: Vec<Vec<&str>> = (first..first + chunk.len()).map(positives_of).collect();
             let mut per_teacher: Vec<Vec<Ranked>> = Vec::with_capacity(request.teachers.len());
             for &t in &request.teachers {
-                per_teacher.push(teacher::rank(
-                    self, t, chunk, &shared, depth, request, first,
-                )?);
+                let mut ranked = teacher::rank(self, t, chunk, &shared, depth, request, first)?;
+                if let Some(model) = &request.rerank {
+                    for (j, r) in ranked.iter_mut().enumerate() {
+                        teacher::rescore(model.as_ref(), &chunk[j], first + j, r)?;
+                    }
+                }
+                per_teacher.push(ranked);
             }
             for (j, pair) in chunk.iter().enumerate() {
                 let i = first + j;

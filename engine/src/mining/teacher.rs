@@ -3,6 +3,7 @@
 
 use super::{MiningPair, MiningRequest, PairQuery, Scored, Teacher};
 use crate::collection::{Collection, Dense, Hit, Hybrid, Query, SearchOptions};
+use crate::embed::CrossEncoder;
 use crate::error::{Error, Result};
 use crate::fulltext;
 use crate::kinds::{CollectionKind, Owned};
@@ -66,6 +67,62 @@ pub(crate) fn rank(
 }
 
 type Scores = (Vec<Hit>, Vec<(String, f32)>);
+
+/// Replaces the teacher's scores of `r` (candidates and positives) by `model`'s for the
+/// pair's query text, candidates re-ordered by them (stable: the teacher's order breaks ties).
+pub(crate) fn rescore(
+    model: &dyn CrossEncoder,
+    pair: &MiningPair,
+    at: usize,
+    r: &mut Ranked,
+) -> Result<()> {
+    let PairQuery::Text(query) = &pair.query else {
+        return Err(Error::InvalidPair {
+            pair: at,
+            reason: "cross-encoder re-scoring needs a text query".into(),
+        });
+    };
+    let no_text = |id: &str| Error::InvalidParameter {
+        name: "rerank",
+        reason: format!("record '{id}' has no stored text for the cross-encoder"),
+    };
+    let texts: Vec<&str> = r
+        .hits
+        .iter()
+        .map(|h| h.text.as_deref().ok_or_else(|| no_text(&h.id)))
+        .collect::<Result<_>>()?;
+    let scores = scored(model, query, &texts)?;
+    for (h, s) in r.hits.iter_mut().zip(scores) {
+        h.score = s;
+    }
+    r.hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let positives: Vec<&str> = r
+        .positive_scores
+        .iter()
+        .zip(&r.positive_texts)
+        .map(|((id, _), t)| t.as_deref().ok_or_else(|| no_text(id)))
+        .collect::<Result<_>>()?;
+    let scores = scored(model, query, &positives)?;
+    for ((_, s), new) in r.positive_scores.iter_mut().zip(scores) {
+        *s = new;
+    }
+    Ok(())
+}
+
+fn scored(model: &dyn CrossEncoder, query: &str, texts: &[&str]) -> Result<Vec<f32>> {
+    let scores = model.score(query, texts)?;
+    if scores.len() != texts.len() {
+        return Err(Error::Inference {
+            detail: format!(
+                "{} returned {} scores for {} texts",
+                model.identity().fingerprint(),
+                scores.len(),
+                texts.len()
+            ),
+        });
+    }
+    Ok(scores)
+}
 
 /// The stored text of each positive; a positive the collection does not hold is refused.
 fn positive_texts(

@@ -372,3 +372,128 @@ fn l2_scores_are_negated_distances() {
     let ids: Vec<&str> = r.pairs[0].negatives.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["x3", "x4", "x5"]);
 }
+
+/// An embedder whose vectors count letters (26 dimensions plus one, never zero).
+struct Letters(quiver::ModelIdentity);
+
+impl quiver::Embedder for Letters {
+    fn identity(&self) -> &quiver::ModelIdentity {
+        &self.0
+    }
+    fn embed_documents(&self, texts: &[&str]) -> quiver::Result<Vec<Vec<f32>>> {
+        texts.iter().map(|t| self.embed_query(t)).collect()
+    }
+    fn embed_query(&self, text: &str) -> quiver::Result<Vec<f32>> {
+        let mut v = vec![0.0; 27];
+        v[26] = 1.0;
+        for b in text.to_lowercase().bytes().filter(u8::is_ascii_lowercase) {
+            v[(b - b'a') as usize] += 1.0;
+        }
+        Ok(v)
+    }
+}
+
+/// A cross-encoder that prefers short texts.
+struct Shortest(quiver::embed::RerankerIdentity);
+
+impl quiver::CrossEncoder for Shortest {
+    fn identity(&self) -> &quiver::embed::RerankerIdentity {
+        &self.0
+    }
+    fn score(&self, _: &str, texts: &[&str]) -> quiver::Result<Vec<f32>> {
+        Ok(texts.iter().map(|t| -(t.len() as f32)).collect())
+    }
+}
+
+fn texts(db: &Database) -> quiver::Collection {
+    let model = std::sync::Arc::new(Letters(quiver::ModelIdentity {
+        name: "letters".into(),
+        dim: 27,
+        pooling: quiver::Pooling::Mean,
+        normalize: false,
+        max_tokens: 1000,
+        weights_sha256: "v1".into(),
+        query_prefix: String::new(),
+        document_prefix: String::new(),
+        late_interaction: None,
+    }));
+    let c = db
+        .create_collection("t", CollectionConfig::with_embedder(model))
+        .unwrap();
+    c.upsert(&[
+        quiver::TextRecord::new("p", "wing flutter at speed"),
+        quiver::TextRecord::new("dup", "wing flutter at speed"),
+        quiver::TextRecord::new("q", "flutter of a wing"),
+        quiver::TextRecord::new("n1", "wing flutter at high speeds in tunnels"),
+        quiver::TextRecord::new("n2", "flutter"),
+        quiver::TextRecord::new("n3", "heat transfer in plates"),
+    ])
+    .unwrap();
+    c
+}
+
+#[test]
+fn text_records_skip_duplicates_and_the_query_and_rows_carry_texts() {
+    let (_d, db) = db();
+    let c = texts(&db);
+    let pairs = [MiningPair::text("flutter of a wing", ["p"])];
+    let r = c
+        .mine_hard_negatives(&MiningRequest::new(&pairs).num_negatives(5))
+        .unwrap();
+    let ids: Vec<&str> = r.pairs[0].negatives.iter().map(|s| s.id.as_str()).collect();
+    assert!(!ids.contains(&"dup"), "same text as the positive: {ids:?}");
+    assert!(!ids.contains(&"q"), "same text as the query: {ids:?}");
+    assert_eq!(ids.len(), 3);
+    assert_eq!(r.skipped.duplicates, 2);
+    let rows = r.rows(&MiningOutput::new(MiningFormat::Triplet));
+    assert_eq!(rows[0]["positive"], "wing flutter at speed");
+    assert_eq!(rows[0]["anchor"], "flutter of a wing");
+    let by_id = r.rows(&MiningOutput::new(MiningFormat::Triplet).ids(true));
+    assert_eq!(by_id[0]["positive"], "p");
+}
+
+#[test]
+fn a_cross_encoder_rescores_candidates_and_positives() {
+    let (_d, file) = db();
+    let c = texts(&file);
+    let ce: std::sync::Arc<dyn quiver::CrossEncoder> =
+        std::sync::Arc::new(Shortest(quiver::embed::RerankerIdentity {
+            name: "shortest".into(),
+            weights_sha256: "v1".into(),
+            max_tokens: 512,
+            activation: quiver::embed::ScoreActivation::Identity,
+            labels: 1,
+        }));
+    let pairs = [MiningPair::text("flutter of a wing", ["p"])];
+    let r = c
+        .mine_hard_negatives(
+            &MiningRequest::new(&pairs)
+                .num_negatives(5)
+                .rerank(ce.clone())
+                .absolute_margin(0.0),
+        )
+        .unwrap();
+    let mined = &r.pairs[0];
+    // The positive scores -21 ("wing flutter at speed"); the margin keeps only texts at
+    // least as long: n1 (-38), n3 (-23).
+    assert_eq!(mined.positives[0].score, -21.0);
+    let ids: Vec<&str> = mined.negatives.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["n3", "n1"]);
+    // Vector queries and records without text cannot be re-scored.
+    let (_d2, db2) = db();
+    let papers = papers(&db2);
+    let v = [MiningPair::vector(vec![1.0, 0.0], ["a"])];
+    assert!(matches!(
+        papers.mine_hard_negatives(&MiningRequest::new(&v).rerank(ce.clone())),
+        Err(quiver::Error::InvalidPair { .. })
+    ));
+    let t = [MiningPair::text("wing", ["a"])];
+    assert!(matches!(
+        papers.mine_hard_negatives(
+            &MiningRequest::new(&t)
+                .teachers([Teacher::Keywords])
+                .rerank(ce)
+        ),
+        Err(quiver::Error::InvalidParameter { name: "rerank", .. })
+    ));
+}
