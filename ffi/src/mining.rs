@@ -4,7 +4,7 @@ use crate::db::quiver_names;
 use crate::handles::{self, Kind, quiver_collection};
 use crate::records::collection;
 use crate::status::{Failure, guard};
-use engine::mining::{MiningFormat, MiningOutput, MiningPair, MiningRequest, Sampling, Teacher};
+use engine::mining::MiningPair;
 use serde_json::Value;
 use std::ffi::{CString, c_char, c_int};
 
@@ -55,7 +55,7 @@ pub unsafe extern "C" fn quiver_mine(
                     .map_err(|e| Failure::invalid(format!("pairs line {}: {e}", n + 1)))?,
             );
         }
-        let (request, output) = parse_options(&pairs, &options)?;
+        let (request, output) = engine::mining::from_options(&pairs, &options)?;
         let report = coll.mine_hard_negatives(&request)?;
         let rows = report
             .rows(&output)
@@ -66,112 +66,4 @@ pub unsafe extern "C" fn quiver_mine(
         unsafe { *out = handles::register(quiver_names::new(rows), Kind::Names) };
         Ok(())
     })
-}
-
-fn parse_options<'a>(
-    pairs: &'a [MiningPair],
-    o: &Value,
-) -> Result<(MiningRequest<'a>, MiningOutput), Failure> {
-    let Some(map) = o.as_object() else {
-        return Err(Failure::invalid("options_json is not a JSON object"));
-    };
-    let known = [
-        "teachers",
-        "negatives",
-        "range_min",
-        "range_max",
-        "margin",
-        "relative_margin",
-        "max_score",
-        "min_score",
-        "sample",
-        "seed",
-        "format",
-        "scores",
-        "ids",
-        "exact",
-    ];
-    if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(Failure::invalid(format!(
-            "options_json: unknown option \"{k}\""
-        )));
-    }
-    let bad = |name: &str, what: &str| Failure::invalid(format!("options_json: \"{name}\" {what}"));
-    let count = |name: &str| -> Result<Option<usize>, Failure> {
-        o.get(name)
-            .map(|v| {
-                v.as_u64()
-                    .map(|n| n as usize)
-                    .ok_or_else(|| bad(name, "is not a count"))
-            })
-            .transpose()
-    };
-    let number = |name: &str| -> Result<Option<f32>, Failure> {
-        o.get(name)
-            .map(|v| {
-                v.as_f64()
-                    .map(|n| n as f32)
-                    .ok_or_else(|| bad(name, "is not a number"))
-            })
-            .transpose()
-    };
-    let flag = |name: &str| -> Result<Option<bool>, Failure> {
-        o.get(name)
-            .map(|v| v.as_bool().ok_or_else(|| bad(name, "is not true or false")))
-            .transpose()
-    };
-    let word = |name: &str| -> Result<Option<&str>, Failure> {
-        o.get(name)
-            .map(|v| v.as_str().ok_or_else(|| bad(name, "is not a string")))
-            .transpose()
-    };
-    let mut r = MiningRequest::new(pairs);
-    if let Some(ts) = o.get("teachers") {
-        let names = ts
-            .as_array()
-            .ok_or_else(|| bad("teachers", "is not a list"))?;
-        r = r.teachers(
-            names
-                .iter()
-                .map(|t| match t.as_str() {
-                    Some("dense") => Ok(Teacher::Dense),
-                    Some("bm25") => Ok(Teacher::Keywords),
-                    Some("hybrid") => Ok(Teacher::Hybrid),
-                    _ => Err(bad("teachers", "holds other than dense, bm25, hybrid")),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        );
-    }
-    if let Some(n) = count("negatives")? {
-        r = r.num_negatives(n);
-    }
-    if let Some(n) = count("range_min")? {
-        r = r.range_min(n);
-    }
-    r.range_max = count("range_max")?;
-    r.absolute_margin = number("margin")?;
-    r.relative_margin = number("relative_margin")?;
-    r.max_score = number("max_score")?;
-    r.min_score = number("min_score")?;
-    let seed = o
-        .get("seed")
-        .map(|v| v.as_u64().ok_or_else(|| bad("seed", "is not a count")))
-        .transpose()?
-        .unwrap_or(0);
-    r = r.sampling(match word("sample")? {
-        None | Some("top") => Sampling::Top,
-        Some("random") => Sampling::Random { seed },
-        Some(_) => return Err(bad("sample", "is not top or random")),
-    });
-    if let Some(e) = flag("exact")? {
-        r = r.exact(e);
-    }
-    let format = match word("format")? {
-        None => MiningFormat::Triplet,
-        Some(f) => MiningFormat::parse(f)?,
-    };
-    let output = MiningOutput::new(format)
-        .scores(flag("scores")?.unwrap_or(false))
-        .ids(flag("ids")?.unwrap_or(false));
-    Ok((r, output))
 }

@@ -433,6 +433,22 @@ impl Collection {
         search::search_batch(self, py, queries, k, filter, exact, nprobe, refine, dims)
     }
 
+    /// Hard negatives for training pairs (docs/mining.md). `pairs`: dicts `{"query": text,
+    /// list of floats or NumPy vector, "positive": id or list of ids}`. Keyword options as
+    /// docs/mining.md names them: `teachers` (["dense"]; "bm25", "hybrid"), `negatives` (3),
+    /// `range_min`, `range_max`, `margin`, `relative_margin`, `max_score`, `min_score`,
+    /// `sample` ("top" / "random"), `seed`, `format` ("triplet", "ntuple", "pairs", "flag"),
+    /// `scores`, `ids`, `exact`. Returns the rows, as dicts.
+    #[pyo3(signature = (pairs, **options))]
+    fn mine_hard_negatives<'py>(
+        &self,
+        py: Python<'py>,
+        pairs: &Bound<'py, PyAny>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        crate::mining::mine(self, py, pairs, options)
+    }
+
     fn __repr__(&self) -> String {
         format!("quiver.Collection({:?})", self.name)
     }

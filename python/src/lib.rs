@@ -11,6 +11,7 @@ mod collection;
 mod convert;
 mod database;
 mod errors;
+mod mining;
 mod models;
 mod search;
 

@@ -24,10 +24,12 @@
 //! ```
 
 mod format;
+mod options;
 mod select;
 mod teacher;
 
 pub use format::{MiningFormat, MiningOutput};
+pub use options::{OPTIONS, from_options};
 pub use select::Skipped;
 
 use crate::collection::Collection;
