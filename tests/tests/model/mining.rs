@@ -7,8 +7,22 @@ use quiver::mining::{MiningPair, MiningRequest};
 use quiver::{Collection, CollectionConfig, Database, TextRecord};
 use quiver_tests::ir;
 use serde_json::Value;
+use std::sync::OnceLock;
 
-fn cranfield(dir: &std::path::Path) -> (Collection, ir::TestCollection) {
+/// Cranfield's abstracts embedded once for both tests (the embedding is what takes the
+/// time): the temporary folder, the collection and the test data.
+type Shared = (tempfile::TempDir, Collection, ir::TestCollection);
+
+fn cranfield() -> &'static Shared {
+    static CRANFIELD: OnceLock<Shared> = OnceLock::new();
+    CRANFIELD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, data) = build(dir.path());
+        (dir, c, data)
+    })
+}
+
+fn build(dir: &std::path::Path) -> (Collection, ir::TestCollection) {
     let data = ir::cranfield(&fixture("cranfield")).unwrap();
     let db = Database::create(dir.join("mine.qvr")).unwrap();
     let c = db
@@ -65,8 +79,7 @@ fn thresholds(params: &Value, weakest: f32) -> Vec<f32> {
 
 #[test]
 fn mining_matches_sentence_transformers_on_cranfield() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (c, _) = cranfield(tmp.path());
+    let (_, c, _) = cranfield();
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture("mining_reference/reference.json")).unwrap(),
     )
@@ -165,8 +178,7 @@ fn mining_matches_sentence_transformers_on_cranfield() {
 
 #[test]
 fn positive_aware_filters_cut_false_negatives_on_cranfield() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (c, data) = cranfield(tmp.path());
+    let (_, c, data) = cranfield();
     // Each judged query with its most relevant document as the positive; the other judged
     // documents are relevant too, so mining one of them is a false negative.
     let mut pairs = Vec::new();
