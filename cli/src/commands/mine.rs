@@ -71,13 +71,8 @@ pub(super) fn run(args: MineArgs) -> DynResult<()> {
     let teachers = args
         .teachers
         .iter()
-        .map(|t| match t.as_str() {
-            "dense" => Ok(Teacher::Dense),
-            "bm25" | "keywords" => Ok(Teacher::Keywords),
-            "hybrid" => Ok(Teacher::Hybrid),
-            other => Err(format!("--teacher {other}: dense, bm25 or hybrid")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|t| Teacher::parse(t))
+        .collect::<quiver::Result<Vec<_>>>()?;
     let sampling = match args.sample.as_str() {
         "top" => Sampling::Top,
         "random" => Sampling::Random { seed: args.seed },

@@ -122,6 +122,19 @@ pub enum Teacher {
 }
 
 impl Teacher {
+    /// By its name: `dense`, `bm25` (or `keywords`), `hybrid`.
+    pub fn parse(name: &str) -> Result<Teacher> {
+        match name {
+            "dense" => Ok(Teacher::Dense),
+            "bm25" | "keywords" => Ok(Teacher::Keywords),
+            "hybrid" => Ok(Teacher::Hybrid),
+            _ => Err(Error::InvalidParameter {
+                name: "teacher",
+                reason: format!("'{name}': dense, bm25 or hybrid"),
+            }),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Teacher::Dense => "dense",

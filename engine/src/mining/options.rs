@@ -79,11 +79,11 @@ pub fn from_options<'a>(
         r = r.teachers(
             names
                 .iter()
-                .map(|t| match t.as_str() {
-                    Some("dense") => Ok(Teacher::Dense),
-                    Some("bm25") => Ok(Teacher::Keywords),
-                    Some("hybrid") => Ok(Teacher::Hybrid),
-                    _ => Err(bad("teachers", "holds other than dense, bm25, hybrid")),
+                .map(|t| {
+                    let name = t
+                        .as_str()
+                        .ok_or_else(|| bad("teachers", "holds a non-string"))?;
+                    Teacher::parse(name)
                 })
                 .collect::<Result<Vec<_>>>()?,
         );

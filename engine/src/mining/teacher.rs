@@ -2,7 +2,7 @@
 //! score of each of its positives, on one scale where higher is better.
 
 use super::{MiningPair, MiningRequest, PairQuery, Scored, Teacher};
-use crate::collection::{Collection, Dense, Hit, Hybrid, Query, SearchOptions};
+use crate::collection::{Collection, CollectionInfo, Dense, Hit, Hybrid, Query, SearchOptions};
 use crate::embed::CrossEncoder;
 use crate::error::{Error, Result};
 use crate::fulltext;
@@ -49,9 +49,10 @@ pub(crate) fn rank(
     request: &MiningRequest<'_>,
     first: usize,
 ) -> Result<Vec<Ranked>> {
-    let texts = positive_texts(coll, positives, first)?;
+    let info = coll.info()?;
+    let texts = positive_texts(coll, &info, positives, first)?;
     let ranked = match teacher {
-        Teacher::Dense => dense(coll, pairs, positives, depth, request.exact, first)?,
+        Teacher::Dense => dense(coll, &info, pairs, positives, depth, request.exact, first)?,
         Teacher::Keywords => keywords(coll, pairs, positives, depth, first)?,
         Teacher::Hybrid => hybrid(coll, pairs, positives, depth, first)?,
     };
@@ -127,10 +128,11 @@ fn scored(model: &dyn CrossEncoder, query: &str, texts: &[&str]) -> Result<Vec<f
 /// The stored text of each positive; a positive the collection does not hold is refused.
 fn positive_texts(
     coll: &Collection,
+    info: &CollectionInfo,
     positives: &[Vec<&str>],
     first: usize,
 ) -> Result<Vec<Vec<Option<String>>>> {
-    let multi = coll.info()?.kind == CollectionKind::MultiVector;
+    let multi = info.kind == CollectionKind::MultiVector;
     let mut out = Vec::with_capacity(positives.len());
     for (j, ids) in positives.iter().enumerate() {
         let mut texts = Vec::with_capacity(ids.len());
@@ -204,18 +206,25 @@ fn as_dense(o: &Owned) -> Dense<'_> {
     }
 }
 
-fn text_of(pair: &MiningPair, at: usize, teacher: Teacher) -> Result<&str> {
-    match &pair.query {
-        PairQuery::Text(t) => Ok(t),
-        PairQuery::Vector(_) => Err(Error::InvalidPair {
-            pair: at,
-            reason: format!("the {} teacher needs a text query", teacher.name()),
-        }),
-    }
+/// The query text of each pair (pairs at positions `first..`); a vector query is refused,
+/// `teacher` reads words.
+fn query_texts(pairs: &[MiningPair], first: usize, teacher: Teacher) -> Result<Vec<&str>> {
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(j, p)| match &p.query {
+            PairQuery::Text(t) => Ok(t.as_str()),
+            PairQuery::Vector(_) => Err(Error::InvalidPair {
+                pair: first + j,
+                reason: format!("the {} teacher needs a text query", teacher.name()),
+            }),
+        })
+        .collect()
 }
 
 fn dense(
     coll: &Collection,
+    info: &CollectionInfo,
     pairs: &[MiningPair],
     positives: &[Vec<&str>],
     depth: usize,
@@ -224,11 +233,7 @@ fn dense(
 ) -> Result<Vec<Scores>> {
     let queries = embedded(coll, pairs)?;
     // Scores on one scale where higher is better: l2 distances negated.
-    let sign = if coll.info()?.metric == Metric::L2 {
-        -1.0
-    } else {
-        1.0
-    };
+    let sign = if info.metric == Metric::L2 { -1.0 } else { 1.0 };
     let options = SearchOptions::new(depth).exact(exact).include_payload(true);
     let found = coll.search_batch(queries.iter().map(as_query), options)?;
     let mut out = Vec::with_capacity(pairs.len());
@@ -254,11 +259,7 @@ fn keywords(
     depth: usize,
     first: usize,
 ) -> Result<Vec<Scores>> {
-    let texts: Vec<&str> = pairs
-        .iter()
-        .enumerate()
-        .map(|(j, p)| text_of(p, first + j, Teacher::Keywords))
-        .collect::<Result<_>>()?;
+    let texts = query_texts(pairs, first, Teacher::Keywords)?;
     let options = SearchOptions::new(depth).include_payload(true);
     let found = coll.search_batch(texts.iter().map(|t| Query::Keywords(t)), options)?;
     let mut out = Vec::with_capacity(pairs.len());
@@ -311,11 +312,7 @@ fn hybrid(
     depth: usize,
     first: usize,
 ) -> Result<Vec<Scores>> {
-    let texts: Vec<&str> = pairs
-        .iter()
-        .enumerate()
-        .map(|(j, p)| text_of(p, first + j, Teacher::Hybrid))
-        .collect::<Result<_>>()?;
+    let texts = query_texts(pairs, first, Teacher::Hybrid)?;
     let queries = embedded(coll, pairs)?;
     // Every record either branch retrieved is in the fused list, so a positive's fused
     // score is read off it (0 when neither branch saw it).
