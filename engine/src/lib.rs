@@ -71,6 +71,7 @@ mod kinds;
 pub mod limits;
 pub mod mining;
 mod schema;
+pub mod space;
 pub mod stages;
 mod validate;
 

@@ -29,6 +29,7 @@ pub mod kmeans;
 mod matmul;
 pub mod metric;
 pub mod multi;
+pub mod pca;
 pub mod pq;
 pub mod rng;
 pub mod rowset;

@@ -7,7 +7,7 @@ use crate::embed;
 use crate::error::{Error, Result};
 use crate::filter;
 use crate::fulltext::{self, TextPut};
-use crate::kinds::{self, CollectionKind, Data, Owned};
+use crate::kinds::{self, CollectionKind, Data, Owned, Prepared};
 use crate::validate;
 use quiver_storage::{PutRecord, WriteBatch};
 use serde_json::Value;
@@ -314,53 +314,133 @@ impl Collection {
                     name: self.name.clone(),
                 });
             }
-            let mut record = state.record.clone();
-            let puts: Vec<PutRecord<'_>> = rows
+            let changes = self.put_rows_in(batch, snap, rows, &payloads, prepared)?;
+            Ok(((), changes))
+        })
+    }
+
+    /// Writes validated, prepared rows inside a write transaction: records, payload and
+    /// full-text indexes, the kind's data and index.
+    fn put_rows_in(
+        &self,
+        batch: &mut WriteBatch,
+        snap: &Snapshot,
+        rows: &[Row<'_>],
+        payloads: &[Option<Vec<u8>>],
+        prepared: Prepared,
+    ) -> Result<Vec<Change>> {
+        let state = snap.collection(&self.name)?;
+        let mut record = state.record.clone();
+        let puts: Vec<PutRecord<'_>> = rows
+            .iter()
+            .zip(&prepared.stored)
+            .zip(payloads)
+            .map(|((r, stored), payload)| PutRecord {
+                id: r.id,
+                vector: stored,
+                payload: payload.as_deref(),
+                text: r.text.map(str::as_bytes),
+            })
+            .collect();
+        let outcomes = batch.put_many(&mut record, &puts)?;
+        batch.save_collection(&record)?;
+        let indexed: Vec<_> = outcomes
+            .iter()
+            .zip(rows)
+            .enumerate()
+            .map(|(position, (o, r))| (position, o.row, o.replaced, r.payload))
+            .collect();
+        filter::index_puts(batch, snap, state, &indexed)?;
+        let text_puts: Vec<TextPut<'_>> = outcomes
+            .iter()
+            .zip(rows)
+            .enumerate()
+            .map(|(position, (o, r))| TextPut {
+                position,
+                row: o.row,
+                replaced: o.replaced,
+                payload: r.payload,
+                text: r.text,
+            })
+            .collect();
+        fulltext::index_puts(batch, snap, state, &text_puts)?;
+        let put_rows: Vec<u64> = outcomes.iter().map(|o| o.row).collect();
+        let kind = state
+            .kind
+            .put(batch, state.at(&snap.read), &put_rows, prepared)?;
+        let touched = Touched::Rows(put_rows);
+        Ok(vec![Change::Updated {
+            record,
+            kind,
+            touched,
+        }])
+    }
+
+    /// Sets one top-level payload field of existing records, keeping their vectors, texts and
+    /// other fields, all in one transaction (a record without a payload gets `{field:
+    /// value}`). Ids the collection no longer holds are skipped; returns how many records
+    /// were written. A record whose new payload is refused (too large) fails the whole call,
+    /// before anything is written.
+    pub fn set_payload_field(&self, field: &str, values: &[(&str, Value)]) -> Result<usize> {
+        if field.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "field",
+                reason: "an empty field name".into(),
+            });
+        }
+        {
+            let snap = self.db.snapshot()?;
+            let state = snap.collection(&self.name)?;
+            kinds::expect(
+                &self.name,
+                state.kind.kind(),
+                CollectionKind::Vectors,
+                "setting payload fields",
+            )?;
+        }
+        self.db.write(|batch, snap| {
+            let state = snap.collection(&self.name)?;
+            let at = state.at(&snap.read);
+            // Read back inside the write transaction: what is rewritten is exactly what the
+            // commit before holds, whatever other writers did since the caller looked.
+            let mut owned: Vec<(&str, Owned, Value, Option<String>)> =
+                Vec::with_capacity(values.len());
+            for (id, value) in values {
+                let Some(row) = snap.read.row_of(&state.record, id)? else {
+                    continue;
+                };
+                let data = state.kind.get(at, row)?;
+                let mut payload = super::parse_payload(row, snap.read.payload(&state.record, row)?)?
+                    .unwrap_or_else(|| Value::Object(Default::default()));
+                match payload.as_object_mut() {
+                    Some(map) => {
+                        map.insert(field.to_owned(), value.clone());
+                    }
+                    None => return Err(Error::corrupted(format!("row {row}'s payload is not an object"))),
+                }
+                owned.push((id, data, payload, snap.read.text(&state.record, row)?));
+            }
+            let rows: Vec<Row<'_>> = owned
                 .iter()
-                .zip(&prepared.stored)
-                .zip(&payloads)
-                .map(|((r, stored), payload)| PutRecord {
-                    id: r.id,
-                    vector: stored,
-                    payload: payload.as_deref(),
-                    text: r.text.map(str::as_bytes),
+                .map(|(id, data, payload, text)| Row {
+                    id,
+                    data: data.as_data(),
+                    payload: Some(payload),
+                    text: text.as_deref(),
                 })
                 .collect();
-            let outcomes = batch.put_many(&mut record, &puts)?;
-            batch.save_collection(&record)?;
-            let indexed: Vec<_> = outcomes
+            let payloads = rows
                 .iter()
-                .zip(rows)
                 .enumerate()
-                .map(|(position, (o, r))| (position, o.row, o.replaced, r.payload))
-                .collect();
-            filter::index_puts(batch, snap, state, &indexed)?;
-            let text_puts: Vec<TextPut<'_>> = outcomes
-                .iter()
-                .zip(rows)
-                .enumerate()
-                .map(|(position, (o, r))| TextPut {
-                    position,
-                    row: o.row,
-                    replaced: o.replaced,
-                    payload: r.payload,
-                    text: r.text,
-                })
-                .collect();
-            fulltext::index_puts(batch, snap, state, &text_puts)?;
-            let put_rows: Vec<u64> = outcomes.iter().map(|o| o.row).collect();
-            let kind = state
-                .kind
-                .put(batch, state.at(&snap.read), &put_rows, prepared)?;
-            let touched = Touched::Rows(put_rows);
-            Ok((
-                (),
-                vec![Change::Updated {
-                    record,
-                    kind,
-                    touched,
-                }],
-            ))
+                .map(|(position, r)| r.payload.map(|p| validate::payload(position, p)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            if rows.is_empty() {
+                return Ok((0, Vec::new()));
+            }
+            let data: Vec<Data<'_>> = rows.iter().map(|r| r.data).collect();
+            let prepared = state.kind.prepare(&data)?;
+            let changes = self.put_rows_in(batch, snap, &rows, &payloads, prepared)?;
+            Ok((rows.len(), changes))
         })
     }
 

@@ -25,11 +25,13 @@
 
 mod format;
 mod options;
+mod pack;
 mod select;
 mod teacher;
 
 pub use format::{MiningFormat, MiningOutput};
 pub use options::{OPTIONS, from_options};
+pub use pack::{PackRequest, PackedBatches};
 pub use select::Skipped;
 
 use crate::collection::Collection;

@@ -161,7 +161,7 @@ pub(crate) fn missing(pair: usize, id: &str) -> Error {
 
 /// The dense query of each pair: its vector, or its text embedded as a query (all texts of
 /// the batch in one call).
-fn embedded(coll: &Collection, pairs: &[MiningPair]) -> Result<Vec<Owned>> {
+pub(crate) fn embedded(coll: &Collection, pairs: &[MiningPair]) -> Result<Vec<Owned>> {
     let texts: Vec<&str> = pairs
         .iter()
         .filter_map(|p| match &p.query {
