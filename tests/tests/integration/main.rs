@@ -5,6 +5,7 @@ mod bm25_reference;
 mod concurrency;
 mod corruption;
 mod crash;
+mod embedding_space;
 mod error_table;
 mod faults;
 mod files;

@@ -283,3 +283,33 @@ fn the_model_is_pinned_across_reopening() {
         Err(Error::InvalidParameter { .. })
     ));
 }
+
+#[test]
+fn cluster_labels_keep_texts_and_the_text_index_and_texts_get_outlier_scores() {
+    let (_dir, _db, c) = notes_db();
+    c.upsert(&[
+        TextRecord::new("a", "red apples and green pears").with_payload(json!({"n": 1})),
+        TextRecord::new("b", "stock markets fell"),
+        TextRecord::new("c", "apples pears plums"),
+    ])
+    .unwrap();
+    c.create_text_index(&quiver::TextIndexParams::text())
+        .unwrap();
+    let clustering = c.cluster(2, 0).unwrap();
+    assert_eq!(c.label_clusters(&clustering, "topic").unwrap(), 3);
+    let a = c.get("a").unwrap().unwrap();
+    assert_eq!(a.text.as_deref(), Some("red apples and green pears"));
+    assert_eq!(a.payload.as_ref().unwrap()["n"], json!(1));
+    assert!(a.payload.as_ref().unwrap()["topic"].is_u64());
+    let hits = c.search(quiver::Query::Keywords("markets"), 3).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].id, "b");
+    assert_eq!(c.check().unwrap(), 3);
+
+    let scorer = c
+        .outlier_scorer(&quiver::space::OutlierParams::default().neighbours(1).exact(true))
+        .unwrap();
+    let same = scorer.score_text("stock markets fell").unwrap();
+    assert!(same.neighbour_distance.abs() < 1e-6, "{same:?}");
+    assert!(scorer.score_text("quantum chromodynamics").unwrap().neighbour_distance > 0.5);
+}
