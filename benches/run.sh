@@ -59,6 +59,17 @@ if [[ "${1:-}" == "--mining" ]]; then
   exec target/release/quiver-bench --mining --embed-model "$MODEL" \
     --st-python "$STVENV/bin/python" --out results "$@"
 fi
+# --space: only the embedding-space tools (outlier ROC AUC on WordNet x MiniLM with injected
+# outliers, cluster/score/map times, cluster-packed Cranfield batches); keeps the database at
+# results/space.qvr for `quiver map` (docs/space.md has the commands of the pictures).
+if [[ "${1:-}" == "--space" ]]; then
+  shift
+  MODEL=$(scripts/fetch_model.sh)
+  WORDNET_NPY=$(scripts/wordnet_vectors.sh)
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --space --wordnet "$WORDNET_NPY" --embed-model "$MODEL" \
+    --space-db results/space.qvr --out results "$@"
+fi
 # --matryoshka: only the Matryoshka funnel (dims) benchmark: a prefix-heavy synthetic set and
 # WordNet x MiniLM (held-out definitions and embedded usage examples as queries).
 if [[ "${1:-}" == "--matryoshka" ]]; then

@@ -19,6 +19,7 @@ mod processes;
 mod python_binding;
 mod report;
 mod rerank;
+mod space;
 mod stores;
 mod stores_report;
 
@@ -91,6 +92,13 @@ pub struct Args {
     /// results/<date>-mining.{json,md}.
     #[arg(long)]
     mining: bool,
+    /// Run only the embedding-space benchmark (outlier ROC AUC on --wordnet with injected
+    /// outliers, cluster/score/map times, cluster-packed batches on Cranfield with
+    /// --embed-model), keeping its database at --space-db; results/<date>-space.{json,md}.
+    #[arg(long)]
+    space: bool,
+    #[arg(long, default_value = "results/space.qvr")]
+    space_db: PathBuf,
     /// Run only the filtered-search benchmark (recall and latency by selectivity; see
     /// `filters.rs`), writing results/<date>-filters.{json,md}.
     #[arg(long)]
@@ -204,6 +212,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return report::write_scenario(
             &args.out,
             "mining",
+            &table,
+            serde_json::json!({"machine": report::machine(), "run": run}),
+        );
+    }
+    if args.space {
+        let (Some(wordnet), Some(embedder)) = (&args.wordnet, &args.embed_model) else {
+            return Err("--space needs --wordnet and --embed-model".into());
+        };
+        let cranfield = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cranfield");
+        let run = space::run(wordnet, embedder, &cranfield, &args.space_db)?;
+        let table = space::markdown(&run);
+        println!("{table}");
+        return report::write_scenario(
+            &args.out,
+            "space",
             &table,
             serde_json::json!({"machine": report::machine(), "run": run}),
         );

@@ -3,6 +3,7 @@
 //! Errors print one line (`quiver: error: ...`) and exit with status 1; usage errors exit 2.
 
 mod commands;
+mod plot;
 mod readers;
 
 use clap::{Parser, Subcommand};
@@ -79,6 +80,16 @@ enum Command {
     /// Mine hard negatives for (query, positive) training pairs: JSONL in, rows for
     /// sentence-transformers or FlagEmbedding out (docs/mining.md).
     Mine(Box<commands::MineArgs>),
+    /// Pack (query, positive) pairs into training batches whose positives share a k-means
+    /// cluster (hard in-batch negatives), in batch order with a "batch" column.
+    Pack(commands::PackArgs),
+    /// k-means clusters of a collection's records: JSONL, or labels written into payloads.
+    Cluster(commands::ClusterArgs),
+    /// The most unusual records (far from their neighbours or every centroid), or the scores
+    /// of one vector or text that is not stored.
+    Outliers(commands::OutliersArgs),
+    /// A 2-D picture (PNG/SVG) or coordinates (JSON) of the embedding space, by PCA.
+    Map(commands::MapArgs),
 }
 
 fn main() -> ExitCode {

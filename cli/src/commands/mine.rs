@@ -146,7 +146,7 @@ pub(super) fn run(args: MineArgs) -> DynResult<()> {
 }
 
 /// The pairs of a JSONL file, and the line number of each.
-fn read_pairs(path: &Path) -> DynResult<(Vec<MiningPair>, Vec<usize>)> {
+pub(super) fn read_pairs(path: &Path) -> DynResult<(Vec<MiningPair>, Vec<usize>)> {
     let input: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {

@@ -9,9 +9,11 @@ mod file;
 mod import;
 mod index;
 mod mine;
+mod pack;
 mod records;
 mod rerank;
 mod search;
+mod space;
 mod text;
 
 pub use create::CreateArgs;
@@ -20,9 +22,11 @@ pub use file::{CheckArgs, CompactArgs, DropArgs, InfoArgs, UpgradeArgs};
 pub use import::ImportArgs;
 pub use index::{IndexArgs, PayloadIndexArgs};
 pub use mine::MineArgs;
+pub use pack::PackArgs;
 pub use records::{CountArgs, DeleteArgs, GetArgs};
 pub use rerank::{RerankArgs, RerankerArgs};
 pub use search::SearchArgs;
+pub use space::{ClusterArgs, MapArgs, OutliersArgs};
 pub use text::{AnalyzeArgs, TextIndexArgs};
 
 use embed::load_model;
@@ -91,5 +95,9 @@ pub fn run(command: Command) -> DynResult<()> {
         Command::TextIndex(args) => text::text_index(args),
         Command::Analyze(args) => text::analyze(args),
         Command::Mine(args) => mine::run(*args),
+        Command::Pack(args) => pack::run(args),
+        Command::Cluster(args) => space::cluster(args),
+        Command::Outliers(args) => space::outliers(args),
+        Command::Map(args) => space::map(args),
     }
 }
