@@ -759,3 +759,102 @@ fn mine_hard_negatives_in_each_format_with_errors_by_line() {
     let bad = quiver(&["mine", s(&db), "docs", s(&bm25), "--sample", "best"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("top or random"));
 }
+
+#[test]
+fn cluster_outliers_map_and_pack_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.qvr");
+    let data = dir.path().join("data.jsonl");
+    let mut lines = String::new();
+    for i in 0..30 {
+        let (x, y, kind) = match i % 2 {
+            0 => (1.0 + 0.01 * i as f32, 0.0, "even"),
+            _ => (0.0, 1.0 + 0.01 * i as f32, "odd"),
+        };
+        lines += &format!(
+            "{{\"id\":\"r{i}\",\"vector\":[{x}, {y}, 0.1],\"payload\":{{\"kind\":\"{kind}\",\"title\":\"t{i}\"}}}}\n"
+        );
+    }
+    lines += "{\"id\":\"odd-one\",\"vector\":[-1, -1, 5]}\n";
+    std::fs::write(&data, lines).unwrap();
+    ok(&["create", s(&db), "c", "--dim", "3", "--metric", "l2"]);
+    ok(&["import", s(&db), "c", s(&data)]);
+
+    // Clusters as JSONL, then into payloads (filterable with --filter).
+    let rows: Vec<serde_json::Value> = ok(&["cluster", s(&db), "c", "--k", "3", "--seed", "1"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 31);
+    let cluster_of = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["cluster"].clone();
+    assert_eq!(cluster_of("r0"), cluster_of("r28"));
+    assert_ne!(cluster_of("r0"), cluster_of("r1"));
+    ok(&["cluster", s(&db), "c", "--k", "3", "--seed", "1", "--into-payload", "group"]);
+    let got: serde_json::Value = serde_json::from_str(&ok(&["get", s(&db), "c", "r1"])).unwrap();
+    assert_eq!(got["payload"]["group"], cluster_of("r1"));
+    assert_eq!(got["payload"]["kind"], "odd");
+    let wrong = quiver(&["cluster", s(&db), "c", "--k", "99"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("k"));
+
+    // The planted outlier first; a vector scored without being stored.
+    let top = ok(&["outliers", s(&db), "c", "--top", "1", "--neighbours", "3", "--exact"]);
+    let first: serde_json::Value = serde_json::from_str(top.trim()).unwrap();
+    assert_eq!(first["id"], "odd-one");
+    let one: serde_json::Value = serde_json::from_str(
+        ok(&["outliers", s(&db), "c", "--vector", "[9, 9, 9]", "--neighbours", "3"]).trim(),
+    )
+    .unwrap();
+    assert!(one["neighbour_distance"].as_f64().unwrap() > 5.0);
+    assert_eq!(ok(&["count", s(&db), "c"]).trim(), "31");
+
+    // The map as PNG and SVG, and as coordinates.
+    for name in ["map.png", "map.svg"] {
+        let out = dir.path().join(name);
+        ok(&[
+            "map", s(&db), "c", "--out", s(&out), "--color-by", "kind", "--highlight", "outliers",
+            "--outlier-share", "0.05",
+        ]);
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.len() > 1000, "{name}: {} bytes", bytes.len());
+        if name.ends_with(".png") {
+            assert_eq!(&bytes[1..4], b"PNG");
+        } else {
+            let svg = String::from_utf8(bytes).unwrap();
+            assert!(svg.contains("<svg") && svg.contains("even (15)") && svg.contains("PC1"));
+        }
+    }
+    let coords: serde_json::Value =
+        serde_json::from_str(&ok(&["map", s(&db), "c", "--json", "--color-by", "cluster", "--clusters", "2"]))
+            .unwrap();
+    assert_eq!(coords["method"], "pca");
+    assert_eq!(coords["points"].as_array().unwrap().len(), 31);
+    assert!(coords["points"][0]["group"].as_str().unwrap().starts_with("cluster "));
+    let bad = quiver(&["map", s(&db), "c", "--out", s(&dir.path().join("map.gif"))]);
+    assert!(!bad.status.success());
+
+    // Packed batches: rows in batch order, ids or stored texts.
+    let pairs = dir.path().join("pairs.jsonl");
+    let mut p = String::new();
+    for i in 0..30 {
+        // Distinct queries: a batch never holds two pairs with the same query.
+        let (x, y) = ((i % 2 == 0) as u8, (i % 2) as u8);
+        p += &format!("{{\"query\": [{x}, {y}, 0.{i:02}], \"positive\": \"r{i}\"}}\n");
+    }
+    std::fs::write(&pairs, p).unwrap();
+    let packed: Vec<serde_json::Value> =
+        ok(&["pack", s(&db), "c", s(&pairs), "--batch-size", "5", "--clusters", "2", "--ids"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(packed.len(), 30);
+    for batch in packed.chunks(5) {
+        let b = &batch[0]["batch"];
+        assert!(batch.iter().all(|r| &r["batch"] == b));
+        // One cluster a batch: all even or all odd records.
+        let parity = |r: &serde_json::Value| r["positive"].as_str().unwrap()[1..].parse::<u32>().unwrap() % 2;
+        assert!(batch.iter().all(|r| parity(r) == parity(&batch[0])));
+    }
+    let no_text = quiver(&["pack", s(&db), "c", s(&pairs), "--batch-size", "5"]);
+    assert!(String::from_utf8_lossy(&no_text.stderr).contains("--ids"));
+}
