@@ -95,6 +95,26 @@ class Collection:
     def mine_hard_negatives(
         self, pairs: Sequence[dict[str, Any]], **options: Any
     ) -> list[dict[str, Any]]: ...
+    def cluster(
+        self, k: int, seed: int = 0, into_payload: Optional[str] = None
+    ) -> dict[str, Any]: ...
+    def outlier_scores(
+        self,
+        neighbours: int = 10,
+        clusters: Optional[int] = None,
+        seed: int = 0,
+        exact: bool = False,
+        vectors: Optional[MatrixLike] = None,
+        texts: Optional[Sequence[str]] = None,
+    ) -> dict[str, Any]: ...
+    def map(self, sample: Optional[int] = 20000, seed: int = 0) -> dict[str, Any]: ...
+    def pack_batches(
+        self,
+        pairs: Sequence[dict[str, Any]],
+        batch_size: int,
+        clusters: Optional[int] = None,
+        seed: int = 0,
+    ) -> dict[str, Any]: ...
     def delete_where(self, filter: FilterLike) -> int: ...
     def get_where(self, filter: FilterLike, limit: int = 100) -> list[dict[str, Any]]: ...
     def __len__(self) -> int: ...

@@ -449,6 +449,70 @@ impl Collection {
         crate::mining::mine(self, py, pairs, options)
     }
 
+    /// k-means clusters of the records (deterministic for `seed`): a dict with `ids`,
+    /// `clusters` (uint32 array), `distances` (to the centroid), `centroids` (k x dim),
+    /// `sizes`, `inertia`. `into_payload="field"` also writes each record's cluster into its
+    /// payload (one transaction).
+    #[pyo3(signature = (k, seed=0, into_payload=None))]
+    fn cluster<'py>(
+        &self,
+        py: Python<'py>,
+        k: usize,
+        seed: u64,
+        into_payload: Option<&str>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        crate::space::cluster(self, py, k, seed, into_payload)
+    }
+
+    /// How unusual each record is (or, with `vectors` (n x dim) or `texts`, those, without
+    /// storing them): a dict with `ids` (records only), `neighbour_distance` (mean distance
+    /// to the `neighbours` nearest records) and `centroid_distance` (to the nearest of
+    /// `clusters` k-means centroids, default round(sqrt(n))), float32 arrays; higher is more
+    /// unusual.
+    #[pyo3(signature = (neighbours=10, clusters=None, seed=0, exact=false, vectors=None, texts=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn outlier_scores<'py>(
+        &self,
+        py: Python<'py>,
+        neighbours: usize,
+        clusters: Option<usize>,
+        seed: u64,
+        exact: bool,
+        vectors: Option<&Bound<'py, PyAny>>,
+        texts: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        crate::space::outlier_scores(self, py, neighbours, clusters, seed, exact, vectors, texts)
+    }
+
+    /// The records (a seeded sample of `sample`; None: all) on the two principal axes of
+    /// their vectors: a dict with `ids`, `points` (n x 2 float32), `explained` (each axis's
+    /// share of the variance).
+    #[pyo3(signature = (sample=20_000, seed=0))]
+    fn map<'py>(
+        &self,
+        py: Python<'py>,
+        sample: Option<usize>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        crate::space::map(self, py, sample, seed)
+    }
+
+    /// Training pairs (as for `mine_hard_negatives`) packed into batches whose positives
+    /// share a k-means cluster: a dict with `batches` (lists of pair positions), `clusters`,
+    /// `single_cluster`, `hardness` and `random_hardness` (mean in-batch negative
+    /// similarity, packed and shuffled).
+    #[pyo3(signature = (pairs, batch_size, clusters=None, seed=0))]
+    fn pack_batches<'py>(
+        &self,
+        py: Python<'py>,
+        pairs: &Bound<'py, PyAny>,
+        batch_size: usize,
+        clusters: Option<usize>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        crate::space::pack_batches(self, py, pairs, batch_size, clusters, seed)
+    }
+
     fn __repr__(&self) -> String {
         format!("quiver.Collection({:?})", self.name)
     }

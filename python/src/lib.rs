@@ -14,6 +14,7 @@ mod errors;
 mod mining;
 mod models;
 mod search;
+mod space;
 
 use pyo3::prelude::*;
 

@@ -16,10 +16,7 @@ pub(crate) fn mine<'py>(
     options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let inner = coll.inner()?;
-    let mut parsed = Vec::new();
-    for (i, p) in pairs.try_iter()?.enumerate() {
-        parsed.push(pair(&p?).map_err(|e| invalid(format!("pair {i}: {e}")))?);
-    }
+    let parsed = pairs_of(pairs)?;
     let options: Value = match options {
         Some(d) => pythonize::depythonize(d.as_any())
             .map_err(|e| invalid(format!("options are not JSON-shaped: {e}")))?,
@@ -32,6 +29,15 @@ pub(crate) fn mine<'py>(
         .iter()
         .map(|r| convert::to_python(py, r))
         .collect()
+}
+
+/// The pairs of an iterable of dicts.
+pub(crate) fn pairs_of(pairs: &Bound<'_, PyAny>) -> PyResult<Vec<MiningPair>> {
+    let mut parsed = Vec::new();
+    for (i, p) in pairs.try_iter()?.enumerate() {
+        parsed.push(pair(&p?).map_err(|e| invalid(format!("pair {i}: {e}")))?);
+    }
+    Ok(parsed)
 }
 
 /// One pair from its dict; a NumPy query vector is read as a vector.
