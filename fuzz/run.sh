@@ -25,7 +25,7 @@ for arg in "$@"; do
   esac
 done
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  TARGETS=(open_file decode_records import_line filter c_api)
+  TARGETS=(open_file decode_records import_line filter c_api mining_input)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.1 >&2
@@ -43,6 +43,7 @@ for t in "${TARGETS[@]}"; do
     case "$t" in
       open_file) limit=(-runs=15000 -seed=1) ;;
       c_api) limit=(-runs=6000 -seed=1) ;;
+      mining_input) limit=(-runs=20000 -seed=1) ;;
       decode_records) limit=(-runs=2000000 -seed=1) ;;
       *) limit=(-runs=200000 -seed=1) ;;
     esac

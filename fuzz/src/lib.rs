@@ -535,3 +535,41 @@ fn read_results(r: *mut quiver_ffi::quiver_results) {
         quiver_results_free(r);
     }
 }
+
+/// Mining and packing input as a user gives it: the first line is the options object (the
+/// C API's and Python's names), every further line a pair. Parsing, mining against a small
+/// collection and packing return errors for bad input, never panic.
+pub fn mining_input(data: &[u8]) {
+    quiet_caught_panics();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut lines = text.lines();
+    let Some(Ok(options)) = lines.next().map(serde_json::from_str::<Value>) else {
+        return;
+    };
+    let pairs: Vec<quiver::mining::MiningPair> = lines
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| quiver::mining::MiningPair::from_json(&v).ok())
+        .take(16)
+        .collect();
+    let db = memory_db();
+    let Ok(c) = db.create_collection("m", CollectionConfig::new(2, Metric::Cosine)) else {
+        return;
+    };
+    let records: Vec<Record> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Record::new(*id, vec![1.0, i as f32 * 0.3 - 0.5]))
+        .collect();
+    if c.upsert(&records).is_err() {
+        return;
+    }
+    if let Ok((request, output)) = quiver::mining::from_options(&pairs, &options)
+        && let Ok(report) = c.mine_hard_negatives(&request)
+    {
+        let _ = report.write_jsonl(&output, std::io::sink());
+    }
+    let batch = options.get("negatives").and_then(Value::as_u64).unwrap_or(2) as usize;
+    let _ = c.pack_batches(&quiver::mining::PackRequest::new(&pairs, batch.min(64)));
+}

@@ -64,7 +64,8 @@ pub struct PackedBatches {
     /// in-batch negatives), averaged over batches: cosine similarity, inner product, or
     /// −(squared distance) for l2.
     pub hardness: f64,
-    /// The same for the pairs shuffled (seeded) into batches of the same size.
+    /// The same for the pairs shuffled (seeded) into batches of the same size, under the
+    /// same no-repeat rule.
     pub random_hardness: f64,
 }
 
@@ -173,7 +174,9 @@ impl Collection {
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, rng.below(i + 1));
         }
-        let random: Vec<Vec<usize>> = shuffled.chunks(b).map(<[usize]>::to_vec).collect();
+        // The baseline obeys the same rule (no repeated query or positive in a batch), or
+        // its "negatives" would include positives and look harder than they are.
+        let random = cut(shuffled, b, &keys);
         let similarity = |q: usize, d: usize| {
             let (x, y) = (&queries[q * dim..(q + 1) * dim], &positives[d * dim..(d + 1) * dim]);
             match info.metric {
@@ -275,12 +278,24 @@ pub(crate) fn pack(
             d(x).total_cmp(&d(y)).then(x.cmp(&y))
         });
     }
-    let mut rest: Vec<usize> = order.iter().flat_map(|&c| left[c].iter().copied()).collect();
+    let rest: Vec<usize> = order.iter().flat_map(|&c| left[c].iter().copied()).collect();
+    batches.extend(cut(rest, b, keys));
+    // With several keys a pair, pairs waiting for one short batch can still fill a whole
+    // one: keep every short batch at the end all the same.
+    let (mut full, short): (Vec<_>, Vec<_>) = batches.into_iter().partition(|x| x.len() == b);
+    full.extend(short);
+    full
+}
+
+/// `items` in batches of at most `b`, greedily in order, never two conflicting pairs in a
+/// batch: full batches while they can be filled, then short ones.
+pub(crate) fn cut(mut rest: Vec<usize>, b: usize, keys: &[Vec<String>]) -> Vec<Vec<usize>> {
+    let mut batches = Vec::new();
     loop {
         let (full, remaining) = fill(&rest, b, keys);
         batches.extend(full);
         if remaining.is_empty() {
-            break;
+            return batches;
         }
         // `remaining` is one partial batch's worth that fits together, then pairs that
         // conflict with it: the first becomes a short batch, the others go round again.
@@ -288,11 +303,6 @@ pub(crate) fn pack(
         batches.push(short);
         rest = again;
     }
-    // With several keys a pair, pairs waiting for one short batch can still fill a whole
-    // one: keep every short batch at the end all the same.
-    let (mut full, short): (Vec<_>, Vec<_>) = batches.into_iter().partition(|x| x.len() == b);
-    full.extend(short);
-    full
 }
 
 /// Full batches of `b` filled greedily from `items` in order, a conflicting pair waiting
