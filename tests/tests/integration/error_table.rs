@@ -1,7 +1,8 @@
 //! Walks the API table of `docs/errors.md`: every row is a case here, every case a row, and
 //! each case's error is the one the table names.
 
-use quiver::mining::{MiningPair, MiningRequest, Teacher};
+use quiver::mining::{MiningPair, MiningRequest, PackRequest, Teacher};
+use quiver::space::{MapParams, OutlierParams};
 use quiver::{
     CollectionConfig, Database, ElementType, Embedder, Error, Filter, Hybrid, IvfPqParams, Metric,
     ModelIdentity, MultiIndexParams, MultiRecord, MultiSearchRequest, PayloadIndexKind, Pooling,
@@ -477,6 +478,42 @@ fn cases() -> BTreeMap<&'static str, Case> {
         let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["a"])];
         fresh(e, "mine5")
             .mine_hard_negatives(&MiningRequest::new(&pairs).range_min(2).range_max(2))
+            .unwrap_err()
+    });
+    c.insert("cluster-k", |e| {
+        let c = fresh(e, "space1");
+        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])]).unwrap();
+        c.cluster(2, 0).unwrap_err()
+    });
+    c.insert("outliers-neighbours", |e| {
+        fresh(e, "space2")
+            .outlier_scorer(&OutlierParams::default().neighbours(0))
+            .err()
+            .unwrap()
+    });
+    c.insert("outliers-too-few", |e| {
+        let c = fresh(e, "space3");
+        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])]).unwrap();
+        c.outlier_scorer(&OutlierParams::default()).err().unwrap()
+    });
+    c.insert("map-empty", |e| {
+        fresh(e, "space4").map(&MapParams::default()).unwrap_err()
+    });
+    c.insert("pack-batch-size", |e| {
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["a"])];
+        fresh(e, "space5")
+            .pack_batches(&PackRequest::new(&pairs, 1))
+            .unwrap_err()
+    });
+    c.insert("pack-unknown-positive", |e| {
+        let pairs = [MiningPair::vector(vec![1.0, 0.0, 0.0, 0.0], ["nobody"])];
+        fresh(e, "space6")
+            .pack_batches(&PackRequest::new(&pairs, 2))
+            .unwrap_err()
+    });
+    c.insert("payload-field-empty", |e| {
+        fresh(e, "space7")
+            .set_payload_field("", &[("a", json!(1))])
             .unwrap_err()
     });
     c.insert("open-missing", |e| {
