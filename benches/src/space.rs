@@ -11,8 +11,8 @@ use quiver::space::{MapParams, OutlierParams};
 use quiver::{CollectionConfig, Database, IvfPqParams, Metric, Record, TextRecord, VectorColumns};
 use quiver_embed::BertEmbedder;
 use quiver_tests::ir;
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
@@ -88,7 +88,12 @@ pub fn run(
     let all = quiver_vecfile::read_npy(wordnet)?;
     let total: usize = POS.iter().map(|p| p.1).sum();
     if all.rows != total {
-        return Err(format!("{}: {} rows, WordNet has {total}", wordnet.display(), all.rows).into());
+        return Err(format!(
+            "{}: {} rows, WordNet has {total}",
+            wordnet.display(),
+            all.rows
+        )
+        .into());
     }
     let model = Arc::new(BertEmbedder::load(embedder)?);
     let data = ir::cranfield(cranfield)?;
@@ -135,7 +140,9 @@ pub fn run(
     let mut rng = StdRng::seed_from_u64(11);
     let random: Vec<Record> = (0..INJECTED)
         .map(|i| {
-            let v: Vec<f32> = (0..all.dim).map(|_| crate::datasets::gaussian(&mut rng)).collect();
+            let v: Vec<f32> = (0..all.dim)
+                .map(|_| crate::datasets::gaussian(&mut rng))
+                .collect();
             Record::new(format!("random{i}"), v).with_payload(json!({"source": "random"}))
         })
         .collect();
@@ -145,11 +152,15 @@ pub fn run(
         let id = &docs[i * step].0;
         let r = cran.get(id)?.ok_or("a Cranfield record is missing")?;
         foreign.push(
-            Record::new(format!("cranfield{id}"), r.vector).with_payload(json!({"source": "cranfield"})),
+            Record::new(format!("cranfield{id}"), r.vector)
+                .with_payload(json!({"source": "cranfield"})),
         );
     }
     c.create_index(IvfPqParams::default())?;
-    eprintln!("  wordnet stored and indexed in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "  wordnet stored and indexed in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let mut cluster_s = Vec::new();
     for _ in 0..RUNS {
@@ -176,14 +187,31 @@ pub fn run(
             .collect::<quiver::Result<_>>()?;
         let n: Vec<f32> = new.iter().map(|s| s.neighbour_distance).collect();
         let cd: Vec<f32> = new.iter().map(|s| s.centroid_distance).collect();
-        auc_rows.push(("new vectors".into(), kind.into(), "neighbours".into(), auc(&n, &normal_n)));
-        auc_rows.push(("new vectors".into(), kind.into(), "centroid".into(), auc(&cd, &normal_c)));
+        auc_rows.push((
+            "new vectors".into(),
+            kind.into(),
+            "neighbours".into(),
+            auc(&n, &normal_n),
+        ));
+        auc_rows.push((
+            "new vectors".into(),
+            kind.into(),
+            "centroid".into(),
+            auc(&cd, &normal_c),
+        ));
     }
     drop(scorer);
     // 2. Stored: the injected records in the collection, every record scored (a group of
     //    outliers of one kind are each other's neighbours).
-    for (label, share) in [("stored, 500 of each", INJECTED), ("stored, 25 of each", 25)] {
-        let ids: Vec<String> = random.iter().chain(&foreign).map(|r| r.id.clone()).collect();
+    for (label, share) in [
+        ("stored, 500 of each", INJECTED),
+        ("stored, 25 of each", 25),
+    ] {
+        let ids: Vec<String> = random
+            .iter()
+            .chain(&foreign)
+            .map(|r| r.id.clone())
+            .collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         c.delete(&ids)?;
         c.upsert(&random[..share])?;
@@ -195,11 +223,22 @@ pub fn run(
                     true => s.score.centroid_distance,
                     false => s.score.neighbour_distance,
                 };
-                let outliers: Vec<f32> =
-                    stored.iter().filter(|s| s.id.starts_with(kind)).map(value).collect();
-                let normal: Vec<f32> =
-                    stored.iter().filter(|s| s.id.starts_with("wn")).map(value).collect();
-                auc_rows.push((label.into(), kind.into(), name.into(), auc(&outliers, &normal)));
+                let outliers: Vec<f32> = stored
+                    .iter()
+                    .filter(|s| s.id.starts_with(kind))
+                    .map(value)
+                    .collect();
+                let normal: Vec<f32> = stored
+                    .iter()
+                    .filter(|s| s.id.starts_with("wn"))
+                    .map(value)
+                    .collect();
+                auc_rows.push((
+                    label.into(),
+                    kind.into(),
+                    name.into(),
+                    auc(&outliers, &normal),
+                ));
             }
         }
     }
@@ -217,7 +256,10 @@ pub fn run(
     // Packing: every judged (question, relevant abstract) pair of Cranfield.
     let mut pairs = Vec::new();
     for (q, rel) in data.qrels.iter().enumerate() {
-        let mut judged: Vec<&String> = rel.keys().filter(|id| docs.iter().any(|(d, _)| d == *id)).collect();
+        let mut judged: Vec<&String> = rel
+            .keys()
+            .filter(|id| docs.iter().any(|(d, _)| d == *id))
+            .collect();
         judged.sort();
         for id in judged {
             pairs.push(MiningPair::text(data.queries[q].clone(), [id.clone()]));

@@ -77,7 +77,10 @@ fn legend(groups: &[String]) -> (Vec<usize>, Vec<(String, usize)>) {
     (index, shown)
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, s: &Scatter<'_>) -> DynResult<()>
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    s: &Scatter<'_>,
+) -> DynResult<()>
 where
     DB::ErrorType: 'static,
 {
@@ -115,9 +118,11 @@ where
     match &s.groups {
         None => {
             chart
-                .draw_series(s.points.iter().map(|p| {
-                    Circle::new((p[0], p[1]), radius, PALETTE[0].mix(0.5).filled())
-                }))
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|p| Circle::new((p[0], p[1]), radius, PALETTE[0].mix(0.5).filled())),
+                )
                 .map_err(err)?
                 .label(format!("records ({})", s.points.len()))
                 .legend(|(x, y)| Circle::new((x, y), 5, PALETTE[0].filled()));
@@ -128,9 +133,15 @@ where
             let others = index.iter().filter(|&&g| g == usize::MAX).count();
             if others > 0 {
                 chart
-                    .draw_series(s.points.iter().zip(&index).filter(|(_, g)| **g == usize::MAX).map(
-                        |(p, _)| Circle::new((p[0], p[1]), radius, OTHER.mix(0.5).filled()),
-                    ))
+                    .draw_series(
+                        s.points
+                            .iter()
+                            .zip(&index)
+                            .filter(|(_, g)| **g == usize::MAX)
+                            .map(|(p, _)| {
+                                Circle::new((p[0], p[1]), radius, OTHER.mix(0.5).filled())
+                            }),
+                    )
                     .map_err(err)?
                     .label(format!("other ({others})"))
                     .legend(|(x, y)| Circle::new((x, y), 5, OTHER.filled()));
@@ -143,7 +154,9 @@ where
                             .iter()
                             .zip(&index)
                             .filter(|(_, i)| **i == g)
-                            .map(|(p, _)| Circle::new((p[0], p[1]), radius, colour.mix(0.5).filled())),
+                            .map(|(p, _)| {
+                                Circle::new((p[0], p[1]), radius, colour.mix(0.5).filled())
+                            }),
                     )
                     .map_err(err)?
                     .label(format!("{name} ({n})"))

@@ -789,7 +789,17 @@ fn cluster_outliers_map_and_pack_from_the_command_line() {
     let cluster_of = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["cluster"].clone();
     assert_eq!(cluster_of("r0"), cluster_of("r28"));
     assert_ne!(cluster_of("r0"), cluster_of("r1"));
-    ok(&["cluster", s(&db), "c", "--k", "3", "--seed", "1", "--into-payload", "group"]);
+    ok(&[
+        "cluster",
+        s(&db),
+        "c",
+        "--k",
+        "3",
+        "--seed",
+        "1",
+        "--into-payload",
+        "group",
+    ]);
     let got: serde_json::Value = serde_json::from_str(&ok(&["get", s(&db), "c", "r1"])).unwrap();
     assert_eq!(got["payload"]["group"], cluster_of("r1"));
     assert_eq!(got["payload"]["kind"], "odd");
@@ -798,11 +808,29 @@ fn cluster_outliers_map_and_pack_from_the_command_line() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("k"));
 
     // The planted outlier first; a vector scored without being stored.
-    let top = ok(&["outliers", s(&db), "c", "--top", "1", "--neighbours", "3", "--exact"]);
+    let top = ok(&[
+        "outliers",
+        s(&db),
+        "c",
+        "--top",
+        "1",
+        "--neighbours",
+        "3",
+        "--exact",
+    ]);
     let first: serde_json::Value = serde_json::from_str(top.trim()).unwrap();
     assert_eq!(first["id"], "odd-one");
     let one: serde_json::Value = serde_json::from_str(
-        ok(&["outliers", s(&db), "c", "--vector", "[9, 9, 9]", "--neighbours", "3"]).trim(),
+        ok(&[
+            "outliers",
+            s(&db),
+            "c",
+            "--vector",
+            "[9, 9, 9]",
+            "--neighbours",
+            "3",
+        ])
+        .trim(),
     )
     .unwrap();
     assert!(one["neighbour_distance"].as_f64().unwrap() > 5.0);
@@ -812,8 +840,17 @@ fn cluster_outliers_map_and_pack_from_the_command_line() {
     for name in ["map.png", "map.svg"] {
         let out = dir.path().join(name);
         ok(&[
-            "map", s(&db), "c", "--out", s(&out), "--color-by", "kind", "--highlight", "outliers",
-            "--outlier-share", "0.05",
+            "map",
+            s(&db),
+            "c",
+            "--out",
+            s(&out),
+            "--color-by",
+            "kind",
+            "--highlight",
+            "outliers",
+            "--outlier-share",
+            "0.05",
         ]);
         let bytes = std::fs::read(&out).unwrap();
         assert!(bytes.len() > 1000, "{name}: {} bytes", bytes.len());
@@ -824,12 +861,25 @@ fn cluster_outliers_map_and_pack_from_the_command_line() {
             assert!(svg.contains("<svg") && svg.contains("even (15)") && svg.contains("PC1"));
         }
     }
-    let coords: serde_json::Value =
-        serde_json::from_str(&ok(&["map", s(&db), "c", "--json", "--color-by", "cluster", "--clusters", "2"]))
-            .unwrap();
+    let coords: serde_json::Value = serde_json::from_str(&ok(&[
+        "map",
+        s(&db),
+        "c",
+        "--json",
+        "--color-by",
+        "cluster",
+        "--clusters",
+        "2",
+    ]))
+    .unwrap();
     assert_eq!(coords["method"], "pca");
     assert_eq!(coords["points"].as_array().unwrap().len(), 31);
-    assert!(coords["points"][0]["group"].as_str().unwrap().starts_with("cluster "));
+    assert!(
+        coords["points"][0]["group"]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster ")
+    );
     let bad = quiver(&["map", s(&db), "c", "--out", s(&dir.path().join("map.gif"))]);
     assert!(!bad.status.success());
 
@@ -842,17 +892,28 @@ fn cluster_outliers_map_and_pack_from_the_command_line() {
         p += &format!("{{\"query\": [{x}, {y}, 0.{i:02}], \"positive\": \"r{i}\"}}\n");
     }
     std::fs::write(&pairs, p).unwrap();
-    let packed: Vec<serde_json::Value> =
-        ok(&["pack", s(&db), "c", s(&pairs), "--batch-size", "5", "--clusters", "2", "--ids"])
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let packed: Vec<serde_json::Value> = ok(&[
+        "pack",
+        s(&db),
+        "c",
+        s(&pairs),
+        "--batch-size",
+        "5",
+        "--clusters",
+        "2",
+        "--ids",
+    ])
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
     assert_eq!(packed.len(), 30);
     for batch in packed.chunks(5) {
         let b = &batch[0]["batch"];
         assert!(batch.iter().all(|r| &r["batch"] == b));
         // One cluster a batch: all even or all odd records.
-        let parity = |r: &serde_json::Value| r["positive"].as_str().unwrap()[1..].parse::<u32>().unwrap() % 2;
+        let parity = |r: &serde_json::Value| {
+            r["positive"].as_str().unwrap()[1..].parse::<u32>().unwrap() % 2
+        };
         assert!(batch.iter().all(|r| parity(r) == parity(&batch[0])));
     }
     let no_text = quiver(&["pack", s(&db), "c", s(&pairs), "--batch-size", "5"]);

@@ -181,9 +181,10 @@ fn finish(
 ) -> Pca {
     for axis in axes.chunks_exact_mut(dim).take(wanted) {
         let norm = dot(axis, axis).sqrt();
-        let largest = axis.iter().copied().fold(0f64, |best, x| {
-            if x.abs() > best.abs() { x } else { best }
-        });
+        let largest = axis
+            .iter()
+            .copied()
+            .fold(0f64, |best, x| if x.abs() > best.abs() { x } else { best });
         let sign = if largest < 0.0 { -1.0 } else { 1.0 };
         axis.iter_mut()
             .for_each(|x| *x *= sign / norm.max(f64::MIN_POSITIVE));

@@ -69,26 +69,28 @@ pub(crate) fn outlier_scores<'py>(
         Some(m) => Some((m.rows_dim(), m.as_slice()?)),
         None => None,
     };
-    let result = py.detach(|| -> quiver::Result<(Option<Vec<String>>, Vec<OutlierScore>)> {
-        let scorer = inner.outlier_scorer(&params)?;
-        if let Some(((_, dim), flat)) = given {
-            let scores = flat
-                .chunks(dim.max(1))
-                .map(|v| scorer.score(v))
-                .collect::<quiver::Result<Vec<_>>>()?;
-            return Ok((None, scores));
-        }
-        if let Some(texts) = &texts {
-            let scores = texts
-                .iter()
-                .map(|t| scorer.score_text(t))
-                .collect::<quiver::Result<Vec<_>>>()?;
-            return Ok((None, scores));
-        }
-        let records = scorer.records()?;
-        let ids = records.iter().map(|r| r.id.clone()).collect();
-        Ok((Some(ids), records.into_iter().map(|r| r.score).collect()))
-    });
+    let result = py.detach(
+        || -> quiver::Result<(Option<Vec<String>>, Vec<OutlierScore>)> {
+            let scorer = inner.outlier_scorer(&params)?;
+            if let Some(((_, dim), flat)) = given {
+                let scores = flat
+                    .chunks(dim.max(1))
+                    .map(|v| scorer.score(v))
+                    .collect::<quiver::Result<Vec<_>>>()?;
+                return Ok((None, scores));
+            }
+            if let Some(texts) = &texts {
+                let scores = texts
+                    .iter()
+                    .map(|t| scorer.score_text(t))
+                    .collect::<quiver::Result<Vec<_>>>()?;
+                return Ok((None, scores));
+            }
+            let records = scorer.records()?;
+            let ids = records.iter().map(|r| r.id.clone()).collect();
+            Ok((Some(ids), records.into_iter().map(|r| r.score).collect()))
+        },
+    );
     let (ids, scores) = result.py_err()?;
     let d = PyDict::new(py);
     if let Some(ids) = ids {

@@ -36,7 +36,9 @@ pub(super) fn run(args: PackArgs) -> DynResult<()> {
         .clusters(args.clusters)
         .seed(args.seed);
     let packed = c.pack_batches(&request).map_err(|e| match &e {
-        Error::InvalidPair { pair, .. } => format!("{}:{}: {e}", args.pairs.display(), lines[*pair]),
+        Error::InvalidPair { pair, .. } => {
+            format!("{}:{}: {e}", args.pairs.display(), lines[*pair])
+        }
         _ => e.to_string(),
     })?;
     // Positives as texts (the records' stored texts), or ids.
@@ -45,9 +47,8 @@ pub(super) fn run(args: PackArgs) -> DynResult<()> {
             return Ok(json!(id));
         }
         let text = c.get(id)?.and_then(|r| r.text);
-        text.map(|t| json!(t)).ok_or_else(|| {
-            format!("record '{id}' has no stored text: write ids with --ids").into()
-        })
+        text.map(|t| json!(t))
+            .ok_or_else(|| format!("record '{id}' has no stored text: write ids with --ids").into())
     };
     super::space::write_lines(args.out.as_deref(), |w| {
         for (b, batch) in packed.batches.iter().enumerate() {
@@ -65,7 +66,11 @@ pub(super) fn run(args: PackArgs) -> DynResult<()> {
         }
         Ok(())
     })?;
-    let short = packed.batches.iter().filter(|b| b.len() < args.batch_size).count();
+    let short = packed
+        .batches
+        .iter()
+        .filter(|b| b.len() < args.batch_size)
+        .count();
     eprintln!(
         "{} pairs in {} batches of {} in {:.2} s ({} single-cluster of {} clusters, {short} \
          short); in-batch negative similarity {:.4} (random batches: {:.4})",

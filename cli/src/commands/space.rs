@@ -126,7 +126,11 @@ pub(super) fn outliers(args: OutliersArgs) -> DynResult<()> {
     let mut scores = scorer.records_with_progress(|done, _| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     rank(&mut scores, by_centroid);
-    let top = if args.top == 0 { scores.len() } else { args.top };
+    let top = if args.top == 0 {
+        scores.len()
+    } else {
+        args.top
+    };
     write_lines(None, |w| {
         for (rank, s) in scores.iter().take(top).enumerate() {
             let row = json!({
@@ -208,7 +212,10 @@ pub(super) fn map(args: MapArgs) -> DynResult<()> {
             Some(
                 map.ids
                     .iter()
-                    .map(|id| of.get(id.as_str()).map_or("?".into(), |k| format!("cluster {k}")))
+                    .map(|id| {
+                        of.get(id.as_str())
+                            .map_or("?".into(), |k| format!("cluster {k}"))
+                    })
                     .collect::<Vec<String>>(),
             )
         }
@@ -238,10 +245,19 @@ pub(super) fn map(args: MapArgs) -> DynResult<()> {
             let n = (scores.len() as f64 * args.outlier_share).ceil() as usize;
             let unusual: std::collections::HashSet<&str> =
                 scores[..n].iter().map(|s| s.id.as_str()).collect();
-            map.ids.iter().map(|id| unusual.contains(id.as_str())).collect()
+            map.ids
+                .iter()
+                .map(|id| unusual.contains(id.as_str()))
+                .collect()
         }
     };
-    let axis = |a: usize| format!("PC{} ({:.1}% of the variance)", a + 1, 100.0 * map.explained[a]);
+    let axis = |a: usize| {
+        format!(
+            "PC{} ({:.1}% of the variance)",
+            a + 1,
+            100.0 * map.explained[a]
+        )
+    };
     if args.json {
         let points: Vec<Value> = map
             .ids

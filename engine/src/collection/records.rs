@@ -410,13 +410,18 @@ impl Collection {
                     continue;
                 };
                 let data = state.kind.get(at, row)?;
-                let mut payload = super::parse_payload(row, snap.read.payload(&state.record, row)?)?
-                    .unwrap_or_else(|| Value::Object(Default::default()));
+                let mut payload =
+                    super::parse_payload(row, snap.read.payload(&state.record, row)?)?
+                        .unwrap_or_else(|| Value::Object(Default::default()));
                 match payload.as_object_mut() {
                     Some(map) => {
                         map.insert(field.to_owned(), value.clone());
                     }
-                    None => return Err(Error::corrupted(format!("row {row}'s payload is not an object"))),
+                    None => {
+                        return Err(Error::corrupted(format!(
+                            "row {row}'s payload is not an object"
+                        )));
+                    }
                 }
                 owned.push((id, data, payload, snap.read.text(&state.record, row)?));
             }
@@ -432,7 +437,11 @@ impl Collection {
             let payloads = rows
                 .iter()
                 .enumerate()
-                .map(|(position, r)| r.payload.map(|p| validate::payload(position, p)).transpose())
+                .map(|(position, r)| {
+                    r.payload
+                        .map(|p| validate::payload(position, p))
+                        .transpose()
+                })
                 .collect::<Result<Vec<_>>>()?;
             if rows.is_empty() {
                 return Ok((0, Vec::new()));

@@ -151,8 +151,12 @@ impl Collection {
             }
         }
         if info.metric == Metric::Cosine {
-            positives.chunks_exact_mut(dim).for_each(crate::space::unit_length);
-            queries.chunks_exact_mut(dim).for_each(crate::space::unit_length);
+            positives
+                .chunks_exact_mut(dim)
+                .for_each(crate::space::unit_length);
+            queries
+                .chunks_exact_mut(dim)
+                .for_each(crate::space::unit_length);
         }
         let params = KMeansParams {
             seed: request.seed,
@@ -178,7 +182,10 @@ impl Collection {
         // its "negatives" would include positives and look harder than they are.
         let random = cut(shuffled, b, &keys);
         let similarity = |q: usize, d: usize| {
-            let (x, y) = (&queries[q * dim..(q + 1) * dim], &positives[d * dim..(d + 1) * dim]);
+            let (x, y) = (
+                &queries[q * dim..(q + 1) * dim],
+                &positives[d * dim..(d + 1) * dim],
+            );
             match info.metric {
                 Metric::L2 => -x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(),
                 _ => x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>(),
@@ -278,7 +285,10 @@ pub(crate) fn pack(
             d(x).total_cmp(&d(y)).then(x.cmp(&y))
         });
     }
-    let rest: Vec<usize> = order.iter().flat_map(|&c| left[c].iter().copied()).collect();
+    let rest: Vec<usize> = order
+        .iter()
+        .flat_map(|&c| left[c].iter().copied())
+        .collect();
     batches.extend(cut(rest, b, keys));
     // With several keys a pair, pairs waiting for one short batch can still fill a whole
     // one: keep every short batch at the end all the same.
@@ -312,7 +322,8 @@ fn fill(items: &[usize], b: usize, keys: &[Vec<String>]) -> (Vec<Vec<usize>>, Ve
     let mut waiting: Vec<usize> = Vec::new();
     let mut batch: Vec<usize> = Vec::with_capacity(b);
     let mut taken: HashSet<&str> = HashSet::new();
-    let fits = |taken: &HashSet<&str>, i: usize| keys[i].iter().all(|k| !taken.contains(k.as_str()));
+    let fits =
+        |taken: &HashSet<&str>, i: usize| keys[i].iter().all(|k| !taken.contains(k.as_str()));
     for &i in items {
         if fits(&taken, i) {
             taken.extend(keys[i].iter().map(String::as_str));

@@ -100,7 +100,7 @@ impl Collection {
             });
         }
         let mut picked: Vec<usize> = match params.sample {
-            Some(s) if s < n => SplitMix64::new(params.seed ^ 0x4D41_50).sample_indices(n, s),
+            Some(s) if s < n => SplitMix64::new(params.seed ^ 0x004D_4150).sample_indices(n, s),
             _ => (0..n).collect(),
         };
         picked.sort_unstable();
@@ -132,7 +132,10 @@ impl Collection {
             .chunks_exact(dim)
             .map(|v| {
                 let p = fitted.project(v);
-                [p.first().copied().unwrap_or(0.0), p.get(1).copied().unwrap_or(0.0)]
+                [
+                    p.first().copied().unwrap_or(0.0),
+                    p.get(1).copied().unwrap_or(0.0),
+                ]
             })
             .collect();
         Ok(Map {

@@ -221,7 +221,11 @@ impl OutlierScorer<'_> {
         let embedder = self.collection.embedder()?;
         let snap = self.collection.db.snapshot()?;
         let state = snap.collection(&self.collection.name)?;
-        match state.kind.embed_documents(embedder.as_ref(), &[text])?.pop() {
+        match state
+            .kind
+            .embed_documents(embedder.as_ref(), &[text])?
+            .pop()
+        {
             Some(Owned::Vector(v)) => self.score(&v),
             _ => Err(Error::Internal {
                 detail: "the model returned no vector".into(),

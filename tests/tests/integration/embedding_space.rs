@@ -25,7 +25,10 @@ fn blobs(centres: &[Vec<f32>], per: usize, seed: u64) -> Vec<Record> {
     let mut out = Vec::new();
     for (b, c) in centres.iter().enumerate() {
         for i in 0..per {
-            let v: Vec<f32> = c.iter().map(|x| x + rng.random_range(-0.05..0.05)).collect();
+            let v: Vec<f32> = c
+                .iter()
+                .map(|x| x + rng.random_range(-0.05..0.05))
+                .collect();
             out.push(Record::new(format!("b{b}-{i}"), v).with_payload(json!({"blob": b})));
         }
     }
@@ -34,7 +37,11 @@ fn blobs(centres: &[Vec<f32>], per: usize, seed: u64) -> Vec<Record> {
 
 fn centres(k: usize, dim: usize) -> Vec<Vec<f32>> {
     (0..k)
-        .map(|b| (0..dim).map(|j| if j % k == b { 3.0 } else { 0.0 }).collect())
+        .map(|b| {
+            (0..dim)
+                .map(|j| if j % k == b { 3.0 } else { 0.0 })
+                .collect()
+        })
         .collect()
 }
 
@@ -62,10 +69,19 @@ fn clusters_recover_planted_blobs_and_labels_become_filterable() {
     let m = &clustering.members[7];
     let v = c.get(&m.id).unwrap().unwrap().vector;
     let dist = |cent: &[f32]| -> f32 {
-        v.iter().zip(cent).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt()
+        v.iter()
+            .zip(cent)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt()
     };
     assert!((dist(&clustering.centroids[m.cluster as usize]) - m.distance).abs() < 1e-4);
-    assert!(clustering.centroids.iter().all(|cent| dist(cent) >= m.distance - 1e-4));
+    assert!(
+        clustering
+            .centroids
+            .iter()
+            .all(|cent| dist(cent) >= m.distance - 1e-4)
+    );
     // Same seed, same clustering.
     assert_eq!(c.cluster(4, 9).unwrap(), clustering);
 
@@ -137,11 +153,17 @@ fn set_payload_field_merges_into_payloads_and_is_all_or_nothing() {
     ])
     .unwrap();
     assert_eq!(
-        c.set_payload_field("tag", &[("a", json!("A")), ("b", json!("B")), ("zz", json!(0))])
-            .unwrap(),
+        c.set_payload_field(
+            "tag",
+            &[("a", json!("A")), ("b", json!("B")), ("zz", json!(0))]
+        )
+        .unwrap(),
         2
     );
-    assert_eq!(c.get("a").unwrap().unwrap().payload, Some(json!({"tag": "A"})));
+    assert_eq!(
+        c.get("a").unwrap().unwrap().payload,
+        Some(json!({"tag": "A"}))
+    );
     assert_eq!(
         c.get("b").unwrap().unwrap().payload,
         Some(json!({"x": 1, "tag": "B"}))
@@ -152,8 +174,14 @@ fn set_payload_field_merges_into_payloads_and_is_all_or_nothing() {
     ));
     // Too large a value fails the whole call: nothing is written.
     let big = json!("x".repeat(quiver::limits::MAX_PAYLOAD_BYTES + 1));
-    assert!(c.set_payload_field("tag", &[("a", json!(2)), ("b", big)]).is_err());
-    assert_eq!(c.get("a").unwrap().unwrap().payload, Some(json!({"tag": "A"})));
+    assert!(
+        c.set_payload_field("tag", &[("a", json!(2)), ("b", big)])
+            .is_err()
+    );
+    assert_eq!(
+        c.get("a").unwrap().unwrap().payload,
+        Some(json!({"tag": "A"}))
+    );
 }
 
 #[test]
@@ -164,10 +192,19 @@ fn outlier_scores_rank_planted_outliers_first_and_match_brute_force() {
         .unwrap();
     let mut records = blobs(&centres(4, 8), 60, 2);
     // Directions between the blobs: far from every cluster and every record.
-    records.push(Record::new("odd1", vec![1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0]));
-    records.push(Record::new("odd2", vec![-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0]));
+    records.push(Record::new(
+        "odd1",
+        vec![1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0],
+    ));
+    records.push(Record::new(
+        "odd2",
+        vec![-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0],
+    ));
     c.upsert(&records).unwrap();
-    let params = OutlierParams::default().neighbours(5).clusters(4).exact(true);
+    let params = OutlierParams::default()
+        .neighbours(5)
+        .clusters(4)
+        .exact(true);
     let scorer = c.outlier_scorer(&params).unwrap();
     let scores = scorer.records().unwrap();
     assert_eq!(scores.len(), records.len());
@@ -193,7 +230,11 @@ fn outlier_scores_rank_planted_outliers_first_and_match_brute_force() {
             .filter(|&(i, _)| i != probe)
             .map(|(_, r)| {
                 let u = unit(&r.vector);
-                1.0 - me.iter().zip(&u).map(|(a, b)| f64::from(a * b)).sum::<f64>()
+                1.0 - me
+                    .iter()
+                    .zip(&u)
+                    .map(|(a, b)| f64::from(a * b))
+                    .sum::<f64>()
             })
             .collect();
         d.sort_by(f64::total_cmp);
@@ -204,7 +245,9 @@ fn outlier_scores_rank_planted_outliers_first_and_match_brute_force() {
     // A new vector is scored without being stored: a blob member is ordinary, a direction
     // between blobs is not.
     let usual = scorer.score(&records[3].vector).unwrap();
-    let unusual = scorer.score(&[1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]).unwrap();
+    let unusual = scorer
+        .score(&[1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+        .unwrap();
     assert!(unusual.neighbour_distance > 5.0 * usual.neighbour_distance);
     assert!(unusual.centroid_distance > 2.0 * usual.centroid_distance);
     assert_eq!(c.count().unwrap(), records.len() as u64);
@@ -217,7 +260,8 @@ fn outlier_scores_rank_planted_outliers_first_and_match_brute_force() {
         Err(Error::InvalidVector { .. })
     ));
     // Through an index the scores agree closely with exact ones on this easy data.
-    c.create_index(IvfPqParams::default().nlist(4).m(4)).unwrap();
+    c.create_index(IvfPqParams::default().nlist(4).m(4))
+        .unwrap();
     let approx = c
         .outlier_scorer(&params.clone().exact(false))
         .unwrap()
@@ -228,7 +272,11 @@ fn outlier_scores_rank_planted_outliers_first_and_match_brute_force() {
         .zip(&scores)
         .filter(|(a, e)| (a.score.neighbour_distance - e.score.neighbour_distance).abs() < 1e-3)
         .count();
-    assert!(close * 10 >= scores.len() * 9, "{close} of {}", scores.len());
+    assert!(
+        close * 10 >= scores.len() * 9,
+        "{close} of {}",
+        scores.len()
+    );
     for bad in [
         OutlierParams::default().neighbours(0),
         OutlierParams::default().clusters(0),
@@ -257,13 +305,11 @@ fn the_map_is_the_exact_pca_projection_and_deterministic() {
     for (i, r) in records.iter().enumerate() {
         assert_eq!(map.ids[i], r.id);
         let want = exact.project(&r.vector);
-        for a in 0..2 {
+        for (a, (got, want)) in map.points[i].iter().zip(&want).enumerate() {
             assert!(
-                (map.points[i][a] - want[a]).abs() < 1e-3,
-                "{}: axis {a}: {} vs {}",
-                r.id,
-                map.points[i][a],
-                want[a]
+                (got - want).abs() < 1e-3,
+                "{}: axis {a}: {got} vs {want}",
+                r.id
             );
         }
     }
@@ -275,8 +321,14 @@ fn the_map_is_the_exact_pca_projection_and_deterministic() {
 
     let sampled = c.map(&MapParams::default().sample(30).seed(5)).unwrap();
     assert_eq!(sampled.ids.len(), 30);
-    assert_eq!(c.map(&MapParams::default().sample(30).seed(5)).unwrap(), sampled);
-    assert_ne!(c.map(&MapParams::default().sample(30).seed(6)).unwrap().ids, sampled.ids);
+    assert_eq!(
+        c.map(&MapParams::default().sample(30).seed(5)).unwrap(),
+        sampled
+    );
+    assert_ne!(
+        c.map(&MapParams::default().sample(30).seed(6)).unwrap().ids,
+        sampled.ids
+    );
     assert!(matches!(
         c.map(&MapParams::default().sample(0)),
         Err(Error::InvalidParameter { name: "sample", .. })
@@ -304,11 +356,17 @@ fn packed_batches_are_harder_than_random_ones_and_never_repeat_a_positive() {
     for (i, r) in records.iter().enumerate() {
         let times = if i % 10 == 0 { 2 } else { 1 };
         for _ in 0..times {
-            let q: Vec<f32> = r.vector.iter().map(|x| x + rng.random_range(-0.1..0.1)).collect();
+            let q: Vec<f32> = r
+                .vector
+                .iter()
+                .map(|x| x + rng.random_range(-0.1..0.1))
+                .collect();
             pairs.push(MiningPair::vector(q, [r.id.clone()]));
         }
     }
-    let packed = c.pack_batches(&PackRequest::new(&pairs, 8).seed(1)).unwrap();
+    let packed = c
+        .pack_batches(&PackRequest::new(&pairs, 8).seed(1))
+        .unwrap();
     let mut seen: Vec<usize> = packed.batches.iter().flatten().copied().collect();
     seen.sort_unstable();
     assert_eq!(seen, (0..pairs.len()).collect::<Vec<_>>());
@@ -331,7 +389,11 @@ fn packed_batches_are_harder_than_random_ones_and_never_repeat_a_positive() {
         packed.hardness,
         packed.random_hardness
     );
-    assert_eq!(c.pack_batches(&PackRequest::new(&pairs, 8).seed(1)).unwrap(), packed);
+    assert_eq!(
+        c.pack_batches(&PackRequest::new(&pairs, 8).seed(1))
+            .unwrap(),
+        packed
+    );
 
     let missing = [MiningPair::vector(vec![1.0; 8], ["nope"])];
     assert!(matches!(
@@ -340,7 +402,10 @@ fn packed_batches_are_harder_than_random_ones_and_never_repeat_a_positive() {
     ));
     assert!(matches!(
         c.pack_batches(&PackRequest::new(&pairs, 1)),
-        Err(Error::InvalidParameter { name: "batch_size", .. })
+        Err(Error::InvalidParameter {
+            name: "batch_size",
+            ..
+        })
     ));
     assert!(matches!(
         c.pack_batches(&PackRequest::new(&[], 4)),
@@ -348,6 +413,9 @@ fn packed_batches_are_harder_than_random_ones_and_never_repeat_a_positive() {
     ));
     assert!(matches!(
         c.pack_batches(&PackRequest::new(&pairs, 4).clusters(0)),
-        Err(Error::InvalidParameter { name: "clusters", .. })
+        Err(Error::InvalidParameter {
+            name: "clusters",
+            ..
+        })
     ));
 }

@@ -482,7 +482,8 @@ fn cases() -> BTreeMap<&'static str, Case> {
     });
     c.insert("cluster-k", |e| {
         let c = fresh(e, "space1");
-        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])]).unwrap();
+        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])])
+            .unwrap();
         c.cluster(2, 0).unwrap_err()
     });
     c.insert("outliers-neighbours", |e| {
@@ -493,7 +494,8 @@ fn cases() -> BTreeMap<&'static str, Case> {
     });
     c.insert("outliers-too-few", |e| {
         let c = fresh(e, "space3");
-        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])]).unwrap();
+        c.upsert(&[Record::new("a", vec![1.0, 0.0, 0.0, 0.0])])
+            .unwrap();
         c.outlier_scorer(&OutlierParams::default()).err().unwrap()
     });
     c.insert("map-empty", |e| {

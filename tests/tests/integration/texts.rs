@@ -307,9 +307,19 @@ fn cluster_labels_keep_texts_and_the_text_index_and_texts_get_outlier_scores() {
     assert_eq!(c.check().unwrap(), 3);
 
     let scorer = c
-        .outlier_scorer(&quiver::space::OutlierParams::default().neighbours(1).exact(true))
+        .outlier_scorer(
+            &quiver::space::OutlierParams::default()
+                .neighbours(1)
+                .exact(true),
+        )
         .unwrap();
     let same = scorer.score_text("stock markets fell").unwrap();
     assert!(same.neighbour_distance.abs() < 1e-6, "{same:?}");
-    assert!(scorer.score_text("quantum chromodynamics").unwrap().neighbour_distance > 0.5);
+    assert!(
+        scorer
+            .score_text("quantum chromodynamics")
+            .unwrap()
+            .neighbour_distance
+            > 0.5
+    );
 }
