@@ -43,12 +43,7 @@ pub fn run(
     python: Option<&Path>,
 ) -> Result<MiningRun, Box<dyn std::error::Error>> {
     let data = ir::cranfield(cranfield)?;
-    let docs: Vec<(String, String)> = data
-        .docs
-        .iter()
-        .filter(|(_, t)| !t.is_empty())
-        .cloned()
-        .collect();
+    let docs = data.docs_with_text();
     let model = Arc::new(BertEmbedder::load(embedder)?);
     // Each judged question with its most relevant abstract (lowest code, then lowest id).
     let mut pairs = Vec::new();

@@ -97,12 +97,7 @@ pub fn run(
     }
     let model = Arc::new(BertEmbedder::load(embedder)?);
     let data = ir::cranfield(cranfield)?;
-    let docs: Vec<(String, String)> = data
-        .docs
-        .iter()
-        .filter(|(_, t)| !t.is_empty())
-        .cloned()
-        .collect();
+    let docs = data.docs_with_text();
     if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

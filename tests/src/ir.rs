@@ -15,6 +15,17 @@ pub struct TestCollection {
     pub qrels: Vec<HashMap<String, f64>>,
 }
 
+impl TestCollection {
+    /// The documents that have a text (Cranfield has a few empty abstracts).
+    pub fn docs_with_text(&self) -> Vec<(String, String)> {
+        self.docs
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .cloned()
+            .collect()
+    }
+}
+
 /// Reads Cranfield: document text is the `.W` field; queries are numbered by position (the
 /// `.I` numbers in `cran.qry` are not 1..225); judgment codes 1..4 give gain 5 − code, code
 /// -1 means not relevant.

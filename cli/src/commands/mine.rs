@@ -109,21 +109,11 @@ pub(super) fn run(args: MineArgs) -> DynResult<()> {
             _ => e.to_string(),
         })?;
     bar.finish_and_clear();
-    let rows = match &args.out {
-        Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut w = std::io::BufWriter::new(f);
-            let n = report.write_jsonl(&output, &mut w)?;
-            w.flush()?;
-            n
-        }
-        None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let n = report.write_jsonl(&output, &mut w)?;
-            w.flush()?;
-            n
-        }
-    };
+    let mut rows = 0;
+    write_lines(args.out.as_deref(), |w| {
+        rows = report.write_jsonl(&output, w)?;
+        Ok(())
+    })?;
     let negatives: usize = report.pairs.iter().map(|p| p.negatives.len()).sum();
     let s = report.skipped;
     eprintln!(

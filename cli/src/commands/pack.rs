@@ -50,7 +50,7 @@ pub(super) fn run(args: PackArgs) -> DynResult<()> {
         text.map(|t| json!(t))
             .ok_or_else(|| format!("record '{id}' has no stored text: write ids with --ids").into())
     };
-    super::space::write_lines(args.out.as_deref(), |w| {
+    write_lines(args.out.as_deref(), |w| {
         for (b, batch) in packed.batches.iter().enumerate() {
             for &i in batch {
                 let p = &pairs[i];

@@ -308,24 +308,3 @@ pub(super) fn map(args: MapArgs) -> DynResult<()> {
     );
     Ok(())
 }
-
-/// Runs `write` on a buffered `path` (stdout when None) and flushes it.
-pub(super) fn write_lines(
-    path: Option<&Path>,
-    write: impl FnOnce(&mut dyn Write) -> DynResult<()>,
-) -> DynResult<()> {
-    match path {
-        Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut w = std::io::BufWriter::new(f);
-            write(&mut w)?;
-            w.flush()?;
-        }
-        None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            write(&mut w)?;
-            w.flush()?;
-        }
-    }
-    Ok(())
-}

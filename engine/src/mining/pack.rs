@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::kinds::Owned;
 use quiver_index::Metric;
 use quiver_index::kmeans::{self, KMeansParams};
+use quiver_index::multi::normalize_tokens;
 use quiver_index::rng::SplitMix64;
 use std::collections::HashSet;
 
@@ -151,12 +152,8 @@ impl Collection {
             }
         }
         if info.metric == Metric::Cosine {
-            positives
-                .chunks_exact_mut(dim)
-                .for_each(crate::space::unit_length);
-            queries
-                .chunks_exact_mut(dim)
-                .for_each(crate::space::unit_length);
+            normalize_tokens(&mut positives, dim);
+            normalize_tokens(&mut queries, dim);
         }
         let params = KMeansParams {
             seed: request.seed,

@@ -8,10 +8,10 @@
 //! Rust crate implements either at the quality of the Python ones (`bhtsne` and `annembed`
 //! see little maintenance); users who want them can hand the vectors to umap-learn.
 
-use super::unit_length;
 use crate::collection::Collection;
 use crate::error::{Error, Result};
 use quiver_index::Metric;
+use quiver_index::multi::normalize_tokens;
 use quiver_index::pca::{self, PcaParams};
 use quiver_index::rng::SplitMix64;
 
@@ -110,7 +110,7 @@ impl Collection {
             let start = data.len();
             data.extend_from_slice(space.row(i));
             if space.metric == Metric::Cosine {
-                unit_length(&mut data[start..]);
+                normalize_tokens(&mut data[start..], dim);
             }
         }
         let fitted = pca::fit(

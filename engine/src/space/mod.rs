@@ -35,6 +35,7 @@ use crate::collection::Collection;
 use crate::error::{Error, Result};
 use crate::kinds::{self, CollectionKind, Owned};
 use quiver_index::Metric;
+use quiver_index::multi::normalize_tokens;
 
 /// Every record's vector, in insertion order, as one row-major matrix.
 #[derive(Clone)]
@@ -58,19 +59,9 @@ impl Space {
     /// k-means on unit vectors is spherical k-means), as stored otherwise.
     pub fn geometric(mut self) -> Self {
         if self.metric == Metric::Cosine {
-            self.vectors
-                .chunks_exact_mut(self.dim)
-                .for_each(unit_length);
+            normalize_tokens(&mut self.vectors, self.dim);
         }
         self
-    }
-}
-
-/// Scales `v` to unit length (a zero vector stays zero).
-pub(crate) fn unit_length(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
     }
 }
 

@@ -2,13 +2,14 @@
 //! unusual" — the distance to the nearest k-means centroid (far from every cluster) and the
 //! mean distance to its nearest neighbours (alone in its region).
 
+use super::Space;
 use super::cluster::{ClusterParams, cluster_space};
-use super::{Space, unit_length};
 use crate::collection::{Collection, Query, SearchOptions};
 use crate::error::{Error, Result};
 use crate::kinds::Owned;
 use crate::schema::Schema;
 use crate::validate;
+use quiver_index::multi::normalize_tokens;
 use quiver_index::{ElementType, Metric, kmeans};
 
 /// Settings of [`Collection::outlier_scorer`].
@@ -135,8 +136,13 @@ impl Collection {
         let k = params
             .clusters
             .unwrap_or_else(|| ((n as f64).sqrt().round() as usize).max(1));
-        let geometric = space.clone().geometric();
-        let clustering = cluster_space(&geometric, &ClusterParams::new(k, params.seed))?;
+        let cluster = ClusterParams::new(k, params.seed);
+        // The scorer keeps the vectors as stored (for the neighbour searches); clustering
+        // needs a normalised copy only under cosine.
+        let clustering = match space.metric {
+            Metric::Cosine => cluster_space(&space.clone().geometric(), &cluster)?,
+            _ => cluster_space(&space, &cluster)?,
+        };
         Ok(OutlierScorer {
             collection: self,
             space,
@@ -236,7 +242,7 @@ impl OutlierScorer<'_> {
     fn centroid_distance(&self, vector: &[f32]) -> f32 {
         let mut v = vector.to_vec();
         if self.space.metric == Metric::Cosine {
-            unit_length(&mut v);
+            normalize_tokens(&mut v, self.space.dim);
         }
         kmeans::nearest(&v, &self.centroids).1.max(0.0).sqrt()
     }
