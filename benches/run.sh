@@ -6,7 +6,7 @@
 # Scenario sets: none = flat search vs FAISS; --ivf adds the IVF-PQ sweep (FAISS, hnswlib);
 # --filters; --stores (usearch, sqlite-vec, LanceDB, Chroma); --all = all of these, one after
 # the other (--quick --all: every scenario at small sizes, est. 20 min on 2 cores; --quick alone ~1 min).
-# The embedding benchmark is separate: benches/run.sh --embed; so are full-text (--fulltext)
+# The embedding benchmark is separate: benches/run.sh --embed; so are ANN (--ann), full-text (--fulltext)
 # and re-ranking (--rerank), the Matryoshka funnel (--matryoshka), the Python binding
 # (--python-binding) and many processes on one file (--processes).
 set -euo pipefail
@@ -91,6 +91,24 @@ if [[ "${1:-}" == "--processes" ]]; then
   exec target/release/quiver-bench --processes --out results "$@"
 fi
 VENV="$CACHE/venv-bench"
+# --ann: only the ANN scenario (benches/src/ann.rs, docs/ann.md): Quiver's IVF-PQ with 8-bit
+# and 4-bit fast-scan codes against hnswlib and FAISS's fast scan, on Cranfield (its questions),
+# WordNet x MiniLM (usage examples; "what does the word X mean?" questions) and GloVe.
+if [[ "${1:-}" == "--ann" ]]; then
+  shift
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r benches/peers/requirements.txt
+  MODEL=$(scripts/fetch_model.sh)
+  WORDNET=$(scripts/fetch_wordnet.sh)
+  WORDNET_NPY=$(scripts/wordnet_vectors.sh)
+  scripts/fetch_glove.sh
+  python3 benches/peers/wordnet_examples.py "$(ls "$CACHE"/wordnet/dl/wordnet-base_*.deb | head -n 1)" \
+    "$CACHE/wordnet/examples.txt" 1000
+  cargo build --release --quiet -p quiver-benches
+  exec target/release/quiver-bench --ann --no-synthetic --python "$VENV/bin/python" \
+    --glove "$CACHE/glove" --wordnet "$WORDNET_NPY" --embed-model "$MODEL" \
+    --ann-examples "$CACHE/wordnet/examples.txt" --ann-definitions "$WORDNET" --out results "$@"
+fi
 # --fulltext: only the BM25 scenario (Quiver vs tantivy and bm25s) on Cranfield (its 225
 # queries) and the 117k WordNet definitions (1000 usage examples as queries).
 if [[ "${1:-}" == "--fulltext" ]]; then

@@ -6,6 +6,7 @@
 //! the same searches in FAISS `IndexFlatIP`/`IndexFlatL2` (vectors normalised for cosine).
 //! Figures are medians; single-query latency also has p90 and min/max.
 
+mod ann;
 mod datasets;
 mod embed;
 mod filters;
@@ -64,6 +65,22 @@ pub struct Args {
     /// Add the synthetic 1M x 128 set (labelled synthetic; cold open and first query at 1M).
     #[arg(long)]
     synthetic_1m: bool,
+    /// Run only the ANN scenario (`ann.rs`): Quiver's IVF-PQ with 8-bit and 4-bit fast-scan
+    /// codes against hnswlib and FAISS's fast scan (through --python) on --glove and --wordnet,
+    /// documents as queries and, with --embed-model and --ann-examples, WordNet's usage
+    /// examples as queries; writes results/<date>-ann.{json,md}.
+    #[arg(long)]
+    ann: bool,
+    /// Code sizes of Quiver's indexes in the ANN scenario (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [8u32, 4])]
+    ann_bits: Vec<u32>,
+    /// One WordNet usage example per line (benches/peers/wordnet_examples.py).
+    #[arg(long)]
+    ann_examples: Option<PathBuf>,
+    /// WordNet's definitions (scripts/fetch_wordnet.sh): short questions about their words
+    /// become a query set of --wordnet (with --embed-model).
+    #[arg(long)]
+    ann_definitions: Option<PathBuf>,
     /// Queries for the IVF-PQ sweep.
     #[arg(long, default_value_t = 200)]
     ivf_queries: usize,
@@ -337,7 +354,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         return Ok(());
     }
-    if let Some(model) = &args.embed_model {
+    if let Some(model) = args.embed_model.as_ref().filter(|_| !args.ann) {
         let mut runs = Vec::new();
         for (name, file) in &args.embed_texts {
             eprintln!("== embedding: {name} ({})", file.display());
@@ -381,6 +398,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(d) => sets.push(d),
             Err(e) => eprintln!("skipping WordNet: {e}"),
         }
+    }
+    if args.ann {
+        let dir = tempfile::tempdir()?;
+        let mut results = Vec::new();
+        let mut sets: Vec<(datasets::Dataset, Vec<ann::QuerySet>)> =
+            sets.into_iter().map(|d| (d, Vec::new())).collect();
+        if let Some(model) = &args.embed_model {
+            let cranfield =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cranfield");
+            let (d, questions) = ann::cranfield(model, &cranfield, args.ivf_queries)?;
+            sets.insert(0, (d, vec![questions]));
+        }
+        for (d, extra) in &mut sets {
+            eprintln!("== ann: {} ({} x {})", d.name, d.base.rows, d.base.dim);
+            if d.name.starts_with("wordnet")
+                && let Some(model) = &args.embed_model
+            {
+                if let Some(file) = &args.ann_examples {
+                    extra.push(ann::QuerySet {
+                        name: "usage-examples".into(),
+                        queries: matryoshka::embed_queries(model, file, args.ivf_queries)?,
+                    });
+                }
+                if let Some(file) = &args.ann_definitions {
+                    extra.push(ann::wordnet_questions(model, file, args.ivf_queries)?);
+                }
+            }
+            results.push(ann::run(
+                d,
+                &args.ann_bits,
+                args.ivf_queries,
+                extra,
+                args.python.as_deref(),
+                dir.path(),
+            )?);
+        }
+        let table = ann::markdown(&results);
+        let json = serde_json::json!({"machine": report::machine(), "results": results});
+        return report::write_scenario(&args.out, "ann", &table, json);
     }
     if args.stores {
         if args.quick {

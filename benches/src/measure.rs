@@ -237,12 +237,12 @@ pub fn run(d: &Dataset, args: &Args) -> Result<DatasetResult, Box<dyn std::error
 }
 
 /// The FAISS peer process, fed commands over a pipe.
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
     out: BufReader<ChildStdout>,
     name: String,
     /// The peer's first line (version, threads, build time).
-    ready: serde_json::Value,
+    pub(crate) ready: serde_json::Value,
 }
 
 /// The data files the peers read (written once per dataset).
@@ -273,7 +273,7 @@ impl PeerFiles {
 
 impl Peer {
     /// Starts `benches/peers/SCRIPT ARGS...` and waits for its `ready` line.
-    fn spawn(
+    pub(crate) fn spawn(
         python: &Path,
         script: &str,
         args: &[String],
@@ -312,7 +312,10 @@ impl Peer {
         Ok(serde_json::from_str(&line)?)
     }
 
-    fn ask(&mut self, cmd: &str) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    pub(crate) fn ask(
+        &mut self,
+        cmd: &str,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
         let stdin = self.child.stdin.as_mut().ok_or("faiss peer: no stdin")?;
         writeln!(stdin, "{cmd}")?;
         stdin.flush()?;

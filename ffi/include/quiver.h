@@ -162,7 +162,8 @@ typedef struct quiver_rerank_params {
 typedef struct quiver_search_params {
   // Results wanted (1..100000). Default 10.
   size_t k;
-  // IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8).
+  // IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8; 4-bit
+  // indexes nlist / 4, >= 16).
   size_t nprobe;
   // Candidates re-ranked exactly, as a multiple of k; 0: the default (4; 10 with `dims`).
   size_t refine;
@@ -205,6 +206,8 @@ typedef struct quiver_index_params {
   size_t m;
   // Training seed; 0: the default (1234).
   uint64_t seed;
+  // Bits per PQ code: 8, or 4 (fast scan); 0: the default (8).
+  uint32_t bits;
 } quiver_index_params;
 
 #ifdef __cplusplus

@@ -25,6 +25,8 @@ pub struct quiver_index_params {
     pub m: usize,
     /// Training seed; 0: the default (1234).
     pub seed: u64,
+    /// Bits per PQ code: 8, or 4 (fast scan); 0: the default (8).
+    pub bits: u32,
 }
 
 /// Collection handle behind `coll`.
@@ -273,6 +275,7 @@ pub unsafe extern "C" fn quiver_create_index(
             IvfPqParams::default()
                 .nlist(nonzero(p.nlist))
                 .m(nonzero(p.m))
+                .bits((p.bits != 0).then_some(p.bits))
                 .seed((p.seed != 0).then_some(p.seed)),
         )?;
         Ok(())

@@ -12,7 +12,8 @@ use std::ffi::{CString, c_char, c_int};
 pub struct quiver_search_params {
     /// Results wanted (1..100000). Default 10.
     pub k: usize,
-    /// IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8).
+    /// IVF lists to probe (collections with an index); 0: the default (nlist / 16, >= 8; 4-bit
+    /// indexes nlist / 4, >= 16).
     pub nprobe: usize,
     /// Candidates re-ranked exactly, as a multiple of k; 0: the default (4; 10 with `dims`).
     pub refine: usize,

@@ -172,6 +172,7 @@ class Collection:
         sample: Optional[int] = None,
         seed: Optional[int] = None,
         centroids: Optional[int] = None,
+        bits: Optional[int] = None,
     ) -> dict[str, Any]: ...
     def drop_index(self) -> bool: ...
     def create_payload_index(

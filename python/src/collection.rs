@@ -244,9 +244,10 @@ impl Collection {
     }
 
     /// Builds (or rebuilds) the approximate index: IVF-PQ for one-vector collections
-    /// (`nlist`, `m`, `sample`, `seed`), the token index for multi-vector ones (`centroids`,
-    /// `seed`). Returns the index's description as a dict.
-    #[pyo3(signature = (nlist=None, m=None, sample=None, seed=None, centroids=None))]
+    /// (`nlist`, `m`, `bits`, `sample`, `seed`), the token index for multi-vector ones
+    /// (`centroids`, `seed`). Returns the index's description as a dict.
+    #[pyo3(signature = (nlist=None, m=None, sample=None, seed=None, centroids=None, bits=None))]
+    #[allow(clippy::too_many_arguments)]
     fn create_index<'py>(
         &self,
         py: Python<'py>,
@@ -255,11 +256,12 @@ impl Collection {
         sample: Option<usize>,
         seed: Option<u64>,
         centroids: Option<usize>,
+        bits: Option<u32>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let params = if self.multi_vector(py)? {
-            if nlist.is_some() || m.is_some() || sample.is_some() {
+            if nlist.is_some() || m.is_some() || sample.is_some() || bits.is_some() {
                 return Err(invalid(
-                    "nlist, m and sample are IVF-PQ parameters (one-vector collections)",
+                    "nlist, m, bits and sample are IVF-PQ parameters (one-vector collections)",
                 ));
             }
             let mut p = MultiIndexParams::default();
@@ -278,6 +280,7 @@ impl Collection {
                 IvfPqParams::default()
                     .nlist(nlist)
                     .m(m)
+                    .bits(bits)
                     .sample(sample)
                     .seed(seed),
             )
@@ -292,6 +295,7 @@ impl Collection {
             d.set_item("kind", "ivf-pq")?;
             d.set_item("nlist", ivf.nlist)?;
             d.set_item("m", ivf.m)?;
+            d.set_item("bits", ivf.bits)?;
         }
         if let Some(t) = info.as_tokens() {
             d.set_item("kind", "tokens")?;

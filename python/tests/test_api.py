@@ -98,6 +98,13 @@ def test_every_search_knob(filled):
     funnel = [h.id for h in c.search(q, k=10, dims=8, nprobe=8, refine=50)]
     assert funnel == exact
     assert c.drop_index() is True
+    # 4-bit fast-scan codes: exhaustive parameters are exact too; bad bits are refused.
+    info = c.create_index(nlist=8, m=8, bits=4)
+    assert info["bits"] == 4 and info["m"] == 8
+    assert [h.id for h in c.search(q, k=10, nprobe=8, refine=50)] == exact
+    with pytest.raises(quiver.InvalidArgument):
+        c.create_index(bits=3)
+    assert c.drop_index() is True
     c.create_payload_index("n", "integer")
     assert len(c.search(q, k=3, filter={"n": {"$gte": 490}})) == 3
 

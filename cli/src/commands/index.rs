@@ -13,6 +13,9 @@ pub struct IndexArgs {
     /// PQ sub-quantizers; must divide the dimension (default about dim / 2 or dim / 4).
     #[arg(long)]
     pub m: Option<usize>,
+    /// Bits per PQ code: 8, or 4 for fast-scan codes (docs/ann.md).
+    #[arg(long)]
+    pub bits: Option<u32>,
     /// Training seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -30,6 +33,7 @@ pub(super) fn index(args: IndexArgs) -> DynResult<()> {
         collection,
         nlist,
         m,
+        bits,
         seed,
         centroids,
         drop,
@@ -55,7 +59,13 @@ pub(super) fn index(args: IndexArgs) -> DynResult<()> {
         }
         IndexParams::Tokens(params)
     } else {
-        IndexParams::IvfPq(IvfPqParams::default().nlist(nlist).m(m).seed(seed))
+        IndexParams::IvfPq(
+            IvfPqParams::default()
+                .nlist(nlist)
+                .m(m)
+                .bits(bits)
+                .seed(seed),
+        )
     };
     let t = Instant::now();
     let info = c.create_index(params)?;
@@ -120,7 +130,7 @@ pub(super) fn payload_index(args: PayloadIndexArgs) -> DynResult<()> {
 /// An index's shape in one phrase.
 pub(super) fn describe_index(info: &IndexInfo) -> String {
     match info {
-        IndexInfo::IvfPq(i) => format!("IVF-PQ nlist {} m {}", i.nlist, i.m),
+        IndexInfo::IvfPq(i) => format!("IVF-PQ nlist {} m {} ({}-bit codes)", i.nlist, i.m, i.bits),
         IndexInfo::Tokens(i) => format!("token index, {} centroids", i.centroids),
         _ => "an index".to_owned(),
     }

@@ -35,7 +35,8 @@ pub struct SearchArgs {
     /// One JSON line per query: {"query":i,"hits":[{"id","score","payload"}]}.
     #[arg(long)]
     pub json: bool,
-    /// IVF lists to probe (collections with an index; default nlist / 16, at least 8).
+    /// IVF lists to probe (collections with an index; default nlist / 16, at least 8; 4-bit
+    /// indexes nlist / 4, at least 16).
     #[arg(long)]
     pub nprobe: Option<usize>,
     /// Candidates re-ranked exactly, as a multiple of k (default 4; 10 with --dims).

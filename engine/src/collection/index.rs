@@ -113,6 +113,8 @@ impl IndexInfo {
 pub struct IvfPqInfo {
     pub nlist: usize,
     pub m: usize,
+    /// Bits per sub-quantizer code: 8, or 4 (fast scan).
+    pub bits: u32,
     pub indexed: usize,
     pub seed: u64,
     /// Memory held by codes, row ids, centroids and codebooks (not the vectors).

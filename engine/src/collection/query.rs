@@ -246,7 +246,8 @@ impl<'a> From<&'a String> for Query<'a> {
 ///   only when fewer match) and never one that does not match. With an IVF-PQ index,
 ///   selective filters are answered by an exact scan of the matching rows, others by probing
 ///   more lists in proportion.
-/// - IVF-PQ (one-vector collections): `nprobe` = nlist / 16 (at least 8); `refine` = 4
+/// - IVF-PQ (one-vector collections): `nprobe` = nlist / 16 (at least 8; with 4-bit codes
+///   nlist / 4, at least 16: docs/ann.md); `refine` = 4
 ///   (4 x k candidates re-ranked exactly).
 /// - Token index (multi-vector collections): `nprobe` = 2 centroids per query token;
 ///   `candidates` = max(64 x k, 1024, records / 24) re-ranked with exact MaxSim.

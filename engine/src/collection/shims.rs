@@ -17,7 +17,8 @@ pub struct SearchRequest<'a> {
     pub include_vector: bool,
     /// Scan every vector even when the collection has an approximate index.
     pub exact: bool,
-    /// IVF lists to probe (default: nlist / 16, at least 8).
+    /// IVF lists to probe (default: nlist / 16, at least 8; 4-bit indexes nlist / 4, at
+    /// least 16).
     pub nprobe: Option<usize>,
     /// Candidates re-ranked exactly, as a multiple of k (default 4).
     pub refine: Option<usize>,

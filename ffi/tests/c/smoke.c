@@ -128,6 +128,18 @@ int main(int argc, char **argv) {
   funnel.dims = DIM + 1;
   EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_search(docs, &vectors[33 * DIM], DIM, &funnel, &a));
   OK(quiver_drop_index(docs));
+  // 4-bit fast-scan codes: every cell probed with every row re-ranked is the exact answer.
+  ip.bits = 4;
+  OK(quiver_create_index(docs, &ip));
+  OK(quiver_search(docs, &vectors[33 * DIM], DIM, &exhaustive, &a));
+  OK(quiver_search(docs, &vectors[33 * DIM], DIM, &exact, &b));
+  EXPECT(quiver_results_count(a) == 10 && quiver_results_count(b) == 10);
+  for (size_t i = 0; i < 10; i++) EXPECT(strcmp(quiver_results_id(a, i), quiver_results_id(b, i)) == 0);
+  quiver_results_free(a);
+  quiver_results_free(b);
+  ip.bits = 3;
+  EXPECT_STATUS(QUIVER_INVALID_ARGUMENT, quiver_create_index(docs, &ip));
+  OK(quiver_drop_index(docs));
   OK(quiver_create_index(docs, NULL));
 
   const char *del[] = {"r0", "r1", "unknown"};

@@ -165,13 +165,20 @@ pub fn rerank<E: Element>(
     assert_eq!(query.len(), arena.dim(), "query dimension mismatch");
     let q = prepare_query::<E>(arena.metric(), query);
     let mut top = TopK::new(k);
-    for row in rows {
-        if let Some((x, norm)) = arena.get_with_norm(row) {
-            top.push(Neighbor {
-                distance: exact_distance(arena.metric(), &q, x, norm),
-                row,
-            });
-        }
+    // Candidates are scattered over the arena: ask for all their vectors first, so the
+    // memory reads overlap instead of each distance waiting for its own.
+    let found: Vec<(u64, &[E], f32)> = rows
+        .into_iter()
+        .filter_map(|row| arena.get_with_norm(row).map(|(x, norm)| (row, x, norm)))
+        .collect();
+    for (_, x, _) in &found {
+        crate::cpu::prefetch(x);
+    }
+    for (row, x, norm) in found {
+        top.push(Neighbor {
+            distance: exact_distance(arena.metric(), &q, x, norm),
+            row,
+        });
     }
     top.into_sorted_vec()
 }

@@ -3,16 +3,40 @@
 //! cell's centroid). A query probes its `nprobe` nearest cells and scores their codes with
 //! per-cell lookup tables; the best `candidates` go to exact re-ranking (`flat::rerank`).
 //!
+//! With 4-bit codes (`bits: 4`, 16 codewords per sub-quantizer) lists are kept in the
+//! [`fastscan`] block layout and scanned 32 rows per SIMD shuffle with a byte-quantised table;
+//! with 8-bit codes each row's `m` bytes are scanned with float table look-ups.
+//!
 //! Cosine collections are indexed on unit-normalised vectors (where squared L2 ranks like
 //! cosine); dot-product collections probe cells by inner product with the centroid and score
 //! codes with inner-product tables.
 
 use crate::kmeans::{self, KMeansParams};
 use crate::metric::Metric;
+use crate::pq::fastscan::{self, QuantizedTable};
 use crate::pq::{KSUB, ProductQuantizer, scan_codes, scan_selected};
 use crate::rowset::RowSet;
 use crate::topk::{Neighbor, TopK};
 use std::sync::Arc;
+
+/// Which cells a query probes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Probe {
+    /// The `n` nearest cells.
+    Nearest(usize),
+    /// Every cell whose centroid distance is at most `(1 + ratio)` times the nearest cell's,
+    /// but at least `min` and at most `max` cells (SPANN's query-aware pruning, Chen et al.,
+    /// NeurIPS 2021): a query close to one centroid — a document-like query — probes few
+    /// cells, a query about equally far from many — a short question against passages —
+    /// probes many. Dot-product indexes (distances of either sign) probe `min`.
+    Within { ratio: f32, min: usize, max: usize },
+}
+
+impl From<usize> for Probe {
+    fn from(n: usize) -> Probe {
+        Probe::Nearest(n)
+    }
+}
 
 /// Training parameters.
 #[derive(Clone, Debug)]
@@ -20,6 +44,9 @@ pub struct IvfPqParams {
     pub nlist: usize,
     /// Sub-quantizers; must divide the dimension.
     pub m: usize,
+    /// Bits per sub-quantizer code: 8 (256 codewords, float table look-ups) or 4 (16
+    /// codewords, fast scan; at most [`fastscan::MAX_M`] sub-quantizers).
+    pub bits: u32,
     /// The coarse quantizer's k-means (its seed also seeds the PQ training).
     pub kmeans: KMeansParams,
     /// Lloyd iterations for each PQ sub-quantizer (256 centroids on a small sample: cheap).
@@ -27,15 +54,30 @@ pub struct IvfPqParams {
 }
 
 /// One cell: row ids and their codes, contiguous (`codes.len() == rows.len() * m`).
+/// In a fast-scan index ([`IvfPq::fast_scan`]) the codes live in `packed` instead, in the
+/// [`fastscan`] block layout, and `codes` is empty: read a row's code with [`InvertedList::code`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InvertedList {
     pub rows: Vec<u64>,
     pub codes: Vec<u8>,
+    /// 4-bit codes in blocks of 32 rows (fast-scan indexes only).
+    pub packed: Vec<u8>,
     /// Per row (L2 and cosine indexes): `2<c, r> + ||r||^2` for the cell's centroid `c` and
     /// the decoded residual `r`, so that `||q - c - r||^2 = ||q - c||^2 + term - 2<q, r>`
     /// needs only one query-wide `<q, codeword>` table instead of one table per probed cell.
     /// Derived from the codes: [`IvfPq::from_parts`] and [`IvfPq::insert_code`] compute it.
     pub terms: Vec<f32>,
+}
+
+impl InvertedList {
+    /// The code of the row at position `i` (`m` bytes), in either layout.
+    pub fn code(&self, i: usize, m: usize) -> Vec<u8> {
+        if self.codes.is_empty() && !self.packed.is_empty() {
+            fastscan::code_at(&self.packed, i, m)
+        } else {
+            self.codes[i * m..(i + 1) * m].to_vec()
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -54,32 +96,38 @@ pub struct IvfPq {
 #[derive(Debug)]
 struct Quantizers {
     centroids: Vec<f32>,
-    /// Centroids transposed (dim x nlist): a query's distances to every centroid become `dim`
-    /// contiguous, vectorised multiply-adds over all cells.
+    /// Centroids in blocks of [`DOT_BLOCK`], each block transposed (dim x DOT_BLOCK, the last
+    /// block zero-padded): a query's inner products with one block's centroids stay in vector
+    /// registers across all `dim` components and read the block contiguously.
     centroids_t: Vec<f32>,
     /// Squared norm of each centroid.
     centroid_sq: Vec<f32>,
     pq: ProductQuantizer,
+    /// Codes are 4-bit and lists use the fast-scan layout.
+    fast: bool,
 }
 
 impl Quantizers {
     fn new(dim: usize, centroids: Vec<f32>, pq: ProductQuantizer) -> Self {
         let nlist = centroids.len() / dim;
-        let mut centroids_t = vec![0f32; centroids.len()];
+        let mut centroids_t = vec![0f32; nlist.div_ceil(DOT_BLOCK) * DOT_BLOCK * dim];
         for (c, cent) in centroids.chunks_exact(dim).enumerate() {
+            let block = &mut centroids_t[c / DOT_BLOCK * DOT_BLOCK * dim..];
             for (t, &x) in cent.iter().enumerate() {
-                centroids_t[t * nlist + c] = x;
+                block[t * DOT_BLOCK + c % DOT_BLOCK] = x;
             }
         }
         let centroid_sq = centroids
             .chunks_exact(dim)
             .map(|c| c.iter().map(|x| x * x).sum())
             .collect();
+        let fast = pq.ksub() <= fastscan::KSUB4 && pq.m() <= fastscan::MAX_M;
         Quantizers {
             centroids,
             centroids_t,
             centroid_sq,
             pq,
+            fast,
         }
     }
 
@@ -98,19 +146,55 @@ impl Quantizers {
         term
     }
 
-    /// Inner products of `q` with every centroid.
+    /// Inner products of `q` with every centroid (each a sequential sum over the components,
+    /// whichever build runs: the same floats on every CPU).
     fn dots(&self, q: &[f32]) -> Vec<f32> {
         let nlist = self.centroid_sq.len();
-        let mut acc = vec![0f32; nlist];
-        for (t, &x) in q.iter().enumerate() {
-            for (a, &w) in acc
-                .iter_mut()
-                .zip(&self.centroids_t[t * nlist..(t + 1) * nlist])
-            {
+        let mut out = vec![0f32; nlist.div_ceil(DOT_BLOCK) * DOT_BLOCK];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::cpu::avx2_fma() {
+                // SAFETY: the CPU has AVX2 (checked above).
+                #[allow(unsafe_code)]
+                unsafe {
+                    dots_avx2(q, &self.centroids_t, &mut out)
+                };
+                out.truncate(nlist);
+                return out;
+            }
+        }
+        dots_portable(q, &self.centroids_t, &mut out);
+        out.truncate(nlist);
+        out
+    }
+}
+
+/// Centroids per block of the blocked, transposed centroid layout: 8 AVX2 registers of sums.
+const DOT_BLOCK: usize = 64;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dots_avx2(q: &[f32], blocks: &[f32], out: &mut [f32]) {
+    dots_portable(q, blocks, out)
+}
+
+/// The body of [`Quantizers::dots`], inlined into each target-feature build (plain loops over
+/// fixed-size arrays, which the compiler keeps in registers; no FMA, so every build rounds
+/// alike).
+#[inline(always)]
+fn dots_portable(q: &[f32], blocks: &[f32], out: &mut [f32]) {
+    let dim = q.len();
+    for (block, sums) in blocks
+        .chunks_exact(DOT_BLOCK * dim.max(1))
+        .zip(out.chunks_exact_mut(DOT_BLOCK))
+    {
+        let mut acc = [0f32; DOT_BLOCK];
+        for (&x, row) in q.iter().zip(block.chunks_exact(DOT_BLOCK)) {
+            for (a, &w) in acc.iter_mut().zip(row) {
                 *a += x * w;
             }
         }
-        acc
+        sums.copy_from_slice(&acc);
     }
 }
 
@@ -154,6 +238,18 @@ impl IvfPq {
         if params.nlist == 0 {
             return Err("nlist must be at least 1".into());
         }
+        let codewords = match params.bits {
+            8 => KSUB,
+            4 if params.m <= fastscan::MAX_M => fastscan::KSUB4,
+            4 => {
+                return Err(format!(
+                    "4-bit codes allow at most {} sub-quantizers, not {}",
+                    fastscan::MAX_M,
+                    params.m
+                ));
+            }
+            bits => return Err(format!("codes have 4 or 8 bits, not {bits}")),
+        };
         let prepared: Vec<f32> = training
             .chunks_exact(dim)
             .flat_map(|v| prepare(metric, v))
@@ -170,7 +266,8 @@ impl IvfPq {
             iterations: params.pq_iterations,
             ..params.kmeans.clone()
         };
-        let pq = ProductQuantizer::train(&residuals, dim, params.m, &pq_params)?;
+        let pq =
+            ProductQuantizer::train_codewords(&residuals, dim, params.m, codewords, &pq_params)?;
         let nlist = centroids.len() / dim;
         let cells = assignment.into_iter().map(|(c, _)| c).collect();
         let ivf = IvfPq {
@@ -192,10 +289,22 @@ impl IvfPq {
         dim: usize,
         centroids: Vec<f32>,
         pq: ProductQuantizer,
-        lists: Vec<InvertedList>,
+        mut lists: Vec<InvertedList>,
         seed: u64,
     ) -> Result<IvfPq, String> {
         let m = pq.m();
+        // Lists may come in either layout (a fast-scan index's own lists are packed).
+        for list in &mut lists {
+            if list.codes.is_empty() && !list.packed.is_empty() {
+                if list.packed.len() != fastscan::packed_len(list.rows.len(), m) {
+                    return Err("packed codes do not fit their rows".into());
+                }
+                list.codes = (0..list.rows.len())
+                    .flat_map(|i| fastscan::code_at(&list.packed, i, m))
+                    .collect();
+            }
+            list.packed = Vec::new();
+        }
         if dim == 0 || !centroids.len().is_multiple_of(dim) || centroids.len() / dim != lists.len()
         {
             return Err(format!(
@@ -213,6 +322,7 @@ impl IvfPq {
         }
         let len = lists.iter().map(|l| l.rows.len()).sum();
         let quantizers = Quantizers::new(dim, centroids, pq);
+        let fast = quantizers.fast;
         let lists = lists
             .into_iter()
             .enumerate()
@@ -225,6 +335,10 @@ impl IvfPq {
                         .map(|code| quantizers.row_term(cell, code))
                         .collect()
                 };
+                if fast {
+                    list.packed = fastscan::pack(&list.codes, m);
+                    list.codes = Vec::new();
+                }
                 Arc::new(list)
             })
             .collect();
@@ -263,6 +377,11 @@ impl IvfPq {
         &self.quantizers.pq
     }
 
+    /// Whether codes are 4-bit, kept and scanned in the fast-scan layout.
+    pub fn fast_scan(&self) -> bool {
+        self.quantizers.fast
+    }
+
     pub fn list(&self, i: usize) -> &InvertedList {
         &self.lists[i]
     }
@@ -273,6 +392,7 @@ impl IvfPq {
             let list = Arc::make_mut(list);
             list.rows.shrink_to_fit();
             list.codes.shrink_to_fit();
+            list.packed.shrink_to_fit();
             list.terms.shrink_to_fit();
         }
     }
@@ -281,7 +401,12 @@ impl IvfPq {
     pub fn memory_bytes(&self) -> usize {
         self.lists
             .iter()
-            .map(|l| l.codes.capacity() + l.rows.capacity() * 8 + l.terms.capacity() * 4)
+            .map(|l| {
+                l.codes.capacity()
+                    + l.packed.capacity()
+                    + l.rows.capacity() * 8
+                    + l.terms.capacity() * 4
+            })
             .sum::<usize>()
             // Centroids and codebooks are each held twice (row-major and transposed).
             + self.quantizers.centroids.len() * 4 * 2
@@ -366,9 +491,14 @@ impl IvfPq {
     /// Adds a row with a code computed by [`IvfPq::encode`] (or loaded from storage).
     pub fn insert_code(&mut self, row: u64, cell: usize, code: &[u8]) {
         let term = (self.metric != Metric::Dot).then(|| self.quantizers.row_term(cell, code));
+        let fast = self.quantizers.fast;
         let list = Arc::make_mut(&mut self.lists[cell]);
+        if fast {
+            fastscan::set_code(&mut list.packed, list.rows.len(), code);
+        } else {
+            list.codes.extend_from_slice(code);
+        }
         list.rows.push(row);
-        list.codes.extend_from_slice(code);
         list.terms.extend(term);
         self.len += 1;
     }
@@ -383,17 +513,23 @@ impl IvfPq {
             return false;
         };
         let m = self.quantizers.pq.m();
+        let fast = self.quantizers.fast;
         let list = Arc::make_mut(&mut self.lists[cell]);
+        if fast {
+            fastscan::swap_remove(&mut list.packed, pos, list.rows.len(), m);
+        }
         list.rows.swap_remove(pos);
         if !list.terms.is_empty() {
             list.terms.swap_remove(pos);
         }
         let last = list.rows.len();
-        if pos != last {
+        if !fast && pos != last {
             let (head, tail) = list.codes.split_at_mut(last * m);
             head[pos * m..(pos + 1) * m].copy_from_slice(&tail[..m]);
         }
-        list.codes.truncate(last * m);
+        if !fast {
+            list.codes.truncate(last * m);
+        }
         self.len -= 1;
         true
     }
@@ -414,8 +550,13 @@ impl IvfPq {
 
     /// The `candidates` best rows by approximate (PQ) distance among the `nprobe` cells nearest
     /// to `query`, closest first. Distances are approximations: re-rank them exactly.
-    pub fn search(&self, query: &[f32], nprobe: usize, candidates: usize) -> Vec<Neighbor> {
-        self.scan(query, nprobe, candidates, None::<fn(u64) -> bool>)
+    pub fn search(
+        &self,
+        query: &[f32],
+        probe: impl Into<Probe>,
+        candidates: usize,
+    ) -> Vec<Neighbor> {
+        self.scan(query, probe.into(), candidates, None::<fn(u64) -> bool>)
     }
 
     /// [`IvfPq::search`] over the rows of `allowed` only (a filter's matching set): codes of
@@ -423,11 +564,16 @@ impl IvfPq {
     pub fn search_filtered(
         &self,
         query: &[f32],
-        nprobe: usize,
+        probe: impl Into<Probe>,
         candidates: usize,
         allowed: &RowSet,
     ) -> Vec<Neighbor> {
-        self.scan(query, nprobe, candidates, Some(|row| allowed.contains(row)))
+        self.scan(
+            query,
+            probe.into(),
+            candidates,
+            Some(|row| allowed.contains(row)),
+        )
     }
 
     /// The `nprobe` cells nearest to `query` (clamped to 1..=nlist), nearest first: the rows
@@ -435,13 +581,13 @@ impl IvfPq {
     /// them on a prefix of their stored vectors).
     pub fn probe(&self, query: &[f32], nprobe: usize) -> Vec<&InvertedList> {
         let q = prepare(self.metric, query);
-        let mut cells = self.rank_cells(&q, nprobe);
+        let mut cells = self.rank_cells(&q, Probe::Nearest(nprobe));
         cells.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         cells.into_iter().map(|(_, c)| &*self.lists[c]).collect()
     }
 
-    /// The `nprobe` nearest cells of a prepared query with their distances, in no order.
-    fn rank_cells(&self, q: &[f32], nprobe: usize) -> Vec<(f32, usize)> {
+    /// The cells `probe` picks for a prepared query, with their distances, in no order.
+    fn rank_cells(&self, q: &[f32], probe: Probe) -> Vec<(f32, usize)> {
         let nlist = self.lists.len();
         // Rank cells: L2 to the centroid (cosine, l2) or inner product (dot).
         // ||q - c||^2 = ||q||^2 + ||c||^2 - 2 <q, c>; the constant ||q||^2 is kept so that
@@ -461,6 +607,16 @@ impl IvfPq {
                 (d, i)
             })
             .collect();
+        let nprobe = match probe {
+            Probe::Nearest(n) => n,
+            Probe::Within { min, .. } if self.metric == Metric::Dot => min,
+            Probe::Within { ratio, min, max } => {
+                let nearest = cells.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                let bound = nearest * (1.0 + ratio.max(0.0));
+                let within = cells.iter().filter(|c| c.0 <= bound).count();
+                within.clamp(min.min(max), max)
+            }
+        };
         let nprobe = nprobe.clamp(1, nlist.max(1));
         if nprobe < cells.len() {
             cells
@@ -473,12 +629,15 @@ impl IvfPq {
     fn scan(
         &self,
         query: &[f32],
-        nprobe: usize,
+        probe: Probe,
         candidates: usize,
         keep: Option<impl Fn(u64) -> bool>,
     ) -> Vec<Neighbor> {
         let q = prepare(self.metric, query);
-        let cells = self.rank_cells(&q, nprobe);
+        let cells = self.rank_cells(&q, probe);
+        if self.quantizers.fast {
+            return self.scan_fast(&q, &cells, candidates, keep);
+        }
         let m = self.quantizers.pq.m();
         // One table per query: <q_j, codeword(j, k)>. Dot: distance = -(<q, c> + sum);
         // L2 / cosine: ||q - c||^2 + term(row) - 2 sum (see `InvertedList::terms`).
@@ -510,6 +669,63 @@ impl IvfPq {
                     selected.clear();
                     selected.extend((0..list.rows.len()).filter(|&i| keep(list.rows[i])));
                     scan_selected(&table, &list.codes, m, &selected, &mut offer);
+                }
+            }
+        }
+        top.into_sorted_vec()
+    }
+
+    /// [`IvfPq::scan`] of a fast-scan index: per list, the byte sums of all rows at once
+    /// ([`fastscan::accumulate`]), then each row's estimate against the running threshold. The
+    /// table holds the per-row part of the distance (`-2<q_j, r_j>`, or `-<q_j, r_j>` for dot)
+    /// quantised to bytes, so estimates differ from [`IvfPq::scan`]'s float sums by at most
+    /// `m / 2` table steps; re-ranking is exact.
+    fn scan_fast(
+        &self,
+        q: &[f32],
+        cells: &[(f32, usize)],
+        candidates: usize,
+        keep: Option<impl Fn(u64) -> bool>,
+    ) -> Vec<Neighbor> {
+        let m = self.quantizers.pq.m();
+        let mut table = vec![0f32; m * fastscan::KSUB4];
+        self.quantizers.pq.dot_table16(q, &mut table);
+        let factor = if self.metric == Metric::Dot {
+            -1.0
+        } else {
+            -2.0
+        };
+        table.iter_mut().for_each(|x| *x *= factor);
+        let table = QuantizedTable::new(&table, m);
+        let mut top = TopK::new(candidates);
+        let mut sums = Vec::new();
+        let mut passed = Vec::new();
+        for (at, &(cell_d, cell)) in cells.iter().enumerate() {
+            let list = &self.lists[cell];
+            if let Some(&(_, next)) = cells.get(at + 1) {
+                // The next list's codes load while this one is scanned.
+                crate::cpu::prefetch(&self.lists[next].packed);
+            }
+            if list.rows.is_empty() {
+                continue;
+            }
+            fastscan::accumulate(&list.packed, m, &table.bytes, &mut sums);
+            let base = cell_d + table.offset;
+            // Rows that beat the threshold as it stood before this list (it only falls):
+            // usually a few, checked one by one against the current threshold.
+            passed.clear();
+            let n = list.rows.len();
+            let scale = (base, table.step);
+            fastscan::select_below(&sums, &list.terms, n, scale, top.threshold(), &mut passed);
+            for &i in &passed {
+                let i = i as usize;
+                let term = list.terms.get(i).copied().unwrap_or(0.0);
+                let d = fastscan::estimate(base, term, sums[i], table.step);
+                if d <= top.threshold() && keep.as_ref().is_none_or(|keep| keep(list.rows[i])) {
+                    top.push(Neighbor {
+                        distance: d,
+                        row: list.rows[i],
+                    });
                 }
             }
         }

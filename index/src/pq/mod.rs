@@ -4,6 +4,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+pub mod fastscan;
 
 use crate::kmeans::{self, KMeansParams};
 
@@ -45,6 +46,21 @@ impl ProductQuantizer {
         m: usize,
         params: &KMeansParams,
     ) -> Result<Self, String> {
+        Self::train_codewords(data, dim, m, KSUB, params)
+    }
+
+    /// [`ProductQuantizer::train`] with at most `codewords` (1..=256) codewords per
+    /// sub-quantizer: 16 makes 4-bit codes, which [`fastscan`] scans.
+    pub fn train_codewords(
+        data: &[f32],
+        dim: usize,
+        m: usize,
+        codewords: usize,
+        params: &KMeansParams,
+    ) -> Result<Self, String> {
+        if !(1..=KSUB).contains(&codewords) {
+            return Err(format!("{codewords} codewords is not between 1 and {KSUB}"));
+        }
         if m == 0 || !dim.is_multiple_of(m) {
             return Err(format!(
                 "m = {m} must be a positive divisor of the dimension {dim}"
@@ -55,7 +71,7 @@ impl ProductQuantizer {
             return Err("no training vectors".into());
         }
         let dsub = dim / m;
-        let ksub = n.min(KSUB);
+        let ksub = n.min(codewords);
         let mut codebooks = vec![0f32; m * KSUB * dsub];
         // Sub-quantizers are independent: train them on all cores, each k-means on one.
         let train_one = |j: usize| {
@@ -201,6 +217,22 @@ impl ProductQuantizer {
     /// `table[j * 256 + c] = <q_j, codeword(j, c)>`.
     pub fn dot_table(&self, q: &[f32], table: &mut [f32]) {
         self.fill_table(q, table, |acc, x, w| acc + x * w);
+    }
+
+    /// `table[j * 16 + c] = <q_j, codeword(j, c)>` for the first 16 codewords (a 4-bit
+    /// quantizer's table, `m * 16` entries).
+    pub fn dot_table16(&self, q: &[f32], table: &mut [f32]) {
+        const N: usize = fastscan::KSUB4;
+        let (codewords, _) = self.transposed.as_chunks::<KSUB>();
+        for (j, row) in table.chunks_exact_mut(N).enumerate().take(self.m) {
+            row.fill(0.0);
+            for d in 0..self.dsub {
+                let x = q[j * self.dsub + d];
+                for (acc, &w) in row.iter_mut().zip(&codewords[j * self.dsub + d][..N]) {
+                    *acc += x * w;
+                }
+            }
+        }
     }
 
     /// For each sub-space and component, folds one query component into all 256 entries

@@ -60,6 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             coll.create_text_index(&TextIndexParams::fields(["words"]))?;
             tokens.create_multi_index(&MultiIndexParams::default().centroids(4))?;
         }
+        // Every 20 batches (from batch 10) the index is rebuilt, alternately with 4-bit
+        // (fast-scan) and 8-bit codes: a kill may land in the swap, and both code sizes are
+        // maintained by later batches.
+        if b % 20 == 10 {
+            let bits = if (b / 20) % 2 == 0 { 4 } else { 8 };
+            coll.create_index(IvfPqParams::default().nlist(4).m(4).bits(bits))?;
+        }
         // Every third batch also deletes half of the batch before it.
         if b % 3 == 2 && b > first {
             let ids: Vec<String> = (0..CRASH_BATCH / 2)

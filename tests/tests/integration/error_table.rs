@@ -304,6 +304,13 @@ fn cases() -> BTreeMap<&'static str, Case> {
             .create_index(&params)
             .unwrap_err()
     });
+    c.insert("ivf-bits", |e| {
+        let params = IvfPqParams::default().bits(5);
+        e.db.collection("v")
+            .unwrap()
+            .create_index(&params)
+            .unwrap_err()
+    });
     c.insert("ivf-m", |e| {
         let params = IvfPqParams::default().m(3);
         e.db.collection("v")

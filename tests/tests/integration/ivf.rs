@@ -35,13 +35,19 @@ fn ids(hits: &[quiver::Hit]) -> Vec<String> {
 
 #[test]
 fn exhaustive_parameters_equal_exact_search_for_every_metric() {
-    for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+    for (metric, bits) in [Metric::Cosine, Metric::Dot, Metric::L2]
+        .into_iter()
+        .flat_map(|m| [(m, 8), (m, 4)])
+    {
         let (_d, _db, c, _) = setup(metric, 600, 16);
         let info = c
-            .create_index(IvfPqParams::default().nlist(8).m(4))
+            .create_index(IvfPqParams::default().nlist(8).m(4).bits(bits))
             .unwrap();
         let info = info.as_ivf_pq().unwrap();
-        assert_eq!((info.nlist, info.m, info.indexed), (8, 4, 600));
+        assert_eq!(
+            (info.nlist, info.m, info.bits, info.indexed),
+            (8, 4, bits, 600)
+        );
         for q in random_vectors(10, 16, 5) {
             let exact = c
                 .search_with(&SearchRequest::new(&q, 10).exact(true))
@@ -57,6 +63,12 @@ fn exhaustive_parameters_equal_exact_search_for_every_metric() {
 
 #[test]
 fn index_survives_reopen_and_tracks_writes() {
+    index_survives_reopen_and_tracks_writes_with(8);
+    // 4-bit codes: the same postings format, lists packed for fast scan on load.
+    index_survives_reopen_and_tracks_writes_with(4);
+}
+
+fn index_survives_reopen_and_tracks_writes_with(bits: u32) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.qvr");
     let vs = random_vectors(1000, 12, 8);
@@ -72,7 +84,7 @@ fn index_survives_reopen_and_tracks_writes() {
             .map(|(i, v)| Record::new(i.to_string(), v.clone()))
             .collect();
         c.upsert(&recs[..800]).unwrap();
-        c.create_index(IvfPqParams::default().nlist(16).m(6))
+        c.create_index(IvfPqParams::default().nlist(16).m(6).bits(bits))
             .unwrap();
         // Inserted after training: encoded on insert, never invisible.
         c.upsert(&recs[800..]).unwrap();
@@ -95,7 +107,10 @@ fn index_survives_reopen_and_tracks_writes() {
     let c = db.collection("c").unwrap();
     let info = c.index_info().unwrap().unwrap();
     let info = info.as_ivf_pq().unwrap();
-    assert_eq!((info.nlist, info.m, info.indexed), (16, 6, 998));
+    assert_eq!(
+        (info.nlist, info.m, info.bits, info.indexed),
+        (16, 6, bits, 998)
+    );
     let after: Vec<_> = q.iter().map(|v| c.search(v, 8).unwrap()).collect();
     assert_eq!(before, after);
     assert_eq!(c.check().unwrap(), 998);
@@ -122,6 +137,7 @@ fn retrain_swaps_atomically_and_bad_parameters_are_refused() {
     let (_d, _db, c, vs) = setup(Metric::Cosine, 400, 8);
     assert!(c.create_index(IvfPqParams::default().m(3)).is_err());
     assert!(c.create_index(IvfPqParams::default().nlist(0)).is_err());
+    assert!(c.create_index(IvfPqParams::default().bits(5)).is_err());
     assert!(c.create_index(IvfPqParams::default().nlist(401)).is_err());
     assert!(
         c.index_info().unwrap().is_none(),

@@ -79,9 +79,7 @@ fn one(
     if allowed.is_some_and(|a| a.len().saturating_mul(8) < arena.len()) {
         return flat();
     }
-    let nprobe = options
-        .nprobe
-        .unwrap_or_else(|| ann::default_nprobe(ivf.nlist()));
+    let nprobe = options.nprobe.unwrap_or_else(|| ann::default_nprobe(ivf));
     // As in filtered IVF-PQ search: a filter keeping a share `s` of the rows probes 1/s more.
     let share = allowed.map_or(1.0, |a| a.len() as f64 / arena.len().max(1) as f64);
     let probes = ((nprobe as f64 / share).ceil() as usize).clamp(1, ivf.nlist().max(1));

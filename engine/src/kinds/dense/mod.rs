@@ -91,6 +91,7 @@ fn info(ivf: &IvfPq) -> IndexInfo {
     IndexInfo::IvfPq(IvfPqInfo {
         nlist: ivf.nlist(),
         m: ivf.quantizer().m(),
+        bits: if ivf.fast_scan() { 4 } else { 8 },
         indexed: ivf.len(),
         seed: ivf.seed(),
         memory_bytes: ivf.memory_bytes(),
@@ -143,11 +144,14 @@ impl Kind for DenseState {
             for c in 0..ivf.nlist() {
                 let list = ivf.list(c);
                 for (i, &row) in list.rows.iter().enumerate() {
-                    held.insert(row, (c as u32, &list.codes[i * m..(i + 1) * m]));
+                    held.insert(row, (c as u32, list.code(i, m)));
                 }
             }
             at.read.for_each_posting(at.record, |row, cell, code| {
-                if held.get(&row) != Some(&(cell, code)) {
+                if held
+                    .get(&row)
+                    .is_none_or(|(c, held)| *c != cell || held != code)
+                {
                     return Err(quiver_storage::StorageError::Corrupted {
                         detail: format!(
                             "collection '{name}': row {row}'s posting (cell {cell}) differs \

@@ -6,7 +6,7 @@ use crate::collection::SearchOptions;
 use crate::error::Result;
 use crate::validate;
 use quiver_index::flat::{self, SearchOptions as FlatOptions};
-use quiver_index::ivf::IvfPq;
+use quiver_index::ivf::{IvfPq, Probe};
 use quiver_index::{AnyArena, Neighbor, RowSet, with_arena};
 
 /// The best `options.k` rows for each query of `queries` (`dim` floats each, validated).
@@ -91,12 +91,12 @@ fn approximate(
     query: &[f32],
     options: &SearchOptions<'_>,
 ) -> Vec<Neighbor> {
-    let nprobe = options
+    let probe = options
         .nprobe
-        .unwrap_or_else(|| ann::default_nprobe(ivf.nlist()));
+        .map_or_else(|| ann::default_probe(ivf), Probe::Nearest);
     // Given values were checked by `SearchOptions::validate`; defaults are valid.
     let refine = options.refine.unwrap_or(ann::DEFAULT_REFINE);
-    let candidates = ivf.search(query, nprobe, options.k.saturating_mul(refine));
+    let candidates = ivf.search(query, probe, options.k.saturating_mul(refine));
     let rows = candidates.iter().map(|c| c.row);
     with_arena!(arena, a => flat::rerank(a, query, rows, options.k))
 }
@@ -127,9 +127,7 @@ fn approximate_filtered(
     allowed: &RowSet,
 ) -> Result<Vec<Neighbor>> {
     let k = options.k;
-    let nprobe = options
-        .nprobe
-        .unwrap_or_else(|| ann::default_nprobe(ivf.nlist()));
+    let nprobe = options.nprobe.unwrap_or_else(|| ann::default_nprobe(ivf));
     let refine = options.refine.unwrap_or(ann::DEFAULT_REFINE);
     validate::search_parameter("nprobe", nprobe)?;
     validate::search_parameter("refine", refine)?;
