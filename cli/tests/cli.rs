@@ -251,6 +251,38 @@ fn filters_on_search_count_get_delete_and_payload_indexes() {
     ok(&["import", s(&db), "docs", s(&data)]);
     ok(&["payload-index", s(&db), "docs", "year", "--kind", "integer"]);
     assert!(ok(&["info", s(&db)]).contains("integer year"));
+    // A 4-bit (fast-scan) IVF-PQ index; every cell probed with every row re-ranked is exact.
+    let built = quiver(&["index", s(&db), "docs", "--nlist", "4", "--bits", "4"]);
+    assert!(built.status.success());
+    assert!(String::from_utf8_lossy(&built.stderr).contains("IVF-PQ nlist 4 m 2 (4-bit codes)"));
+    let exhaustive = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[7, 1]",
+        "--k",
+        "5",
+        "--nprobe",
+        "4",
+        "--refine",
+        "20",
+    ]);
+    let exact = ok(&[
+        "search",
+        s(&db),
+        "docs",
+        "--vector",
+        "[7, 1]",
+        "--k",
+        "5",
+        "--exact",
+    ]);
+    assert_eq!(exhaustive, exact);
+    let refused = quiver(&["index", s(&db), "docs", "--bits", "6"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("4 or 8 bits"));
+    ok(&["index", s(&db), "docs", "--drop"]);
     let filter = r#"{"year":{"$gte":2020},"tag":{"$ne":"a"}}"#;
     let out = ok(&[
         "search",
