@@ -427,10 +427,15 @@ pub fn c_api(data: &[u8]) {
             }
             6 => {
                 let c = pick(&mut s, &colls);
+                let nlist = usize::from(s.byte().unwrap_or(0) % 5);
+                let m = usize::from(s.byte().unwrap_or(0) % 5);
                 let params = quiver_index_params {
-                    nlist: usize::from(s.byte().unwrap_or(0) % 5),
-                    m: usize::from(s.byte().unwrap_or(0) % 5),
+                    nlist,
+                    m,
                     seed: 7,
+                    // Odd m: 4-bit fast-scan codes (no extra input byte, so the corpus and
+                    // the CI stream keep their meaning).
+                    bits: if m % 2 == 1 { 4 } else { 0 },
                 };
                 unsafe { quiver_create_index(c, &params) };
             }
