@@ -137,7 +137,7 @@ pub fn run(
         for engine in ["hnsw", "faiss-fs"] {
             // A peer that fails (not installed, crashed) is reported, not fatal: Quiver's
             // figures stand on their own.
-            match sweep_peer(py, dir, engine, &d.base, d, &files, &sets, shape) {
+            match sweep_peer(py, dir, engine, d, &files, &sets, shape) {
                 Ok(r) => engines.push(r),
                 Err(e) => eprintln!("  {engine}: {e}"),
             }
@@ -260,7 +260,6 @@ fn sweep_peer(
     py: &Path,
     dir: &Path,
     engine: &str,
-    base: &Matrix,
     d: &Dataset,
     specs: &[String],
     sets: &[&QuerySet],
@@ -268,7 +267,7 @@ fn sweep_peer(
 ) -> Res<EngineResult> {
     let base_file = dir.join(format!("{}-base.npy", d.name));
     if !base_file.exists() {
-        write_npy(&base_file, base)?;
+        write_npy(&base_file, &d.base)?;
     }
     let mut args = vec![
         engine.to_string(),

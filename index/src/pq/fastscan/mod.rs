@@ -126,11 +126,15 @@ impl QuantizedTable {
     /// [`QuantizedTable::new`] into this table's buffer (no allocation once it is sized).
     pub fn fill(&mut self, table: &[f32], m: usize) {
         debug_assert_eq!(table.len(), m * KSUB4);
+        debug_assert!(m <= MAX_M, "fast scan takes at most {MAX_M} sub-quantizers");
         let (rows, _) = table.as_chunks::<KSUB4>();
         let mut offset = 0f32;
         let mut span = 0f32;
-        for row in rows {
+        // Each sub-quantizer's smallest entry, kept for the quantisation pass below.
+        let mut lows = [0f32; MAX_M];
+        for (row, low) in rows.iter().zip(&mut lows) {
             let (lo, hi) = extremes(row);
+            *low = lo;
             offset += lo;
             span = span.max(hi - lo);
         }
@@ -144,8 +148,7 @@ impl QuantizedTable {
         self.bytes.clear();
         self.bytes.resize(padded_m(m) * KSUB4, 0);
         let (outs, _) = self.bytes.as_chunks_mut::<KSUB4>();
-        for (row, out) in rows.iter().zip(outs) {
-            let (lo, _) = extremes(row);
+        for ((row, out), &lo) in rows.iter().zip(outs).zip(&lows) {
             for (o, &x) in out.iter_mut().zip(row) {
                 // Non-negative, so adding 0.5 and truncating rounds (to nearest, halves up)
                 // without a libm call.
